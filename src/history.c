@@ -1,0 +1,1036 @@
+/*-------------------------------------------------------------------------
+ *
+ * history.c
+ *		The DDL history: event-trigger functions and the history writer.
+ *
+ * A row of migrate_ddl_history is assembled from two sources.  The
+ * ProcessUtility hook (guard.c) knows the exact text of the statement (the
+ * sub-statement of a multi-statement string, or the EXECUTE'd string of a
+ * function), when it started and how long it ran; it also sees the
+ * statements event triggers never fire for (TRUNCATE, VACUUM FULL, CLUSTER,
+ * REINDEX, DDL on shared objects).  The event triggers know which objects
+ * the statement created, altered or dropped, and whether a table was
+ * rewritten.  The hook opens a HistoryFrame before the statement runs, the
+ * event triggers fill it in while it runs, and the hook writes the row when
+ * the statement returns.
+ *
+ * The row is inserted in the transaction (or subtransaction) the statement
+ * ran in, so a statement that is rolled back, or whose savepoint is, leaves
+ * no row: the history holds only what committed.  The insert runs as the
+ * owner of the history table with a fully qualified, parameterised query,
+ * so neither the caller's privileges nor its search_path play any part.
+ *
+ * Memory: each frame has its own context under TopMemoryContext, deleted
+ * when the hook pops the frame, even on error.  It cannot live in a
+ * transaction context because VACUUM, CREATE INDEX CONCURRENTLY and friends
+ * commit and start transactions while the statement runs.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/catalog.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_foreign_data_wrapper.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_largeobject.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "commands/event_trigger.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "parser/scansup.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "tcop/deparse_utility.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/aclchk_internal.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "history.h"
+#include "pg_migrate.h"
+
+#define HISTORY_TABLE	"migrate_ddl_history"
+
+HistoryFrame *pgm_current_frame = NULL;
+char	   *pgm_current_migration = NULL;
+
+/* Prepared insert, kept for the life of the backend; see insert_row(). */
+static SPIPlanPtr insert_plan = NULL;
+static Oid	insert_plan_relid = InvalidOid;
+
+/* Prepared queries of the event-trigger functions. */
+static SPIPlanPtr ddl_commands_plan = NULL;
+static SPIPlanPtr dropped_objects_plan = NULL;
+static SPIPlanPtr rewrite_oid_plan = NULL;
+
+PG_FUNCTION_INFO_V1(migrate_on_ddl_command_end);
+PG_FUNCTION_INFO_V1(migrate_on_sql_drop);
+PG_FUNCTION_INFO_V1(migrate_on_table_rewrite);
+
+static bool has_true_option(List *options, const char *name);
+static void add_object(HistoryFrame *frame, const ObjectAddress *addr,
+					   bool dropped);
+static void add_relation(HistoryFrame *frame, Oid relid);
+static void add_named_object(HistoryFrame *frame, const char *type,
+							 const char *identity);
+
+/*
+ * Is this statement one the history records?
+ *
+ * PostgreSQL's own answer to "is this DDL" is log_statement's: everything
+ * GetCommandLogLevel() files under LOGSTMT_DDL.  To that we add the
+ * statements that change a table's data or storage wholesale without being
+ * DDL in that sense: TRUNCATE, VACUUM FULL and REINDEX.  (CLUSTER is already
+ * DDL to log_statement.)
+ */
+bool
+pgm_history_wanted(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		/* Fast path for what every OLTP transaction sends. */
+		case T_TransactionStmt:
+		case T_VariableSetStmt:
+		case T_VariableShowStmt:
+		case T_DeclareCursorStmt:
+		case T_FetchStmt:
+		case T_ClosePortalStmt:
+		case T_PrepareStmt:
+		case T_ExecuteStmt:
+		case T_DeallocateStmt:
+		case T_CopyStmt:
+		case T_DoStmt:
+		case T_CallStmt:
+		case T_ExplainStmt:
+			return false;
+
+		case T_TruncateStmt:
+		case T_ReindexStmt:
+			return true;
+
+		case T_VacuumStmt:
+			{
+				VacuumStmt *vac = (VacuumStmt *) parsetree;
+
+				return vac->is_vacuumcmd && has_true_option(vac->options, "full");
+			}
+
+		default:
+			return GetCommandLogLevel(parsetree) == LOGSTMT_DDL;
+	}
+}
+
+/*
+ * The text of this statement alone: the slice of a multi-statement string
+ * that the parser attributed to it, without surrounding blanks and the
+ * terminating semicolon.
+ */
+static char *
+statement_text(const char *queryString, int location, int len)
+{
+	const char *start;
+	int			n;
+
+	if (queryString == NULL)
+		return NULL;
+
+	if (location < 0)
+	{
+		location = 0;
+		len = 0;
+	}
+	if (location > (int) strlen(queryString))
+		location = strlen(queryString);
+	start = queryString + location;
+	n = (len > 0) ? len : (int) strlen(start);
+
+	while (n > 0 && scanner_isspace(*start))
+	{
+		start++;
+		n--;
+	}
+	while (n > 0 && (scanner_isspace(start[n - 1]) || start[n - 1] == ';'))
+		n--;
+
+	return pnstrdup(start, n);
+}
+
+static bool
+has_true_option(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, lc);
+
+		if (strcmp(def->defname, name) == 0)
+			return defGetBoolean(def);
+	}
+	return false;
+}
+
+/*
+ * The table lock of statements that have released it by the time they
+ * return, because they commit internally: VACUUM FULL and the CONCURRENTLY
+ * variants.  Used only when no lock is still held.
+ */
+static LOCKMODE
+lock_released_early(Node *parsetree)
+{
+	switch (nodeTag(parsetree))
+	{
+		case T_VacuumStmt:
+		case T_ClusterStmt:
+			return AccessExclusiveLock;
+		case T_IndexStmt:
+			return ((IndexStmt *) parsetree)->concurrent ?
+				ShareUpdateExclusiveLock : ShareLock;
+		case T_DropStmt:
+			return ((DropStmt *) parsetree)->concurrent ?
+				ShareUpdateExclusiveLock : NoLock;
+		case T_ReindexStmt:
+			return has_true_option(((ReindexStmt *) parsetree)->params,
+								   "concurrently") ?
+				ShareUpdateExclusiveLock : ShareLock;
+		default:
+			return NoLock;
+	}
+}
+
+HistoryFrame *
+pgm_history_begin(PlannedStmt *pstmt, const char *queryString,
+				  ProcessUtilityContext context)
+{
+	MemoryContext cxt;
+	MemoryContext oldcxt;
+	HistoryFrame *frame;
+	char	   *text;
+
+	cxt = AllocSetContextCreate(TopMemoryContext, "pg_migrate history frame",
+								ALLOCSET_SMALL_SIZES);
+	oldcxt = MemoryContextSwitchTo(cxt);
+
+	frame = palloc0(sizeof(HistoryFrame));
+	frame->cxt = cxt;
+	frame->started_at = GetCurrentTimestamp();
+	frame->toplevel = (context == PROCESS_UTILITY_TOPLEVEL);
+	frame->command_tag = GetCommandTagName(CreateCommandTag(pstmt->utilityStmt));
+	frame->predicted_lock = lock_released_early(pstmt->utilityStmt);
+
+	text = statement_text(queryString, pstmt->stmt_location, pstmt->stmt_len);
+	frame->statement = text ? pgm_redact_statement(text, pstmt->utilityStmt) : NULL;
+
+	frame->outer = pgm_current_frame;
+	pgm_current_frame = frame;
+
+	MemoryContextSwitchTo(oldcxt);
+	return frame;
+}
+
+/*
+ * Pop the frame and free it.  Called from PG_FINALLY, so it must not fail;
+ * it also tolerates the frame not being on top, which happens only if an
+ * error escaped between push and pop of an inner frame.
+ */
+void
+pgm_history_discard(HistoryFrame *frame)
+{
+	HistoryFrame **link;
+
+	if (frame == NULL)
+		return;
+
+	for (link = &pgm_current_frame; *link != NULL; link = &(*link)->outer)
+	{
+		if (*link == frame)
+		{
+			*link = frame->outer;
+			break;
+		}
+	}
+	MemoryContextDelete(frame->cxt);
+}
+
+/* ---------------------------------------------------------------------
+ * Objects
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * The relation a catalog row (trigger, rule, policy, default) belongs to, or
+ * InvalidOid when the row is gone.
+ */
+static Oid
+owning_relation(const ObjectAddress *addr, AttrNumber oidattr,
+				AttrNumber relattr)
+{
+	Relation	catalog;
+	HeapTuple	tup;
+	Oid			relid = InvalidOid;
+
+	catalog = table_open(addr->classId, AccessShareLock);
+	tup = get_catalog_object_by_oid(catalog, oidattr, addr->objectId);
+	if (HeapTupleIsValid(tup))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, relattr, RelationGetDescr(catalog), &isnull);
+
+		if (!isnull)
+			relid = DatumGetObjectId(d);
+	}
+	table_close(catalog, AccessShareLock);
+	return relid;
+}
+
+/*
+ * Relations whose locks tell what the statement took: the relation itself
+ * for a relation, and the table an index, trigger, rule, policy, constraint
+ * or column default belongs to.  Objects that are already gone are skipped.
+ */
+static void
+add_lock_relations(HistoryFrame *frame, const ObjectAddress *addr)
+{
+	Oid			relid = InvalidOid;
+	HeapTuple	tup;
+
+	switch (addr->classId)
+	{
+		case RelationRelationId:
+			frame->lock_relids = list_append_unique_oid(frame->lock_relids,
+														addr->objectId);
+			if (get_rel_relkind(addr->objectId) == RELKIND_INDEX ||
+				get_rel_relkind(addr->objectId) == RELKIND_PARTITIONED_INDEX)
+				relid = IndexGetRelation(addr->objectId, true);
+			break;
+		case TriggerRelationId:
+			relid = owning_relation(addr, Anum_pg_trigger_oid,
+									Anum_pg_trigger_tgrelid);
+			break;
+		case ConstraintRelationId:
+			tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(addr->objectId));
+			if (HeapTupleIsValid(tup))
+			{
+				relid = ((Form_pg_constraint) GETSTRUCT(tup))->conrelid;
+				ReleaseSysCache(tup);
+			}
+			break;
+		case RewriteRelationId:
+			relid = owning_relation(addr, Anum_pg_rewrite_oid,
+									Anum_pg_rewrite_ev_class);
+			break;
+		case PolicyRelationId:
+			relid = owning_relation(addr, Anum_pg_policy_oid,
+									Anum_pg_policy_polrelid);
+			break;
+		case AttrDefaultRelationId:
+			relid = owning_relation(addr, Anum_pg_attrdef_oid,
+									Anum_pg_attrdef_adrelid);
+			break;
+		default:
+			break;
+	}
+
+	if (OidIsValid(relid))
+		frame->lock_relids = list_append_unique_oid(frame->lock_relids, relid);
+}
+
+/*
+ * Add one object described by PostgreSQL's own object-address functions, so
+ * that the types and identities are those pg_event_trigger_ddl_commands()
+ * reports.
+ */
+static void
+add_object(HistoryFrame *frame, const ObjectAddress *addr, bool dropped)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(frame->cxt);
+	HistoryObject *obj;
+	char	   *identity;
+	Oid			nspid = InvalidOid;
+
+	identity = getObjectIdentity(addr, true);
+	if (identity == NULL)
+	{
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
+	obj = palloc0(sizeof(HistoryObject));
+	obj->type = getObjectTypeDescription(addr, true);
+	obj->identity = identity;
+	obj->dropped = dropped;
+
+	if (addr->classId == RelationRelationId)
+		nspid = get_rel_namespace(addr->objectId);
+	else if (addr->classId == NamespaceRelationId)
+		nspid = addr->objectId;
+	else if (addr->classId == ProcedureRelationId)
+		nspid = get_func_namespace(addr->objectId);
+	else if (addr->classId == TypeRelationId)
+	{
+		HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(addr->objectId));
+
+		if (HeapTupleIsValid(tup))
+		{
+			nspid = ((Form_pg_type) GETSTRUCT(tup))->typnamespace;
+			ReleaseSysCache(tup);
+		}
+	}
+	if (OidIsValid(nspid) && addr->classId != NamespaceRelationId)
+	{
+		obj->temporary = isAnyTempNamespace(nspid);
+		obj->schema = obj->temporary ? pstrdup("pg_temp") : get_namespace_name(nspid);
+	}
+
+	frame->objects = lappend(frame->objects, obj);
+	add_lock_relations(frame, addr);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+static void
+add_relation(HistoryFrame *frame, Oid relid)
+{
+	ObjectAddress addr;
+
+	if (!OidIsValid(relid))
+		return;
+	ObjectAddressSet(addr, RelationRelationId, relid);
+	add_object(frame, &addr, false);
+}
+
+/* An object that has no address (a whole database, a schema by name). */
+static void
+add_named_object(HistoryFrame *frame, const char *type, const char *identity)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(frame->cxt);
+	HistoryObject *obj = palloc0(sizeof(HistoryObject));
+
+	obj->type = pstrdup(type);
+	obj->identity = identity ? pstrdup(identity) : NULL;
+	frame->objects = lappend(frame->objects, obj);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+static Oid
+lookup_rangevar(RangeVar *rv)
+{
+	if (rv == NULL)
+		return InvalidOid;
+	return RangeVarGetRelid(rv, NoLock, true);
+}
+
+/*
+ * Objects of the statements event triggers never fire for, taken from the
+ * parse tree once the statement has run (names resolve to what it acted on).
+ */
+static void
+collect_hook_only_objects(HistoryFrame *frame, Node *parsetree)
+{
+	ListCell   *lc;
+
+	switch (nodeTag(parsetree))
+	{
+		case T_CreateExtensionStmt:
+			{
+				ObjectAddress addr;
+
+				ObjectAddressSet(addr, ExtensionRelationId,
+								 get_extension_oid(((CreateExtensionStmt *) parsetree)->extname,
+												   true));
+				if (OidIsValid(addr.objectId))
+					add_object(frame, &addr, false);
+				break;
+			}
+
+		case T_TruncateStmt:
+			foreach(lc, ((TruncateStmt *) parsetree)->relations)
+				add_relation(frame, lookup_rangevar(lfirst_node(RangeVar, lc)));
+			break;
+
+		case T_VacuumStmt:
+			{
+				VacuumStmt *vac = (VacuumStmt *) parsetree;
+
+				frame->rewrite = true;
+				if (vac->rels == NIL)
+					add_named_object(frame, "database", get_database_name(MyDatabaseId));
+				foreach(lc, vac->rels)
+				{
+					VacuumRelation *vrel = lfirst_node(VacuumRelation, lc);
+
+					add_relation(frame, OidIsValid(vrel->oid) ? vrel->oid :
+								 lookup_rangevar(vrel->relation));
+				}
+				break;
+			}
+
+		case T_ClusterStmt:
+			{
+				ClusterStmt *cl = (ClusterStmt *) parsetree;
+
+				frame->rewrite = true;
+				if (cl->relation)
+					add_relation(frame, lookup_rangevar(cl->relation));
+				else
+					add_named_object(frame, "database", get_database_name(MyDatabaseId));
+				break;
+			}
+
+		case T_ReindexStmt:
+			{
+				ReindexStmt *ri = (ReindexStmt *) parsetree;
+
+				switch (ri->kind)
+				{
+					case REINDEX_OBJECT_INDEX:
+					case REINDEX_OBJECT_TABLE:
+						add_relation(frame, lookup_rangevar(ri->relation));
+						break;
+					case REINDEX_OBJECT_SCHEMA:
+						add_named_object(frame, "schema", quote_identifier(ri->name));
+						break;
+					case REINDEX_OBJECT_SYSTEM:
+					case REINDEX_OBJECT_DATABASE:
+						add_named_object(frame, "database", get_database_name(MyDatabaseId));
+						break;
+				}
+				break;
+			}
+
+		default:
+			break;
+	}
+}
+
+/* ---------------------------------------------------------------------
+ * Event-trigger functions
+ *
+ * They only collect: nothing is written until the statement has run.  A
+ * statement the hook did not open a frame for (pg_migrate standing aside)
+ * is ignored, and so is anything during an extension script.
+ * ---------------------------------------------------------------------
+ */
+
+static bool
+event_wanted(FunctionCallInfo fcinfo)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function \"%s\" must be fired as an event trigger",
+						get_func_name(fcinfo->flinfo->fn_oid))));
+
+	if (IsBinaryUpgrade)
+		return false;
+
+	/*
+	 * Without the hook there is no statement text, and a row without it
+	 * would be a false audit trail; say so instead of failing the DDL, so
+	 * that a server which lost its preload line can still be fixed.
+	 */
+	if (!pgm_preloaded)
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_PGM_NOT_PRELOADED),
+				 errmsg("DDL history is not recorded because pg_migrate is not loaded via shared_preload_libraries"),
+				 errhint("Add pg_migrate to shared_preload_libraries in postgresql.conf and restart the server.")));
+		return false;
+	}
+
+	return pgm_current_frame != NULL && !creating_extension;
+}
+
+static SPIPlanPtr
+prepare_kept(const char *sql)
+{
+	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+
+	if (plan == NULL)
+		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+			 sql, SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	return plan;
+}
+
+/* Object classes a GRANT's InternalGrant can name, by its object type. */
+static Oid
+grant_class_id(ObjectType objtype)
+{
+	switch (objtype)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_SEQUENCE:
+			return RelationRelationId;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+			return ProcedureRelationId;
+		case OBJECT_SCHEMA:
+			return NamespaceRelationId;
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			return TypeRelationId;
+		case OBJECT_LANGUAGE:
+			return LanguageRelationId;
+		case OBJECT_FDW:
+			return ForeignDataWrapperRelationId;
+		case OBJECT_FOREIGN_SERVER:
+			return ForeignServerRelationId;
+		case OBJECT_LARGEOBJECT:
+			return LargeObjectRelationId;
+		default:
+			return InvalidOid;
+	}
+}
+
+Datum
+migrate_on_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	HistoryFrame *frame = pgm_current_frame;
+	uint64		i;
+
+	if (!event_wanted(fcinfo))
+		PG_RETURN_NULL();
+
+	frame->saw_event = true;
+
+	SPI_connect();
+	if (ddl_commands_plan == NULL)
+		ddl_commands_plan = prepare_kept(
+			"SELECT classid, objid, objsubid, command,"
+			"       command_tag OPERATOR(pg_catalog.~~) 'CREATE %'"
+			"  FROM pg_catalog.pg_event_trigger_ddl_commands()");
+
+	if (SPI_execute_plan(ddl_commands_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_event_trigger_ddl_commands()");
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		d;
+		ObjectAddress addr;
+
+		d = SPI_getbinval(tup, desc, 1, &isnull);
+		if (!isnull)
+		{
+			addr.classId = DatumGetObjectId(d);
+			addr.objectId = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+			addr.objectSubId = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+			add_object(frame, &addr, false);
+			if (addr.classId == RelationRelationId &&
+				DatumGetBool(SPI_getbinval(tup, desc, 5, &isnull)))
+			{
+				MemoryContext oldcxt = MemoryContextSwitchTo(frame->cxt);
+
+				frame->created_relids = lappend_oid(frame->created_relids,
+													addr.objectId);
+				MemoryContextSwitchTo(oldcxt);
+			}
+			continue;
+		}
+
+		/*
+		 * GRANT/REVOKE and ALTER DEFAULT PRIVILEGES have no address; the
+		 * objects of a GRANT are in the collected command itself (its parse
+		 * tree is NULL, so we never look at that).
+		 */
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		if (!isnull)
+		{
+			CollectedCommand *cmd = (CollectedCommand *) DatumGetPointer(d);
+
+			if (cmd->type == SCT_Grant && cmd->d.grant.istmt != NULL)
+			{
+				InternalGrant *istmt = cmd->d.grant.istmt;
+				Oid			classid = grant_class_id(istmt->objtype);
+				ListCell   *lc;
+
+				if (!OidIsValid(classid))
+					continue;
+				foreach(lc, istmt->objects)
+				{
+					ObjectAddressSet(addr, classid, lfirst_oid(lc));
+					add_object(frame, &addr, false);
+				}
+			}
+		}
+	}
+	SPI_finish();
+
+	PG_RETURN_NULL();
+}
+
+Datum
+migrate_on_sql_drop(PG_FUNCTION_ARGS)
+{
+	HistoryFrame *frame = pgm_current_frame;
+	uint64		i;
+
+	if (!event_wanted(fcinfo))
+		PG_RETURN_NULL();
+
+	frame->saw_event = true;
+
+	SPI_connect();
+	if (dropped_objects_plan == NULL)
+		dropped_objects_plan = prepare_kept(
+			"SELECT classid, objid, object_type, schema_name, object_identity,"
+			"       is_temporary"
+			"  FROM pg_catalog.pg_event_trigger_dropped_objects()"
+			" WHERE original OR normal");
+
+	if (SPI_execute_plan(dropped_objects_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read pg_event_trigger_dropped_objects()");
+
+	for (i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		MemoryContext oldcxt = MemoryContextSwitchTo(frame->cxt);
+		HistoryObject *obj = palloc0(sizeof(HistoryObject));
+		bool		isnull;
+		Oid			classid;
+		Oid			objid;
+
+		obj->type = SPI_getvalue(tup, desc, 3);
+		obj->schema = SPI_getvalue(tup, desc, 4);
+		obj->identity = SPI_getvalue(tup, desc, 5);
+		obj->temporary = DatumGetBool(SPI_getbinval(tup, desc, 6, &isnull));
+		obj->dropped = true;
+		frame->objects = lappend(frame->objects, obj);
+
+		/* A dropped relation's lock is still held: report it. */
+		classid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		objid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		if (classid == RelationRelationId)
+			frame->lock_relids = list_append_unique_oid(frame->lock_relids, objid);
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+
+	PG_RETURN_NULL();
+}
+
+Datum
+migrate_on_table_rewrite(PG_FUNCTION_ARGS)
+{
+	HistoryFrame *frame = pgm_current_frame;
+	bool		isnull;
+	Oid			relid;
+
+	if (!event_wanted(fcinfo))
+		PG_RETURN_NULL();
+
+	frame->saw_event = true;
+	frame->rewrite = true;
+
+	SPI_connect();
+	if (rewrite_oid_plan == NULL)
+		rewrite_oid_plan = prepare_kept(
+			"SELECT pg_catalog.pg_event_trigger_table_rewrite_oid()");
+	if (SPI_execute_plan(rewrite_oid_plan, NULL, NULL, true, 0) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not read pg_event_trigger_table_rewrite_oid()");
+	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
+										   SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+
+	if (!isnull)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(frame->cxt);
+
+		frame->lock_relids = list_append_unique_oid(frame->lock_relids, relid);
+		MemoryContextSwitchTo(oldcxt);
+	}
+
+	PG_RETURN_NULL();
+}
+
+/* ---------------------------------------------------------------------
+ * The writer
+ * ---------------------------------------------------------------------
+ */
+
+static Oid
+relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
+/* Strongest lock this backend holds on any of the given relations. */
+static LOCKMODE
+strongest_held(List *relids, List *except)
+{
+	LOCKMODE	best = NoLock;
+	ListCell   *lc;
+
+	foreach(lc, relids)
+	{
+		LOCKTAG		tag;
+		LOCKMODE	mode;
+		Oid			relid = lfirst_oid(lc);
+
+		if (list_member_oid(except, relid))
+			continue;
+		SET_LOCKTAG_RELATION(tag,
+							 IsSharedRelation(relid) ? InvalidOid : MyDatabaseId,
+							 relid);
+		for (mode = AccessExclusiveLock; mode > best; mode--)
+		{
+			if (PGM_LockHeldByMe(&tag, mode))
+			{
+				best = mode;
+				break;
+			}
+		}
+		if (best == AccessExclusiveLock)
+			break;
+	}
+	return best;
+}
+
+/*
+ * The lock the statement took.  What matters to everybody else is the lock
+ * on relations that existed before the statement (CREATE INDEX takes
+ * ShareLock on its table; the AccessExclusiveLock on the new index blocks
+ * nobody), so relations the statement created count only when there is
+ * nothing else.  Statements that commit internally (VACUUM FULL, the
+ * CONCURRENTLY variants) hold nothing any more when they return; their lock
+ * is the one they are known to take.
+ */
+static const char *
+statement_lock(HistoryFrame *frame)
+{
+	LOCKMODE	mode;
+
+	mode = strongest_held(frame->lock_relids, frame->created_relids);
+	if (mode == NoLock)
+		mode = strongest_held(frame->created_relids, NIL);
+	if (mode == NoLock)
+		mode = frame->predicted_lock;
+	return mode == NoLock ? NULL : GetLockmodeName(DEFAULT_LOCKMETHOD, mode);
+}
+
+static char *
+objects_json(List *objects)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	appendStringInfoChar(&buf, '[');
+	foreach(lc, objects)
+	{
+		HistoryObject *obj = lfirst(lc);
+
+		if (buf.len > 1)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, "{\"type\": ");
+		escape_json(&buf, obj->type ? obj->type : "");
+		appendStringInfoString(&buf, ", \"identity\": ");
+		if (obj->identity)
+			escape_json(&buf, obj->identity);
+		else
+			appendStringInfoString(&buf, "null");
+		appendStringInfoString(&buf, ", \"schema\": ");
+		if (obj->schema)
+			escape_json(&buf, obj->schema);
+		else
+			appendStringInfoString(&buf, "null");
+		if (obj->dropped)
+			appendStringInfoString(&buf, ", \"dropped\": true");
+		appendStringInfoChar(&buf, '}');
+	}
+	appendStringInfoChar(&buf, ']');
+	return buf.data;
+}
+
+#define INSERT_NARGS 12
+
+static void
+insert_row(Oid relid, Datum *values, const char *nulls)
+{
+	if (insert_plan == NULL || insert_plan_relid != relid)
+	{
+		Oid			argtypes[INSERT_NARGS] = {
+			TIMESTAMPTZOID,		/* occurred_at */
+			NAMEOID,			/* session_role */
+			NAMEOID,			/* effective_role */
+			TEXTOID,			/* application_name */
+			TEXTOID,			/* command_tag */
+			TEXTOID,			/* statement */
+			TEXTOID,			/* objects, as json text */
+			BOOLOID,			/* rewrite */
+			TEXTOID,			/* lock_mode */
+			INTERVALOID,		/* duration */
+			TEXTOID,			/* migration_version */
+			BOOLOID				/* toplevel */
+		};
+		char	   *sql;
+		SPIPlanPtr	plan;
+
+		sql = psprintf("INSERT INTO %s.%s"
+					   " (occurred_at, transaction_id, backend_pid,"
+					   "  session_role, effective_role, application_name, client_addr,"
+					   "  command_tag, statement, objects, rewrite, lock_mode,"
+					   "  duration, migration_version, toplevel)"
+					   " VALUES ($1, pg_catalog.pg_current_xact_id(),"
+					   "  pg_catalog.pg_backend_pid(), $2, $3, $4,"
+					   "  pg_catalog.inet_client_addr(), $5, $6,"
+					   "  $7::pg_catalog.jsonb, $8, $9, $10, $11, $12)",
+					   quote_identifier(get_namespace_name(get_rel_namespace(relid))),
+					   quote_identifier(get_rel_name(relid)));
+		plan = SPI_prepare(sql, INSERT_NARGS, argtypes);
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the history insert: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		if (insert_plan)
+			SPI_freeplan(insert_plan);
+		insert_plan = plan;
+		insert_plan_relid = relid;
+	}
+
+	if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into the DDL history");
+}
+
+/*
+ * Write the row for a statement that has just run.  Called by the hook in
+ * the statement's (sub)transaction.
+ */
+void
+pgm_history_finish(HistoryFrame *frame, Node *parsetree)
+{
+	MemoryContext oldcxt;
+	Oid			relid;
+	Oid			save_userid;
+	int			save_sec_context;
+	Datum		values[INSERT_NARGS];
+	char		nulls[INSERT_NARGS];
+	const char *lock;
+	ListCell   *lc;
+	bool		all_temp;
+	Interval   *duration;
+	TimestampTz now;
+	int			n = 0;
+
+	relid = pgm_relation(HISTORY_TABLE);
+	if (!OidIsValid(relid))
+		return;					/* not installed here, or just dropped */
+
+	oldcxt = MemoryContextSwitchTo(frame->cxt);
+
+	if (!frame->saw_event)
+		collect_hook_only_objects(frame, parsetree);
+
+	/* Statements that touched only temporary objects are skipped. */
+	all_temp = frame->objects != NIL;
+	foreach(lc, frame->objects)
+	{
+		if (!((HistoryObject *) lfirst(lc))->temporary)
+		{
+			all_temp = false;
+			break;
+		}
+	}
+	if (all_temp && !pgm_record_temp_objects)
+	{
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
+	lock = statement_lock(frame);
+	now = GetCurrentTimestamp();
+	duration = palloc0(sizeof(Interval));
+	duration->time = now - frame->started_at;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[n++] = TimestampTzGetDatum(frame->started_at);
+	values[n++] = CStringGetDatum(GetUserNameFromId(GetSessionUserId(), true) ?: "");
+	values[n++] = CStringGetDatum(GetUserNameFromId(GetUserId(), true) ?: "");
+	if (application_name && application_name[0])
+		values[n++] = CStringGetTextDatum(application_name);
+	else
+		nulls[n++] = 'n';
+	values[n++] = CStringGetTextDatum(frame->command_tag);
+	if (frame->statement)
+		values[n++] = CStringGetTextDatum(frame->statement);
+	else
+		nulls[n++] = 'n';
+	values[n++] = CStringGetTextDatum(objects_json(frame->objects));
+	values[n++] = BoolGetDatum(frame->rewrite);
+	if (lock)
+		values[n++] = CStringGetTextDatum(lock);
+	else
+		nulls[n++] = 'n';
+	values[n++] = IntervalPGetDatum(duration);
+	if (pgm_current_migration)
+		values[n++] = CStringGetTextDatum(pgm_current_migration);
+	else
+		nulls[n++] = 'n';
+	values[n++] = BoolGetDatum(frame->toplevel);
+
+	/* The name Datums must be real names, not C strings. */
+	values[1] = DirectFunctionCall1(namein, values[1]);
+	values[2] = DirectFunctionCall1(namein, values[2]);
+
+	/*
+	 * Insert as the table's owner: ordinary roles cannot write the history
+	 * themselves, and a security-restricted operation keeps anything the
+	 * insert might run from changing session state.
+	 */
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(relation_owner(relid),
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		insert_row(relid, values, nulls);
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(oldcxt);
+}

@@ -1,0 +1,157 @@
+/*-------------------------------------------------------------------------
+ *
+ * pg_migrate.c
+ *		Library entry point: settings, hook installation and the catalog
+ *		lookups every module uses to find the extension's own objects.
+ *
+ * pg_migrate only works when loaded through shared_preload_libraries: the
+ * ProcessUtility hook must see every statement of every backend, and the
+ * background-job launcher must be registered at postmaster start.  When the
+ * library is loaded any other way (LOAD, or a call to one of its functions)
+ * _PG_init installs nothing, and every SQL-callable entry point refuses to
+ * run with a hint saying how to fix the configuration.  The event trigger
+ * functions are the exception: they only warn, so that a server whose
+ * configuration lost the preload line can still run DDL, including
+ * DROP EXTENSION.
+ *
+ * The extension's tables are found through pg_extension and the schema it
+ * was installed in, never through search_path, so that objects a user puts
+ * on their search_path can never stand in for them.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "catalog/pg_extension.h"
+#include "utils/fmgroids.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+
+#include "pg_migrate.h"
+
+PG_MODULE_MAGIC;
+
+bool		pgm_record_ddl = true;
+bool		pgm_record_temp_objects = false;
+bool		pgm_preloaded = false;
+
+void		_PG_init(void);
+
+PG_FUNCTION_INFO_V1(migrate_assert_preloaded);
+
+void
+_PG_init(void)
+{
+	/*
+	 * Loaded by LOAD or by calling one of our functions: install nothing.
+	 * Hooks installed this late would see only part of the work, which would
+	 * be worse than not seeing it at all.
+	 */
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	/*
+	 * pg_upgrade restores the schema with event triggers and hooks of its own
+	 * choosing; recording or judging that restore would be wrong.
+	 */
+	if (IsBinaryUpgrade)
+		return;
+
+	DefineCustomBoolVariable("pg_migrate.record_ddl",
+							 "Records every DDL statement in migrate_ddl_history.",
+							 "Turning it off stops the audit trail, so only superusers may.",
+							 &pgm_record_ddl,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_migrate.record_temp_objects",
+							 "Records DDL that touches only temporary objects.",
+							 NULL,
+							 &pgm_record_temp_objects,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("pg_migrate");
+
+	pgm_guard_init();
+
+	pgm_preloaded = true;
+}
+
+/*
+ * Raise an error unless the library was preloaded.  Every SQL-callable
+ * function calls this first; so does the install script, which makes
+ * CREATE EXTENSION fail on a misconfigured server.
+ */
+void
+pgm_check_preloaded(void)
+{
+	if (!pgm_preloaded)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGM_NOT_PRELOADED),
+				 errmsg("pg_migrate must be loaded via shared_preload_libraries"),
+				 errhint("Add pg_migrate to shared_preload_libraries in postgresql.conf "
+						 "(shared_preload_libraries = 'pg_migrate') and restart the server.")));
+}
+
+Datum
+migrate_assert_preloaded(PG_FUNCTION_ARGS)
+{
+	pgm_check_preloaded();
+	PG_RETURN_VOID();
+}
+
+/*
+ * Schema the extension is installed in, or InvalidOid when the extension is
+ * not installed in the current database.
+ */
+Oid
+pgm_extension_schema(void)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			nspid = InvalidOid;
+
+	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyInit(&key,
+				Anum_pg_extension_extname,
+				BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(PGM_EXTENSION_NAME));
+	scan = systable_beginscan(rel, ExtensionNameIndexId, true,
+							  NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+		nspid = ((Form_pg_extension) GETSTRUCT(tup))->extnamespace;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	return nspid;
+}
+
+/*
+ * OID of one of the extension's relations, or InvalidOid when the extension
+ * is not installed (or the relation was dropped).
+ */
+Oid
+pgm_relation(const char *relname)
+{
+	Oid			nspid = pgm_extension_schema();
+
+	if (!OidIsValid(nspid))
+		return InvalidOid;
+	return get_relname_relid(relname, nspid);
+}

@@ -1,0 +1,104 @@
+# Shared by test/run.sh, demo/demo.sh and bench/*.sh: install what the
+# project needs on a Debian machine, build pg_migrate into a private copy of
+# the PostgreSQL installation, and run as an unprivileged user when started
+# as root (initdb refuses root).
+#
+# Nothing here touches the system's PostgreSQL installation: the build is
+# installed with DESTDIR next to a copy of the server binaries, which
+# PostgreSQL finds its share and lib directories relative to.
+
+PGM_PGVER=${PGM_PGVER:-15}
+PGM_USER=${PGM_USER:-pgmigrate}
+PGM_PACKAGES="postgresql-$PGM_PGVER postgresql-server-dev-$PGM_PGVER \
+postgresql-client-$PGM_PGVER libipc-run-perl make gcc libc6-dev"
+
+pgm_log() { printf '== %s\n' "$*" >&2; }
+
+# Install missing Debian packages (apt-get update first).
+pgm_install_deps() {
+	local missing="" p
+	for p in $PGM_PACKAGES "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+			missing="$missing $p"
+	done
+	[ -z "$missing" ] && return 0
+	pgm_log "installing:$missing"
+	local sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo="sudo"
+	export DEBIAN_FRONTEND=noninteractive
+	$sudo apt-get update -qq
+	# shellcheck disable=SC2086
+	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+# When running as root, copy the source tree to a directory owned by an
+# unprivileged user and run the same script there as that user.
+#   pgm_drop_root SCRIPT ARGS...   (SCRIPT relative to the tree's top)
+pgm_drop_root() {
+	[ "$(id -u)" -eq 0 ] || return 0
+	local script=$1
+	shift
+	id "$PGM_USER" >/dev/null 2>&1 ||
+		useradd --create-home --shell /bin/bash "$PGM_USER"
+	local copy
+	copy=$(mktemp -d /tmp/pg_migrate-run.XXXXXX)
+	tar -C "$PGM_TOP" --exclude=./.git --exclude='./tmp_*' --exclude='*.o' \
+		--exclude='*.so' -cf - . | tar -C "$copy" -xf -
+	chown -R "$PGM_USER" "$copy"
+	chmod 755 "$copy"
+	pgm_log "running as $PGM_USER in $copy (initdb refuses root)"
+	local rc=0
+	runuser -u "$PGM_USER" -- env PGM_KEEP="${PGM_KEEP:-}" \
+		bash "$copy/$script" "$@" || rc=$?
+	# Hand results back to the caller's tree.
+	if [ -d "$copy/results" ]; then
+		mkdir -p "$PGM_TOP/results"
+		cp -a "$copy/results/." "$PGM_TOP/results/"
+	fi
+	[ -n "${PGM_KEEP:-}" ] || rm -rf "$copy"
+	exit $rc
+}
+
+# Build pg_migrate and install it into $PGM_WORK/inst next to a copy of the
+# server.  Sets PGM_BIN to the private bin directory and puts it on PATH.
+pgm_build() {
+	PGM_WORK=${PGM_WORK:-$PGM_TOP/tmp_work}
+	local sys_bin sys_share inst
+	sys_bin=$(/usr/lib/postgresql/$PGM_PGVER/bin/pg_config --bindir)
+	sys_share=$(/usr/lib/postgresql/$PGM_PGVER/bin/pg_config --sharedir)
+	inst=$PGM_WORK/inst
+	rm -rf "$inst"
+	mkdir -p "$inst$(dirname "$sys_bin")" "$inst$(dirname "$sys_share")"
+	cp -a "$(dirname "$sys_bin")/." "$inst$(dirname "$sys_bin")/"
+	cp -a "$sys_share" "$inst$(dirname "$sys_share")/"
+	pgm_log "building pg_migrate"
+	make -C "$PGM_TOP" -s PG_CONFIG="$sys_bin/pg_config" >"$PGM_WORK/build.log" 2>&1 ||
+		{ cat "$PGM_WORK/build.log"; return 1; }
+	make -C "$PGM_TOP" -s PG_CONFIG="$sys_bin/pg_config" install DESTDIR="$inst" \
+		>>"$PGM_WORK/build.log" 2>&1 || { cat "$PGM_WORK/build.log"; return 1; }
+	PGM_BIN=$inst$sys_bin
+	PGM_PGXS=$(dirname "$(/usr/lib/postgresql/$PGM_PGVER/bin/pg_config --pgxs)")/..
+	export PATH="$PGM_BIN:$PATH"
+	export PGM_BIN PGM_PGXS PGM_WORK
+}
+
+# Start a throwaway cluster with the library preloaded.
+#   pgm_start_cluster DIR PORT
+pgm_start_cluster() {
+	local dir=$1 port=$2
+	rm -rf "$dir"
+	"$PGM_BIN/initdb" -D "$dir" -A trust -U postgres --no-sync >"$dir.initdb.log" 2>&1 ||
+		{ cat "$dir.initdb.log"; return 1; }
+	cat "$PGM_TOP/test/pg_migrate.conf" >>"$dir/postgresql.conf"
+	{
+		echo "port = $port"
+		echo "listen_addresses = ''"
+		echo "unix_socket_directories = '$dir'"
+	} >>"$dir/postgresql.conf"
+	"$PGM_BIN/pg_ctl" -D "$dir" -l "$dir/server.log" -w start >/dev/null
+	export PGHOST=$dir PGPORT=$port PGUSER=postgres
+}
+
+pgm_stop_cluster() {
+	"$PGM_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The whole test suite: pg_regress (sql/), isolation (test/specs/) and TAP
+# (test/t/), each on private throwaway clusters with pg_migrate preloaded.
+# Installs its own dependencies, works as root or as an ordinary user, and
+# ends with one line "N passed, N failed".
+#
+#   bash test/run.sh                 everything
+#   bash test/run.sh regress         one suite (regress, isolation or tap)
+set -uo pipefail
+
+PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=test/lib.sh
+. "$PGM_TOP/test/lib.sh"
+
+pgm_install_deps || exit 1
+pgm_drop_root test/run.sh "$@"
+
+suites=${*:-regress isolation tap}
+PGM_WORK=$PGM_TOP/tmp_work
+rm -rf "$PGM_WORK" "$PGM_TOP/results"
+mkdir -p "$PGM_WORK" "$PGM_TOP/results"
+pgm_build || { echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+
+# pg_regress and pg_isolation_regress print one line per test:
+#   "test history   ... ok" / "... FAILED"
+count_regress_log() {
+	local log=$1 ok bad
+	ok=$(grep -cE '(\.\.\.|^ok [0-9]+) +ok' "$log" || true)
+	bad=$(grep -cE '\.\.\. +FAILED|failed \(ignored\)' "$log" || true)
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+}
+
+run_regress() {
+	local tests
+	tests=$(cd "$PGM_TOP/sql" && ls ./*.sql 2>/dev/null | sed 's|^\./||; s|\.sql$||' | sort)
+	[ -n "$tests" ] || return 0
+	pgm_log "pg_regress: $(echo $tests | wc -w) tests"
+	# shellcheck disable=SC2086
+	(cd "$PGM_TOP" && "$PGM_PGXS/test/regress/pg_regress" \
+		--bindir="$PGM_BIN" --inputdir=. --outputdir="$PGM_TOP/results/regress" \
+		--temp-instance="$PGM_WORK/regress" \
+		--temp-config="$PGM_TOP/test/pg_migrate.conf" \
+		$tests) >"$PGM_WORK/regress.log" 2>&1
+	local rc=$?
+	cat "$PGM_WORK/regress.log"
+	count_regress_log "$PGM_WORK/regress.log"
+	if [ $rc -ne 0 ] && [ -f "$PGM_TOP/results/regress/regression.diffs" ]; then
+		cat "$PGM_TOP/results/regress/regression.diffs"
+	fi
+	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/regress.log" || failed=$((failed + 1))
+}
+
+run_isolation() {
+	local tests
+	tests=$(cd "$PGM_TOP/test/specs" 2>/dev/null && ls ./*.spec 2>/dev/null |
+		sed 's|^\./||; s|\.spec$||' | sort)
+	[ -n "$tests" ] || return 0
+	pgm_log "isolation: $(echo $tests | wc -w) specs"
+	# shellcheck disable=SC2086
+	(cd "$PGM_TOP" && "$PGM_PGXS/test/isolation/pg_isolation_regress" \
+		--bindir="$PGM_BIN" --inputdir=test \
+		--outputdir="$PGM_TOP/results/isolation" \
+		--temp-instance="$PGM_WORK/isolation" \
+		--temp-config="$PGM_TOP/test/pg_migrate.conf" \
+		$tests) >"$PGM_WORK/isolation.log" 2>&1
+	local rc=$?
+	cat "$PGM_WORK/isolation.log"
+	count_regress_log "$PGM_WORK/isolation.log"
+	if [ $rc -ne 0 ] && [ -f "$PGM_TOP/results/isolation/regression.diffs" ]; then
+		cat "$PGM_TOP/results/isolation/regression.diffs"
+	fi
+	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/isolation.log" || failed=$((failed + 1))
+}
+
+# Each TAP script counts its assertions; a script that dies without a
+# failing assertion counts as one failure.
+run_tap() {
+	local t ok bad rc
+	for t in "$PGM_TOP"/test/t/*.pl; do
+		[ -e "$t" ] || continue
+		pgm_log "tap: $(basename "$t")"
+		local log=$PGM_WORK/tap_$(basename "$t" .pl).log
+		(cd "$PGM_TOP" && TESTDIR="$PGM_WORK/tap" PGM_TOP="$PGM_TOP" \
+			PG_REGRESS="$PGM_PGXS/test/regress/pg_regress" \
+			prove -v -I "$PGM_PGXS/test/perl" -I "$PGM_TOP/test/t" "$t") >"$log" 2>&1
+		rc=$?
+		ok=$(grep -cE '^ *ok [0-9]+' "$log" || true)
+		bad=$(grep -cE '^ *not ok [0-9]+' "$log" || true)
+		if [ $rc -ne 0 ] && [ "$bad" -eq 0 ]; then bad=1; fi
+		[ $rc -eq 0 ] || cat "$log"
+		grep -E '^ *(not )?ok [0-9]+' "$log" | sed 's/^/    /'
+		passed=$((passed + ok))
+		failed=$((failed + bad))
+	done
+	mkdir -p "$PGM_TOP/results/tap"
+	cp -a "$PGM_WORK"/tap*.log "$PGM_TOP/results/tap/" 2>/dev/null || true
+	cp -a "$PGM_WORK/tap/tmp_check/log" "$PGM_TOP/results/tap/" 2>/dev/null || true
+}
+
+for s in $suites; do
+	case $s in
+	regress) run_regress ;;
+	isolation) run_isolation ;;
+	tap) run_tap ;;
+	*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
+	esac
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
