@@ -43,7 +43,8 @@ typedef struct HistoryFrame
 									 * locks before returning */
 	bool		saw_event;			/* an event trigger fired for it */
 	bool		rewrite;			/* a table_rewrite event fired */
-	bool		all_temporary;		/* every object seen is temporary */
+	char	   *policy_overrides;	/* JSON text for the row, set by the
+									 * policy engine, or NULL */
 } HistoryFrame;
 
 typedef struct HistoryObject

@@ -880,7 +880,7 @@ objects_json(List *objects)
 	return buf.data;
 }
 
-#define INSERT_NARGS 12
+#define INSERT_NARGS 13
 
 static void
 insert_row(Oid relid, Datum *values, const char *nulls)
@@ -899,7 +899,8 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 			TEXTOID,			/* lock_mode */
 			INTERVALOID,		/* duration */
 			TEXTOID,			/* migration_version */
-			BOOLOID				/* toplevel */
+			BOOLOID,			/* toplevel */
+			TEXTOID				/* policy_overrides, as json text */
 		};
 		char	   *sql;
 		SPIPlanPtr	plan;
@@ -908,11 +909,12 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 					   " (occurred_at, transaction_id, backend_pid,"
 					   "  session_role, effective_role, application_name, client_addr,"
 					   "  command_tag, statement, objects, rewrite, lock_mode,"
-					   "  duration, migration_version, toplevel)"
+					   "  duration, migration_version, toplevel, policy_overrides)"
 					   " VALUES ($1, pg_catalog.pg_current_xact_id(),"
 					   "  pg_catalog.pg_backend_pid(), $2, $3, $4,"
 					   "  pg_catalog.inet_client_addr(), $5, $6,"
-					   "  $7::pg_catalog.jsonb, $8, $9, $10, $11, $12)",
+					   "  $7::pg_catalog.jsonb, $8, $9, $10, $11, $12,"
+					   "  $13::pg_catalog.jsonb)",
 					   quote_identifier(get_namespace_name(get_rel_namespace(relid))),
 					   quote_identifier(get_rel_name(relid)));
 		plan = SPI_prepare(sql, INSERT_NARGS, argtypes);
@@ -1005,6 +1007,10 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	else
 		nulls[n++] = 'n';
 	values[n++] = BoolGetDatum(frame->toplevel);
+	if (frame->policy_overrides)
+		values[n++] = CStringGetTextDatum(frame->policy_overrides);
+	else
+		nulls[n++] = 'n';
 
 	/* The name Datums must be real names, not C strings. */
 	values[1] = DirectFunctionCall1(namein, values[1]);
