@@ -84,6 +84,7 @@ run_tap() {
 		[ -e "$t" ] || continue
 		pgm_log "tap: $(basename "$t")"
 		local log=$PGM_WORK/tap_$(basename "$t" .pl).log
+		mkdir -p "$PGM_WORK/tap/tmp_check"
 		(cd "$PGM_TOP" && TESTDIR="$PGM_WORK/tap" PGM_TOP="$PGM_TOP" \
 			PG_REGRESS="$PGM_PGXS/test/regress/pg_regress" \
 			prove -v -I "$PGM_PGXS/test/perl" -I "$PGM_TOP/test/t" "$t") >"$log" 2>&1
