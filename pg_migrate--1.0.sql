@@ -140,3 +140,140 @@ CREATE EVENT TRIGGER migrate_sql_drop ON sql_drop
     EXECUTE FUNCTION @extschema@.migrate_on_sql_drop();
 CREATE EVENT TRIGGER migrate_table_rewrite ON table_rewrite
     EXECUTE FUNCTION @extschema@.migrate_on_table_rewrite();
+
+------------------------------------------------------------------------
+-- Policy engine: rules, policy, overrides, violations, migrate_check
+------------------------------------------------------------------------
+
+-- The rule catalogue lives in the library; the view shows it.
+CREATE FUNCTION @extschema@.migrate_rules_list(
+    OUT rule text, OUT description text, OUT lock_mode text,
+    OUT safe_alternative text, OUT default_action text)
+RETURNS SETOF record
+LANGUAGE C STRICT STABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_rules_list';
+
+CREATE VIEW @extschema@.migrate_rules AS
+    SELECT rule, description, lock_mode, safe_alternative, default_action
+      FROM @extschema@.migrate_rules_list();
+
+COMMENT ON VIEW @extschema@.migrate_rules IS
+    'Every pg_migrate rule: what it fires on, the lock it concerns, the safe alternative';
+
+CREATE FUNCTION @extschema@.migrate_is_rule(rule text)
+RETURNS boolean
+LANGUAGE C STRICT IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_is_rule';
+
+/*
+ * The policy the DBA edits.  Most specific applicable row wins (role 4,
+ * table pattern 2, schema 1; then a DBA's row over a shipped one; then the
+ * stricter action).  No applicable row means allow.  Shipped rows are not
+ * dumped (CREATE EXTENSION recreates them); a shipped row that is updated
+ * stops being shipped, so the DBA's version is dumped and, on restore, wins
+ * over the recreated default of the same scope.
+ */
+CREATE TABLE @extschema@.migrate_policy (
+    id            serial PRIMARY KEY,
+    rule          text NOT NULL
+                  CONSTRAINT migrate_policy_rule_check
+                  CHECK (@extschema@.migrate_is_rule(rule)),
+    action        text NOT NULL
+                  CONSTRAINT migrate_policy_action_check
+                  CHECK (action OPERATOR(pg_catalog.=) ANY (ARRAY['deny', 'warn', 'allow'])),
+    role_name     regrole,
+    schema_name   name
+                  CONSTRAINT migrate_policy_schema_check
+                  CHECK (schema_name OPERATOR(pg_catalog.<>) ''),
+    table_pattern text
+                  CONSTRAINT migrate_policy_table_pattern_check
+                  CHECK (table_pattern OPERATOR(pg_catalog.<>) ''),
+    override_by   regrole,
+    note          text,
+    shipped       boolean NOT NULL DEFAULT false
+);
+
+COMMENT ON TABLE @extschema@.migrate_policy IS
+    'What pg_migrate does about each rule: deny, warn or allow, per role / schema / table pattern';
+
+INSERT INTO @extschema@.migrate_policy (rule, action, note, shipped)
+SELECT r.rule, r.default_action, 'shipped default', true
+  FROM @extschema@.migrate_rules_list() r;
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_policy', 'WHERE NOT shipped');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_policy_id_seq', '');
+
+REVOKE ALL ON @extschema@.migrate_policy FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.migrate_policy_id_seq FROM PUBLIC;
+GRANT SELECT ON @extschema@.migrate_policy TO PUBLIC;
+
+CREATE FUNCTION @extschema@.migrate_policy_unship()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.shipped := false;
+    RETURN NEW;
+END
+$$;
+
+CREATE TRIGGER migrate_policy_unship
+    BEFORE UPDATE ON @extschema@.migrate_policy
+    FOR EACH ROW EXECUTE FUNCTION @extschema@.migrate_policy_unship();
+
+-- Every backend caches the policy; changes invalidate the caches.
+CREATE FUNCTION @extschema@.migrate_policy_changed()
+RETURNS trigger
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_policy_changed';
+
+CREATE TRIGGER migrate_policy_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON @extschema@.migrate_policy
+    FOR EACH STATEMENT EXECUTE FUNCTION @extschema@.migrate_policy_changed();
+
+CREATE FUNCTION @extschema@.migrate_override(rule text, reason text)
+RETURNS void
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_override';
+
+COMMENT ON FUNCTION @extschema@.migrate_override(text, text) IS
+    'Lift refusals of one rule for the rest of the transaction, with a reason stored in the DDL history';
+
+CREATE FUNCTION @extschema@.migrate_violations(
+    OUT occurred_at timestamptz, OUT database text, OUT pid integer,
+    OUT role_name text, OUT rule text, OUT action text,
+    OUT relation text, OUT statement text)
+RETURNS SETOF record
+LANGUAGE C STRICT VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_violations';
+
+-- Statements of other roles may be sensitive: same audience as the history.
+REVOKE ALL ON FUNCTION @extschema@.migrate_violations() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.migrate_violations() TO pg_read_all_stats;
+
+COMMENT ON FUNCTION @extschema@.migrate_violations() IS
+    'Most recent statements refused, warned about or overridden by the policy (shared memory, newest first)';
+
+/*
+ * The one function without SET search_path, deliberately: it runs the
+ * caller's own statements (as the caller, SECURITY INVOKER), and they must
+ * resolve names exactly as they would when applied.  The C code itself
+ * resolves nothing through search_path.
+ */
+CREATE FUNCTION @extschema@.migrate_check(
+    sql text,
+    OUT statement_number integer, OUT statement text, OUT rule text,
+    OUT action text, OUT relation text, OUT lock_mode text,
+    OUT message text, OUT hint text)
+RETURNS SETOF record
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_check';
+
+COMMENT ON FUNCTION @extschema@.migrate_check(text) IS
+    'Judge a migration script without applying it: one row per finding, no rows = safe';

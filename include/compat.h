@@ -31,4 +31,18 @@
 #define PGM_HAVE_SHMEM_REQUEST_HOOK 1
 #endif
 
+/* The local transaction id moved into PGPROC.vxid in 17. */
+#if PG_VERSION_NUM >= 170000
+#define PGM_MyLocalXid() (MyProc->vxid.lxid)
+#else
+#define PGM_MyLocalXid() (MyProc->lxid)
+#endif
+
+/* InitMaterializedSRF() was SetSingleFuncCall() in 15 and absent before. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_InitMaterializedSRF(fcinfo) InitMaterializedSRF((fcinfo), 0)
+#else
+#define PGM_InitMaterializedSRF(fcinfo) SetSingleFuncCall((fcinfo), 0)
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

@@ -22,6 +22,7 @@
 /* Settings (pg_migrate.c) */
 extern bool pgm_record_ddl;
 extern bool pgm_record_temp_objects;
+extern int	pgm_small_table_size;	/* kB; policy.c */
 
 /* True when the library was loaded by shared_preload_libraries. */
 extern bool pgm_preloaded;
@@ -34,5 +35,7 @@ extern Oid	pgm_relation(const char *relname);
 /* guard.c */
 extern void pgm_guard_init(void);
 extern bool pgm_in_own_code(void);
+extern int	pgm_own_code_enter(void);
+extern void pgm_own_code_restore(int depth);
 
 #endif							/* PG_MIGRATE_H */

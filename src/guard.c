@@ -4,12 +4,38 @@
  *		The ProcessUtility hook: every utility statement of every backend
  *		passes through here.
  *
- * For a statement pg_migrate cares about the hook, in order,
- *		1. opens a history frame (statement text, start time),
- *		2. runs the statement through the previous hook or
+ For a statement pg_migrate cares about the hook, in order,
+ *		1. classifies it against the catalog (classify.c),
+ *		2. judges the operations found against migrate_policy and
+ *		   pg_migrate.enforce, raising a refusal before anything has run
+ *		   (policy.c),
+ *		3. when it will wait for a lock that blocks reads or writes on an
+ *		   existing table, bounds that wait with lock_timeout and retries
+ *		   it inside a subtransaction, sleeping without such locks between
+ *		   attempts,
+ *		4. opens a history frame (statement text, start time),
+ *		5. runs the statement through the previous hook or
  *		   standard_ProcessUtility,
- *		3. writes the history row, in the statement's own (sub)transaction, so
+ *		6. writes the history row, in the statement's own (sub)transaction, so
  *		   that a statement that is rolled back leaves no row.
+ *
+ * Lock-queue protection.  A DDL statement waiting for AccessExclusiveLock
+ * behind one long transaction makes every later query on the table queue
+ * behind it.  Each attempt runs with lock_timeout <= pg_migrate.lock_timeout,
+ * so others never queue longer than that; after a timeout the attempt's
+ * subtransaction is rolled back, which releases whatever it had locked, and
+ * we sleep (exponential backoff with jitter) and try again within
+ * pg_migrate.lock_retry_budget.  Sleeping is only harmless if the
+ * transaction holds nothing that blocks others: when earlier statements of
+ * the same transaction hold such locks, the first timeout is final.  The
+ * final error names the sessions holding the conflicting locks.
+ *
+ * Statements that cannot run in a transaction block (VACUUM, CLUSTER of
+ * several tables, REINDEX SCHEMA/DATABASE, the CONCURRENTLY forms) cannot
+ * run in a subtransaction either.  The CONCURRENTLY forms take only
+ * ShareUpdateExclusiveLock, which nobody's reads or writes queue behind.
+ * The others get the bounded lock_timeout but no retry: they commit
+ * internally, so there is no subtransaction to roll back to.
  *
  * Everything else (transaction control, SET, SHOW, DML sent as utility
  * statements, ...) goes straight to the next hook with no work beyond a
@@ -27,14 +53,36 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
+#include "common/pg_prng.h"
 #include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
+#include "classify.h"
 #include "history.h"
 #include "pg_migrate.h"
+#include "policy.h"
+
+/* Longest sleep between two attempts, ms. */
+#define PGM_MAX_RETRY_DELAY		1000
+/* First sleep after a lock timeout, ms. */
+#define PGM_FIRST_RETRY_DELAY	50
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
@@ -59,6 +107,23 @@ bool
 pgm_in_own_code(void)
 {
 	return pgm_own_code > 0;
+}
+
+/*
+ * Make the hook stand aside while pg_migrate runs statements on its own
+ * account (migrate_check).  Returns the depth to give back to
+ * pgm_own_code_restore(), which callers must also do on error.
+ */
+int
+pgm_own_code_enter(void)
+{
+	return pgm_own_code++;
+}
+
+void
+pgm_own_code_restore(int depth)
+{
+	pgm_own_code = depth;
 }
 
 static inline void
@@ -98,18 +163,22 @@ stand_aside(ProcessUtilityContext context)
 	return false;
 }
 
+
+/*
+ * Run the statement and record it in the history (when wanted), exactly as
+ * the hook always did: one frame per execution.
+ */
 static void
-pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
-				   bool readOnlyTree, ProcessUtilityContext context,
-				   ParamListInfo params, QueryEnvironment *queryEnv,
-				   DestReceiver *dest, QueryCompletion *qc)
+run_and_record(PlannedStmt *pstmt, const char *queryString,
+			   bool readOnlyTree, ProcessUtilityContext context,
+			   ParamListInfo params, QueryEnvironment *queryEnv,
+			   DestReceiver *dest, QueryCompletion *qc,
+			   bool record, const char *overrides_json)
 {
-	Node	   *parsetree = pstmt->utilityStmt;
-	HistoryFrame *frame = NULL;
+	HistoryFrame *frame;
 	int			save_own_code = pgm_own_code;
 
-	if (parsetree == NULL || stand_aside(context) ||
-		!pgm_record_ddl || !pgm_history_wanted(parsetree))
+	if (!record)
 	{
 		call_next(pstmt, queryString, readOnlyTree, context, params,
 				  queryEnv, dest, qc);
@@ -117,6 +186,8 @@ pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	}
 
 	frame = pgm_history_begin(pstmt, queryString, context);
+	if (overrides_json)
+		frame->policy_overrides = MemoryContextStrdup(frame->cxt, overrides_json);
 
 	PG_TRY();
 	{
@@ -124,7 +195,7 @@ pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				  queryEnv, dest, qc);
 
 		pgm_own_code++;
-		pgm_history_finish(frame, parsetree);
+		pgm_history_finish(frame, pstmt->utilityStmt);
 		pgm_own_code--;
 	}
 	PG_FINALLY();
@@ -133,4 +204,379 @@ pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pgm_history_discard(frame);
 	}
 	PG_END_TRY();
+}
+
+/* The lock_timeout an attempt runs with: ours, or the session's if shorter. */
+static int
+attempt_lock_timeout(void)
+{
+	if (LockTimeout > 0 && LockTimeout < pgm_lock_timeout)
+		return LockTimeout;
+	return pgm_lock_timeout;
+}
+
+/*
+ * Does this transaction hold a lock that blocks other sessions' reads or
+ * writes (ShareLock or stronger) on a relation they can see?  Then sleeping
+ * between attempts would stall them, and we fail fast instead.  Only asked
+ * after a lock timeout, so the cost of reading the lock table is paid only
+ * by DDL that was going to wait anyway.
+ */
+static bool
+holds_blocking_locks(void)
+{
+	LockData   *ld = GetLockStatusData();
+	int			i;
+
+	for (i = 0; i < ld->nelements; i++)
+	{
+		LockInstanceData *li = &ld->locks[i];
+		LOCKMASK	strong = 0;
+		LOCKMODE	m;
+
+		if (li->pid != MyProcPid ||
+			li->locktag.locktag_type != LOCKTAG_RELATION ||
+			li->locktag.locktag_field1 != MyDatabaseId)
+			continue;
+		for (m = ShareLock; m <= MaxLockMode; m++)
+			strong |= LOCKBIT_ON(m);
+		if ((li->holdMask & strong) == 0)
+			continue;
+		if (pgm_relation_visible_to_others(li->locktag.locktag_field2))
+			return true;
+	}
+	return false;
+}
+
+static const char *
+backend_state_name(BackendState state)
+{
+	switch (state)
+	{
+		case STATE_IDLE:
+			return "idle";
+		case STATE_RUNNING:
+			return "active";
+		case STATE_IDLEINTRANSACTION:
+			return "idle in transaction";
+		case STATE_FASTPATH:
+			return "fastpath function call";
+		case STATE_IDLEINTRANSACTION_ABORTED:
+			return "idle in transaction (aborted)";
+		case STATE_DISABLED:
+			return "disabled";
+		default:
+			return "unknown";
+	}
+}
+
+/* One blocking backend, the way pg_stat_activity would show it. */
+static void
+describe_backend(StringInfo buf, int pid)
+{
+	int			n = pgstat_fetch_stat_numbackends();
+	int			i;
+
+	for (i = 1; i <= n; i++)
+	{
+		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		PgBackendStatus *be;
+		long		secs;
+		int			usecs;
+		const char *query;
+
+		if (local == NULL || local->backendStatus.st_procpid != pid)
+			continue;
+		be = &local->backendStatus;
+		TimestampDifference(be->st_xact_start_timestamp ? be->st_xact_start_timestamp :
+							be->st_state_start_timestamp,
+							GetCurrentTimestamp(), &secs, &usecs);
+
+		/* The same visibility rule as pg_stat_activity.query. */
+		if (has_privs_of_role(GetUserId(), be->st_userid) ||
+			has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+			query = pgstat_clip_activity(be->st_activity_raw);
+		else
+			query = "<insufficient privilege>";
+
+		appendStringInfo(buf, "pid %d (application \"%s\", %s, transaction open for %ld.%03d s, query: %s)",
+						 pid, be->st_appname, backend_state_name(be->st_state),
+						 secs, usecs / 1000, query);
+		return;
+	}
+	appendStringInfo(buf, "pid %d", pid);
+}
+
+/*
+ * The sessions holding a lock that conflicts with one we need.  Our wait
+ * is over when this runs, so pg_blocking_pids() no longer knows; the lock
+ * table does.
+ */
+static char *
+describe_blockers(List *locks)
+{
+	LockData   *ld = GetLockStatusData();
+	LOCKTAG		reltag;
+	LockMethod	lm;
+	List	   *pids = NIL;
+	StringInfoData buf;
+	ListCell   *lc;
+	int			i;
+
+	SET_LOCKTAG_RELATION(reltag, MyDatabaseId, InvalidOid);
+	lm = GetLockTagsMethodTable(&reltag);
+	pgstat_clear_backend_activity_snapshot();
+
+	for (i = 0; i < ld->nelements; i++)
+	{
+		LockInstanceData *li = &ld->locks[i];
+
+		if (li->pid == MyProcPid || li->pid == 0 ||
+			li->locktag.locktag_type != LOCKTAG_RELATION ||
+			li->locktag.locktag_field1 != MyDatabaseId)
+			continue;
+		foreach(lc, locks)
+		{
+			PgmLockRequest *req = lfirst(lc);
+
+			if (req->relid == li->locktag.locktag_field2 &&
+				(li->holdMask & lm->conflictTab[req->lockmode]) != 0)
+			{
+				pids = list_append_unique_int(pids, li->pid);
+				break;
+			}
+		}
+	}
+
+	initStringInfo(&buf);
+	if (pids == NIL)
+		appendStringInfoString(&buf, "The sessions holding the conflicting locks have ended.");
+	else
+	{
+		appendStringInfoString(&buf, "Blocked by ");
+		foreach(lc, pids)
+		{
+			if (lc != list_head(pids))
+				appendStringInfoString(&buf, "; ");
+			describe_backend(&buf, lfirst_int(lc));
+		}
+		appendStringInfoChar(&buf, '.');
+	}
+	return buf.data;
+}
+
+static char *
+lock_target(List *locks)
+{
+	PgmLockRequest *req = linitial(locks);
+	char	   *relname = get_rel_name(req->relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(req->relid));
+
+	return psprintf("%s on %s", pgm_lockmode_name(req->lockmode),
+					relname && nspname ? quote_qualified_identifier(nspname, relname) : "?");
+}
+
+/*
+ * Run a transactional statement that will wait for blocking locks: each
+ * attempt in a subtransaction with a bounded lock_timeout, retried after
+ * lock timeouts as described in the file header.
+ */
+static void
+run_with_retries(PgmClassification *cls,
+				 PlannedStmt *pstmt, const char *queryString,
+				 ProcessUtilityContext context,
+				 ParamListInfo params, QueryEnvironment *queryEnv,
+				 DestReceiver *dest, QueryCompletion *qc,
+				 bool record, const char *overrides_json)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	int			attempts = 0;
+	int			delay = PGM_FIRST_RETRY_DELAY;
+	char		timeout[32];
+
+	snprintf(timeout, sizeof(timeout), "%d", attempt_lock_timeout());
+
+	for (;;)
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+		ErrorData  *edata = NULL;
+		long		elapsed;
+		int			sleep_ms;
+
+		attempts++;
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(oldcxt);
+
+		PG_TRY();
+		{
+			/* Saved at the subtransaction's GUC level: undone when it ends. */
+			(void) set_config_option("lock_timeout", timeout,
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+
+			/*
+			 * A failed attempt may have scribbled on the parse tree;
+			 * readOnlyTree makes standard_ProcessUtility work on a copy.
+			 */
+			run_and_record(pstmt, queryString, true, context, params,
+						   queryEnv, dest, qc, record, overrides_json);
+
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			FlushErrorState();
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_END_TRY();
+
+		if (edata == NULL)
+			return;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+
+		elapsed = (long) ((GetCurrentTimestamp() - started) / 1000);
+
+		if (holds_blocking_locks())
+			ereport(ERROR,
+					(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
+					 errmsg("could not obtain %s within lock_timeout", lock_target(cls->locks)),
+					 errdetail("%s Not retried: this transaction already holds locks that "
+							   "would block other sessions while it waited.",
+							   describe_blockers(cls->locks)),
+					 errhint("Run this statement in its own transaction, or first in it, "
+							 "so that it can be retried.")));
+
+		/* Equal jitter: half the delay fixed, half random. */
+		sleep_ms = delay / 2 + (int) (pg_prng_double(&pg_global_prng_state) * (delay / 2 + 1));
+		if (attempts > pgm_lock_retries ||
+			elapsed + sleep_ms + attempt_lock_timeout() > pgm_lock_retry_budget)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
+					 errmsg("could not obtain %s within the lock retry budget",
+							lock_target(cls->locks)),
+					 errdetail("%s Tried %d times over %ld ms with lock_timeout %s ms.",
+							   describe_blockers(cls->locks), attempts, elapsed, timeout),
+					 errhint("Retry when the blocking transactions have ended, or raise "
+							 "pg_migrate.lock_retry_budget.")));
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		delay = Min(delay * 2, PGM_MAX_RETRY_DELAY);
+	}
+}
+
+/*
+ * Statements that commit internally cannot be retried; they run with the
+ * bounded lock timeout only.  The GUC machinery cannot carry the setting
+ * across their internal commits (a saved value is restored at the first
+ * one), so the variable behind lock_timeout is set for the duration of the
+ * call and restored, whatever happens.
+ */
+static void
+run_with_timeout(PlannedStmt *pstmt, const char *queryString,
+				 bool readOnlyTree, ProcessUtilityContext context,
+				 ParamListInfo params, QueryEnvironment *queryEnv,
+				 DestReceiver *dest, QueryCompletion *qc,
+				 bool record, const char *overrides_json)
+{
+	int			save_lock_timeout = LockTimeout;
+
+	LockTimeout = attempt_lock_timeout();
+	PG_TRY();
+	{
+		run_and_record(pstmt, queryString, readOnlyTree, context, params,
+					   queryEnv, dest, qc, record, overrides_json);
+	}
+	PG_FINALLY();
+	{
+		LockTimeout = save_lock_timeout;
+	}
+	PG_END_TRY();
+}
+
+/* The text of this statement alone, redacted, for violation reports. */
+static char *
+statement_for_report(PlannedStmt *pstmt, const char *queryString)
+{
+	int			loc = pstmt->stmt_location;
+	int			len = pstmt->stmt_len;
+	char	   *text;
+
+	if (queryString == NULL)
+		return NULL;
+	if (loc < 0 || loc > (int) strlen(queryString))
+		loc = 0;
+	if (len <= 0)
+		len = strlen(queryString + loc);
+	text = pnstrdup(queryString + loc, len);
+	return pgm_redact_statement(text, pstmt->utilityStmt);
+}
+
+static void
+pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+				   bool readOnlyTree, ProcessUtilityContext context,
+				   ParamListInfo params, QueryEnvironment *queryEnv,
+				   DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	PgmClassification *cls = NULL;
+	char	   *overrides_json = NULL;
+	bool		record;
+	bool		judge;
+
+	if (parsetree == NULL || stand_aside(context))
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+		return;
+	}
+
+	judge = pgm_classify_wanted(parsetree) &&
+		(pgm_enforce != PGM_ENFORCE_OFF ||
+		 pgm_lock_timeout_mode == PGM_LOCK_TIMEOUT_INJECT);
+	record = pgm_record_ddl && pgm_history_wanted(parsetree);
+
+	if (!judge && !record)
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+		return;
+	}
+
+	if (judge)
+	{
+		cls = pgm_classify_statement(parsetree);
+		if ((cls->ops == NIL && cls->locks == NIL) || !pgm_policy_active())
+			cls = NULL;			/* nothing to judge, or not installed here */
+	}
+
+	if (cls && pgm_enforce != PGM_ENFORCE_OFF)
+	{
+		List	   *verdicts = pgm_policy_verdicts(cls);
+
+		if (verdicts != NIL)
+			pgm_policy_enforce(verdicts, statement_for_report(pstmt, queryString),
+							   &overrides_json);
+	}
+
+	if (cls == NULL || cls->locks == NIL ||
+		pgm_lock_timeout_mode != PGM_LOCK_TIMEOUT_INJECT)
+		run_and_record(pstmt, queryString, readOnlyTree, context, params,
+					   queryEnv, dest, qc, record, overrides_json);
+	else if (!cls->transactional)
+		run_with_timeout(pstmt, queryString, readOnlyTree, context, params,
+						 queryEnv, dest, qc, record, overrides_json);
+	else
+		run_with_retries(cls, pstmt, queryString, context, params,
+						 queryEnv, dest, qc, record, overrides_json);
 }

@@ -34,8 +34,12 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 
 #include "pg_migrate.h"
+#include "policy.h"
 
 PG_MODULE_MAGIC;
 
@@ -44,6 +48,14 @@ bool		pgm_record_temp_objects = false;
 bool		pgm_preloaded = false;
 
 void		_PG_init(void);
+
+#ifdef PGM_HAVE_SHMEM_REQUEST_HOOK
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+#endif
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+static void pgm_shmem_request(void);
+static void pgm_shmem_startup(void);
 
 PG_FUNCTION_INFO_V1(migrate_assert_preloaded);
 
@@ -83,11 +95,43 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	pgm_policy_define_gucs();
+
 	MarkGUCPrefixReserved("pg_migrate");
 
+	/* Shared memory: the ring of recent policy violations. */
+#ifdef PGM_HAVE_SHMEM_REQUEST_HOOK
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = pgm_shmem_request;
+#else
+	pgm_shmem_request();
+#endif
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = pgm_shmem_startup;
+
+	pgm_policy_init();
 	pgm_guard_init();
 
 	pgm_preloaded = true;
+}
+
+static void
+pgm_shmem_request(void)
+{
+#ifdef PGM_HAVE_SHMEM_REQUEST_HOOK
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+#endif
+	RequestAddinShmemSpace(pgm_violations_shmem_size());
+	RequestNamedLWLockTranche("pg_migrate", 1);
+}
+
+static void
+pgm_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	pgm_violations_shmem_init();
 }
 
 /*

@@ -1,0 +1,346 @@
+/*-------------------------------------------------------------------------
+ *
+ * check.c
+ *		migrate_check(sql): judge a migration script without applying it.
+ *
+ * The script is split with the raw parser and judged one statement at a
+ * time, in order, each one against the catalog as the statements before it
+ * left it: everything runs inside one subtransaction that is rolled back at
+ * the end, and each statement that is cheap to run is executed in it after
+ * being judged, so that a table created by statement 1 is new (never
+ * populated) for statement 2.
+ *
+ * What is never executed, only judged from the parse tree and the catalog:
+ *	- anything the classifier predicts to rewrite, scan or build an index on
+ *	  a populated table (the verdict must not cost what the migration costs);
+ *	- statements that cannot run in a transaction block (VACUUM, the
+ *	  CONCURRENTLY forms, REINDEX SCHEMA/DATABASE);
+ *	- DML and queries: an UPDATE or DELETE is judged on the planner's row
+ *	  estimate (rule large_dml), and data never changes whether a later
+ *	  statement is safe except through table size, which only grows;
+ *	- transaction control (BEGIN/COMMIT/SAVEPOINT in the script).
+ *
+ * Locks taken by the statements that are executed are held until the check
+ * ends, which is short since only cheap statements run; each lock wait is
+ * bounded by pg_migrate.lock_timeout.  A statement that fails is reported
+ * as a finding with action "error" and the check carries on without its
+ * effects.
+ *
+ * The hook stands aside while the check executes statements (they are not
+ * judged twice, not recorded, and not retried).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/plannodes.h"
+#include "parser/analyze.h"
+#include "parser/parser.h"
+#include "parser/parsetree.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/snapmgr.h"
+
+#include "classify.h"
+#include "pg_migrate.h"
+#include "policy.h"
+
+PG_FUNCTION_INFO_V1(migrate_check);
+
+#define CHECK_COLS 8
+
+typedef struct CheckState
+{
+	ReturnSetInfo *rsinfo;
+	int			stmtno;
+	const char *stmt_text;
+} CheckState;
+
+/*
+ * Report syntax errors at their position in the script, not in the query
+ * that called migrate_check() (as SQL functions do for their bodies).
+ */
+static void
+script_error_callback(void *arg)
+{
+	const char *sql = (const char *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(sql);
+	}
+}
+
+static void
+emit(CheckState *st, const char *rule, const char *action,
+	 const char *relation, const char *lock, const char *message,
+	 const char *hint)
+{
+	Datum		values[CHECK_COLS];
+	bool		nulls[CHECK_COLS] = {0};
+	const char *cols[CHECK_COLS - 2] = {rule, action, relation, lock, message, hint};
+	int			i;
+
+	values[0] = Int32GetDatum(st->stmtno);
+	values[1] = CStringGetTextDatum(st->stmt_text);
+	for (i = 0; i < CHECK_COLS - 2; i++)
+	{
+		if (cols[i])
+			values[i + 2] = CStringGetTextDatum(cols[i]);
+		else
+			nulls[i + 2] = true;
+	}
+	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
+}
+
+static char *
+op_relation(PgmOperation *op)
+{
+	if (op->relname && op->schemaname)
+		return quote_qualified_identifier(op->schemaname, op->relname);
+	if (op->schemaname)
+		return pstrdup(quote_identifier(op->schemaname));
+	return NULL;
+}
+
+static void
+emit_verdicts(CheckState *st, List *verdicts)
+{
+	ListCell   *lc;
+
+	foreach(lc, verdicts)
+	{
+		PgmVerdict *v = lfirst(lc);
+
+		emit(st, pgm_rules[v->op->rule].name, pgm_action_name(v->action),
+			 op_relation(v->op), pgm_lockmode_name(v->op->lockmode),
+			 v->op->what, pgm_rules[v->op->rule].alternative);
+	}
+}
+
+/*
+ * Run one statement of the script in its own subtransaction of the check's
+ * subtransaction.  On failure, report it and leave no trace of it.
+ */
+static void
+execute_statement(CheckState *st, const char *text)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int			depth;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	depth = pgm_own_code_enter();
+	PG_TRY();
+	{
+		int			rc = SPI_execute(text, false, 0);
+
+		if (rc < 0)
+			elog(ERROR, "could not execute statement: %s", SPI_result_code_string(rc));
+		pgm_own_code_restore(depth);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		pgm_own_code_restore(depth);
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		/* A failing statement makes the migration unsafe. */
+		emit(st, NULL, "error", NULL, NULL,
+			 psprintf("statement fails: %s", edata->message),
+			 edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
+			 "A lock was not available within pg_migrate.lock_timeout; later statements were judged without this one's effects." :
+			 edata->hint);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * UPDATE/DELETE: the planner's estimate of rows touched, never a scan.
+ */
+static void
+judge_dml(CheckState *st, RawStmt *rs, const char *text)
+{
+	Query	   *query;
+	PlannedStmt *plan;
+	double		rows;
+	Oid			relid;
+	PgmOperation op;
+	ListCell   *lc;
+	PgmClassification cls;
+	List	   *verdicts;
+
+	query = parse_analyze_fixedparams(copyObject(rs), text, NULL, 0, NULL);
+	if (query->commandType != CMD_UPDATE && query->commandType != CMD_DELETE)
+		return;
+	plan = pg_plan_query(query, text, 0, NULL);
+	if (plan->planTree == NULL || outerPlan(plan->planTree) == NULL)
+		return;
+	/* ModifyTable estimates 0 rows without RETURNING; its input knows. */
+	rows = outerPlan(plan->planTree)->plan_rows;
+	if (rows <= pgm_max_migration_rows)
+		return;
+
+	relid = rt_fetch(query->resultRelation, query->rtable)->relid;
+	memset(&op, 0, sizeof(op));
+	op.rule = PGM_RULE_LARGE_DML;
+	op.relid = relid;
+	op.relname = get_rel_name(relid);
+	op.schemaname = get_namespace_name(get_rel_namespace(relid));
+	op.lockmode = RowExclusiveLock;
+	op.populated = pgm_relation_populated(relid, &op.blocks, NULL);
+	op.what = psprintf("%s of about %.0f rows of \"%s\" in one transaction (pg_migrate.max_migration_rows is %d)",
+					   query->commandType == CMD_UPDATE ? "UPDATE" : "DELETE",
+					   rows, op.relname ? op.relname : "?", pgm_max_migration_rows);
+
+	memset(&cls, 0, sizeof(cls));
+	cls.ops = list_make1(&op);
+	cls.transactional = true;
+	verdicts = pgm_policy_verdicts(&cls);
+	foreach(lc, verdicts)
+		((PgmVerdict *) lfirst(lc))->op = &op;
+	emit_verdicts(st, verdicts);
+}
+
+static bool
+is_dml(Node *node)
+{
+	switch (nodeTag(node))
+	{
+		case T_InsertStmt:
+		case T_UpdateStmt:
+		case T_DeleteStmt:
+		case T_MergeStmt:
+		case T_SelectStmt:
+			return true;
+		default:
+			return false;
+	}
+}
+
+static void
+check_script(CheckState *st, const char *sql, List *raw)
+{
+	ListCell   *lc;
+
+	foreach(lc, raw)
+	{
+		RawStmt    *rs = lfirst_node(RawStmt, lc);
+		Node	   *node = rs->stmt;
+		int			loc = Max(rs->stmt_location, 0);
+		int			len = rs->stmt_len > 0 ? rs->stmt_len : (int) strlen(sql + loc);
+		char	   *text;
+
+		st->stmtno++;
+		text = pnstrdup(sql + loc, len);
+		st->stmt_text = text;
+
+		CHECK_FOR_INTERRUPTS();
+
+		if (IsA(node, TransactionStmt))
+			continue;
+
+		if (is_dml(node))
+		{
+			judge_dml(st, rs, text);
+			continue;
+		}
+
+		{
+			PgmClassification *cls = pgm_classify_statement(node);
+
+			emit_verdicts(st, pgm_policy_verdicts(cls));
+			if (cls->transactional && !cls->expensive)
+				execute_statement(st, text);
+		}
+	}
+}
+
+Datum
+migrate_check(PG_FUNCTION_ARGS)
+{
+	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	ErrorContextCallback errcb;
+	List	   *raw;
+	CheckState	st;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char		timeout[32];
+
+	pgm_check_preloaded();
+	if (!pgm_policy_active())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database", PGM_EXTENSION_NAME)));
+
+	PGM_InitMaterializedSRF(fcinfo);
+	memset(&st, 0, sizeof(st));
+	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	errcb.callback = script_error_callback;
+	errcb.arg = sql;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	error_context_stack = errcb.previous;
+
+	snprintf(timeout, sizeof(timeout), "%d",
+			 (LockTimeout > 0 && LockTimeout < pgm_lock_timeout) ? LockTimeout : pgm_lock_timeout);
+
+	/* Everything the script does happens in here, and is rolled back. */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		(void) set_config_option("lock_timeout", timeout,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		check_script(&st, sql, raw);
+		SPI_finish();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+
+	return (Datum) 0;
+}

@@ -1,0 +1,864 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy.c
+ *		The policy engine: what to do about each operation the classifier
+ *		found.  Reads migrate_policy, applies pg_migrate.enforce, lets
+ *		allowed roles override a refusal with an audited reason, and keeps
+ *		the most recent violations in shared memory.
+ *
+ * migrate_policy is read through the relation found in the extension's
+ * catalog entry (pgm_relation), never by name through search_path, and
+ * cached per backend.  The cache is dropped by relcache invalidation of the
+ * policy table: a statement-level trigger on the table
+ * (migrate_policy_changed) invalidates its relcache entry whenever rows
+ * change, which reaches the local backend at the next command and every
+ * other backend when the change commits, and undoes itself on rollback.
+ * DDL that finds nothing to judge never touches the policy at all.
+ *
+ * Matching: a row applies when its rule matches and each scope column that
+ * is set matches: role_name (the current user is a member of it, superuser
+ * status not counting), schema_name (equal) and table_pattern (LIKE, on the
+ * unqualified relation name).  The most specific applicable row wins: a role
+ * scope weighs 4, a table pattern 2, a schema 1.  Between rows of the same
+ * weight a row the DBA wrote beats a shipped default, then the stricter
+ * action wins.  No applicable row means allow.
+ *
+ * Overrides: migrate_override(rule, reason) lifts refusals of one rule for
+ * the rest of the current transaction, for roles a matching policy row names
+ * in override_by (superusers always).  Every use is stored in the statement's
+ * DDL history row (policy_overrides), logged, and put in the ring.
+ *
+ * The violations ring is a fixed array in shared memory under one LWLock;
+ * writers overwrite the oldest entry.  It holds what was refused or warned
+ * about, which by its nature never reaches a table (refused statements roll
+ * back).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "catalog/pg_collation.h"
+#include "commands/dbcommands.h"
+#include "mb/pg_wchar.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "classify.h"
+#include "history.h"
+#include "pg_migrate.h"
+#include "policy.h"
+
+#define POLICY_TABLE	"migrate_policy"
+
+/* Settings */
+int			pgm_enforce = PGM_ENFORCE_ON;
+int			pgm_small_table_size = 10 * 1024;	/* kB */
+int			pgm_lock_timeout = 200;				/* ms */
+int			pgm_lock_timeout_mode = PGM_LOCK_TIMEOUT_INJECT;
+int			pgm_lock_retry_budget = 60 * 1000;	/* ms */
+int			pgm_lock_retries = 1000;
+int			pgm_max_migration_rows = 100000;
+
+static const struct config_enum_entry enforce_options[] = {
+	{"off", PGM_ENFORCE_OFF, false},
+	{"warn", PGM_ENFORCE_WARN, false},
+	{"on", PGM_ENFORCE_ON, false},
+	{"false", PGM_ENFORCE_OFF, true},
+	{"true", PGM_ENFORCE_ON, true},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry lock_timeout_mode_options[] = {
+	{"off", PGM_LOCK_TIMEOUT_OFF, false},
+	{"inject", PGM_LOCK_TIMEOUT_INJECT, false},
+	{"require", PGM_LOCK_TIMEOUT_REQUIRE, false},
+	{NULL, 0, false}
+};
+
+/* ---------------------------------------------------------------------
+ * Policy cache
+ * ---------------------------------------------------------------------
+ */
+typedef struct PolicyEntry
+{
+	int			rule;
+	PgmAction	action;
+	Oid			role;			/* InvalidOid: any role */
+	char	   *schema;			/* NULL: any schema */
+	text	   *pattern;		/* NULL: any table */
+	Oid			override_by;	/* InvalidOid: superusers only */
+	bool		shipped;
+} PolicyEntry;
+
+static MemoryContext policy_cxt = NULL;
+static List *policy_entries = NIL;
+static bool policy_valid = false;
+static Oid	policy_relid = InvalidOid;
+
+/* ---------------------------------------------------------------------
+ * Overrides of the current transaction
+ * ---------------------------------------------------------------------
+ */
+typedef struct Override
+{
+	int			rule;
+	char	   *reason;
+} Override;
+
+static List *overrides = NIL;	/* in TopTransactionContext */
+static LocalTransactionId overrides_lxid = InvalidLocalTransactionId;
+
+/* ---------------------------------------------------------------------
+ * Violations ring
+ * ---------------------------------------------------------------------
+ */
+#define PGM_VIOLATIONS			128
+#define PGM_VIOLATION_STMT_LEN	1024
+
+typedef struct PgmViolation
+{
+	TimestampTz at;
+	Oid			dbid;
+	int			pid;
+	char		role[NAMEDATALEN];
+	char		rule[32];
+	char		action[16];
+	char		relation[2 * NAMEDATALEN + 4];
+	char		statement[PGM_VIOLATION_STMT_LEN];
+} PgmViolation;
+
+typedef struct PgmViolationRing
+{
+	LWLock	   *lock;
+	uint64		next;			/* total ever written */
+	PgmViolation entries[PGM_VIOLATIONS];
+} PgmViolationRing;
+
+static PgmViolationRing *ring = NULL;
+
+PG_FUNCTION_INFO_V1(migrate_rules_list);
+PG_FUNCTION_INFO_V1(migrate_is_rule);
+PG_FUNCTION_INFO_V1(migrate_override);
+PG_FUNCTION_INFO_V1(migrate_violations);
+PG_FUNCTION_INFO_V1(migrate_policy_changed);
+
+static void policy_relcache_callback(Datum arg, Oid relid);
+
+void
+pgm_policy_define_gucs(void)
+{
+	DefineCustomEnumVariable("pg_migrate.enforce",
+							 "What happens to statements the policy denies: off, warn or on.",
+							 "on refuses them, warn only warns, off judges nothing. "
+							 "Only superusers may change it.",
+							 &pgm_enforce,
+							 PGM_ENFORCE_ON,
+							 enforce_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.small_table_size",
+							"Tables up to this size are never \"populated\": blocking operations on them are allowed.",
+							NULL,
+							&pgm_small_table_size,
+							10 * 1024,
+							0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_KB,
+							NULL, NULL, NULL);
+
+	DefineCustomEnumVariable("pg_migrate.lock_timeout_mode",
+							 "How DDL that takes a blocking lock on an existing table is kept out of a long lock queue.",
+							 "inject runs it with lock_timeout <= pg_migrate.lock_timeout and retries; "
+							 "require refuses it when the session has no lock_timeout; off does nothing.",
+							 &pgm_lock_timeout_mode,
+							 PGM_LOCK_TIMEOUT_INJECT,
+							 lock_timeout_mode_options,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.lock_timeout",
+							"Longest wait for a blocking lock in one attempt of a DDL statement.",
+							"Also the longest time other sessions queue behind that DDL.",
+							&pgm_lock_timeout,
+							200,
+							1, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.lock_retry_budget",
+							"Total time a DDL statement may spend retrying after lock timeouts.",
+							"0 disables retries.",
+							&pgm_lock_retry_budget,
+							60 * 1000,
+							0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.lock_retries",
+							"Largest number of retries of a DDL statement after lock timeouts.",
+							"0 disables retries.",
+							&pgm_lock_retries,
+							1000,
+							0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.max_migration_rows",
+							"UPDATE/DELETE in a migration estimated to touch more rows than this fire rule large_dml.",
+							NULL,
+							&pgm_max_migration_rows,
+							100000,
+							0, INT_MAX,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+}
+
+void
+pgm_policy_init(void)
+{
+	CacheRegisterRelcacheCallback(policy_relcache_callback, (Datum) 0);
+}
+
+static void
+policy_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == policy_relid)
+		policy_valid = false;
+}
+
+const char *
+pgm_action_name(PgmAction action)
+{
+	switch (action)
+	{
+		case PGM_ACTION_DENY:
+			return "deny";
+		case PGM_ACTION_WARN:
+			return "warn";
+		default:
+			return "allow";
+	}
+}
+
+static PgmAction
+action_from_name(const char *name)
+{
+	if (strcmp(name, "deny") == 0)
+		return PGM_ACTION_DENY;
+	if (strcmp(name, "warn") == 0)
+		return PGM_ACTION_WARN;
+	return PGM_ACTION_ALLOW;
+}
+
+/*
+ * (Re)load migrate_policy into the cache.  Returns false when the extension
+ * is not installed in this database, in which case pg_migrate judges
+ * nothing here.
+ */
+static bool
+load_policy(void)
+{
+	Oid			relid;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+	TupleDesc	desc;
+	MemoryContext oldcxt;
+	AttrNumber	a_rule,
+				a_action,
+				a_role,
+				a_schema,
+				a_pattern,
+				a_override,
+				a_shipped;
+
+	if (policy_valid && OidIsValid(policy_relid))
+		return true;
+
+	relid = pgm_relation(POLICY_TABLE);
+	if (!OidIsValid(relid))
+		return false;
+
+	if (policy_cxt == NULL)
+		policy_cxt = AllocSetContextCreate(CacheMemoryContext,
+										   "pg_migrate policy cache",
+										   ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(policy_cxt);
+	policy_entries = NIL;
+
+	/*
+	 * Mark valid before reading: an invalidation that arrives while we read
+	 * (the table lock processes pending ones) clears it again, and the next
+	 * statement reloads.
+	 */
+	policy_relid = relid;
+	policy_valid = true;
+
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	a_rule = get_attnum(relid, "rule");
+	a_action = get_attnum(relid, "action");
+	a_role = get_attnum(relid, "role_name");
+	a_schema = get_attnum(relid, "schema_name");
+	a_pattern = get_attnum(relid, "table_pattern");
+	a_override = get_attnum(relid, "override_by");
+	a_shipped = get_attnum(relid, "shipped");
+	if (a_rule <= 0 || a_action <= 0 || a_role <= 0 || a_schema <= 0 ||
+		a_pattern <= 0 || a_override <= 0 || a_shipped <= 0)
+		elog(ERROR, "table %s does not have the expected columns", POLICY_TABLE);
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+	oldcxt = MemoryContextSwitchTo(policy_cxt);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		PolicyEntry *e = palloc0(sizeof(PolicyEntry));
+		bool		isnull;
+		Datum		d;
+		char	   *s;
+
+		d = heap_getattr(tup, a_rule, desc, &isnull);
+		if (isnull)
+			continue;
+		s = TextDatumGetCString(d);
+		e->rule = pgm_rule_from_name(s);
+		if (e->rule < 0)
+			continue;			/* impossible: the CHECK constraint */
+		d = heap_getattr(tup, a_action, desc, &isnull);
+		if (isnull)
+			continue;
+		e->action = action_from_name(TextDatumGetCString(d));
+		d = heap_getattr(tup, a_role, desc, &isnull);
+		e->role = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = heap_getattr(tup, a_schema, desc, &isnull);
+		e->schema = isnull ? NULL : pstrdup(NameStr(*DatumGetName(d)));
+		d = heap_getattr(tup, a_pattern, desc, &isnull);
+		e->pattern = isnull ? NULL : DatumGetTextPCopy(d);
+		d = heap_getattr(tup, a_override, desc, &isnull);
+		e->override_by = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = heap_getattr(tup, a_shipped, desc, &isnull);
+		e->shipped = !isnull && DatumGetBool(d);
+		policy_entries = lappend(policy_entries, e);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	systable_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
+/* Is the extension installed here, so that policies apply? */
+bool
+pgm_policy_active(void)
+{
+	return load_policy();
+}
+
+static bool
+entry_applies(PolicyEntry *e, PgmOperation *op)
+{
+	if (e->rule != (int) op->rule)
+		return false;
+	if (OidIsValid(e->role) && !is_member_of_role_nosuper(GetUserId(), e->role))
+		return false;
+	if (e->schema && (op->schemaname == NULL || strcmp(e->schema, op->schemaname) != 0))
+		return false;
+	if (e->pattern)
+	{
+		if (op->relname == NULL)
+			return false;
+		if (!DatumGetBool(DirectFunctionCall2Coll(textlike, C_COLLATION_OID,
+												  PointerGetDatum(cstring_to_text(op->relname)),
+												  PointerGetDatum(e->pattern))))
+			return false;
+	}
+	return true;
+}
+
+static int
+entry_weight(PolicyEntry *e)
+{
+	return (OidIsValid(e->role) ? 4 : 0) + (e->pattern ? 2 : 0) + (e->schema ? 1 : 0);
+}
+
+/* The row of migrate_policy that decides this operation, or NULL. */
+static PolicyEntry *
+match_policy(PgmOperation *op)
+{
+	PolicyEntry *best = NULL;
+	ListCell   *lc;
+
+	foreach(lc, policy_entries)
+	{
+		PolicyEntry *e = lfirst(lc);
+		int			w,
+					bw;
+
+		if (!entry_applies(e, op))
+			continue;
+		if (best == NULL)
+		{
+			best = e;
+			continue;
+		}
+		w = entry_weight(e);
+		bw = entry_weight(best);
+		if (w != bw)
+		{
+			if (w > bw)
+				best = e;
+			continue;
+		}
+		if (e->shipped != best->shipped)
+		{
+			if (!e->shipped)
+				best = e;
+			continue;
+		}
+		if (e->action > best->action)
+			best = e;
+	}
+	return best;
+}
+
+static char *
+op_relation_name(PgmOperation *op)
+{
+	if (op->relname && op->schemaname)
+		return quote_qualified_identifier(op->schemaname, op->relname);
+	if (op->schemaname)
+		return (char *) quote_identifier(op->schemaname);
+	return NULL;
+}
+
+/*
+ * The verdicts on a classified statement: one per operation the policy
+ * warns about or denies (allowed ones are dropped), plus the lock_timeout
+ * finding in require mode.  NIL when the extension is not installed here.
+ */
+List *
+pgm_policy_verdicts(PgmClassification *cls)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+	List	   *ops;
+
+	if (cls == NULL || !load_policy())
+		return NIL;
+
+	ops = list_copy(cls->ops);
+
+	/*
+	 * Require mode: a blocking lock on an existing table with no
+	 * lock_timeout in the session is a finding of its own.
+	 */
+	if (pgm_lock_timeout_mode == PGM_LOCK_TIMEOUT_REQUIRE &&
+		cls->locks != NIL && LockTimeout == 0)
+	{
+		PgmLockRequest *req = linitial(cls->locks);
+		PgmOperation *op = palloc0(sizeof(PgmOperation));
+		BlockNumber blocks;
+
+		op->rule = PGM_RULE_LOCK_TIMEOUT;
+		op->relid = req->relid;
+		op->lockmode = req->lockmode;
+		op->relname = get_rel_name(req->relid);
+		op->schemaname = get_namespace_name(get_rel_namespace(req->relid));
+		op->populated = pgm_relation_populated(req->relid, &blocks, NULL);
+		op->blocks = blocks;
+		op->what = psprintf("waiting for %s on \"%s\" without a lock_timeout",
+							pgm_lockmode_name(req->lockmode),
+							op->relname ? op->relname : "?");
+		ops = lappend(ops, op);
+	}
+
+	foreach(lc, ops)
+	{
+		PgmOperation *op = lfirst(lc);
+		PolicyEntry *e = match_policy(op);
+		PgmVerdict *v;
+		char	   *relname;
+		StringInfoData detail;
+
+		if (e == NULL || e->action == PGM_ACTION_ALLOW)
+			continue;
+
+		v = palloc0(sizeof(PgmVerdict));
+		v->op = op;
+		v->action = e->action;
+		v->message = psprintf("rule \"%s\" %s this statement: %s",
+							  pgm_rules[op->rule].name,
+							  e->action == PGM_ACTION_DENY ? "refuses" : "warns about",
+							  op->what);
+
+		initStringInfo(&detail);
+		relname = op_relation_name(op);
+		if (OidIsValid(op->relid) && relname)
+			appendStringInfo(&detail, "Relation %s has %s (%u blocks) and the statement takes %s on it.",
+							 relname, pgm_size_pretty(op->blocks), op->blocks,
+							 pgm_lockmode_name(op->lockmode));
+		else
+			appendStringInfo(&detail, "The statement takes %s.",
+							 pgm_lockmode_name(op->lockmode));
+		v->detail = detail.data;
+
+		/* Is there an override for it that this role may use? */
+		if (e->action == PGM_ACTION_DENY &&
+			overrides_lxid == PGM_MyLocalXid())
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, overrides)
+			{
+				Override   *o = lfirst(lc2);
+
+				if (o->rule != (int) op->rule)
+					continue;
+				if (superuser() ||
+					(OidIsValid(e->override_by) &&
+					 is_member_of_role_nosuper(GetUserId(), e->override_by)))
+				{
+					v->overridden = true;
+					v->override_reason = o->reason;
+				}
+				else
+					appendStringInfoString(&detail,
+										   " An override was requested, but this role may not override this rule.");
+				v->detail = detail.data;
+				break;
+			}
+		}
+		result = lappend(result, v);
+	}
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Violations ring
+ * ---------------------------------------------------------------------
+ */
+Size
+pgm_violations_shmem_size(void)
+{
+	return MAXALIGN(sizeof(PgmViolationRing));
+}
+
+void
+pgm_violations_shmem_init(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ring = ShmemInitStruct("pg_migrate violations", pgm_violations_shmem_size(), &found);
+	if (!found)
+	{
+		memset(ring, 0, pgm_violations_shmem_size());
+		ring->lock = &(GetNamedLWLockTranche("pg_migrate"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+static void
+record_violation(PgmVerdict *v, const char *action, const char *statement)
+{
+	PgmViolation *slot;
+	char	   *relname = op_relation_name(v->op);
+	char	   *role = GetUserNameFromId(GetUserId(), true);
+	int			len;
+
+	/* Always in the server log, also when the ring is unavailable. */
+	ereport(LOG_SERVER_ONLY,
+			(errmsg("pg_migrate %s: rule %s, relation %s, role %s%s%s: %s",
+					action, pgm_rules[v->op->rule].name,
+					relname ? relname : "-", role ? role : "?",
+					v->override_reason ? ", reason: " : "",
+					v->override_reason ? v->override_reason : "",
+					statement ? statement : ""),
+			 errhidestmt(true)));
+
+	if (ring == NULL)
+		return;
+
+	LWLockAcquire(ring->lock, LW_EXCLUSIVE);
+	slot = &ring->entries[ring->next % PGM_VIOLATIONS];
+	memset(slot, 0, sizeof(PgmViolation));
+	slot->at = GetCurrentTimestamp();
+	slot->dbid = MyDatabaseId;
+	slot->pid = MyProcPid;
+	strlcpy(slot->role, role ? role : "", sizeof(slot->role));
+	strlcpy(slot->rule, pgm_rules[v->op->rule].name, sizeof(slot->rule));
+	strlcpy(slot->action, action, sizeof(slot->action));
+	strlcpy(slot->relation, relname ? relname : "", sizeof(slot->relation));
+	if (statement)
+	{
+		len = pg_mbcliplen(statement, strlen(statement), sizeof(slot->statement) - 1);
+		memcpy(slot->statement, statement, len);
+		slot->statement[len] = '\0';
+	}
+	ring->next++;
+	LWLockRelease(ring->lock);
+}
+
+/*
+ * Act on the verdicts of a statement about to run: warn, log and remember
+ * the violations, and raise the first refusal.  Overrides used are returned
+ * as JSON text for the history row.  Called only when enforcement is on or
+ * warn.
+ */
+void
+pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
+{
+	PgmVerdict *refusal = NULL;
+	StringInfoData json;
+	bool		any_override = false;
+	ListCell   *lc;
+
+	*overrides_json = NULL;
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '[');
+
+	foreach(lc, verdicts)
+	{
+		PgmVerdict *v = lfirst(lc);
+
+		if (v->action == PGM_ACTION_DENY && pgm_enforce == PGM_ENFORCE_ON)
+		{
+			if (v->overridden)
+			{
+				char	   *relname = op_relation_name(v->op);
+
+				record_violation(v, "override", statement);
+				if (any_override)
+					appendStringInfoString(&json, ", ");
+				appendStringInfoString(&json, "{\"rule\": ");
+				escape_json(&json, pgm_rules[v->op->rule].name);
+				appendStringInfoString(&json, ", \"relation\": ");
+				if (relname)
+					escape_json(&json, relname);
+				else
+					appendStringInfoString(&json, "null");
+				appendStringInfoString(&json, ", \"reason\": ");
+				escape_json(&json, v->override_reason);
+				appendStringInfoString(&json, ", \"role\": ");
+				escape_json(&json, GetUserNameFromId(GetUserId(), false));
+				appendStringInfoChar(&json, '}');
+				any_override = true;
+				continue;
+			}
+			record_violation(v, "deny", statement);
+			if (refusal == NULL)
+				refusal = v;
+			continue;
+		}
+
+		record_violation(v, "warn", statement);
+		ereport(WARNING,
+				(errcode(ERRCODE_PGM_POLICY_WARNING),
+				 errmsg("%s", v->action == PGM_ACTION_DENY ?
+						psprintf("rule \"%s\" would refuse this statement: %s",
+								 pgm_rules[v->op->rule].name, v->op->what) :
+						v->message),
+				 errdetail("%s", v->detail),
+				 errhint("%s", pgm_rules[v->op->rule].alternative)));
+	}
+
+	if (refusal)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGM_POLICY_VIOLATION),
+				 errmsg("%s", refusal->message),
+				 errdetail("%s", refusal->detail),
+				 errhint("%s", pgm_rules[refusal->op->rule].alternative)));
+
+	appendStringInfoChar(&json, ']');
+	if (any_override)
+		*overrides_json = json.data;
+}
+
+/* ---------------------------------------------------------------------
+ * SQL-callable functions
+ * ---------------------------------------------------------------------
+ */
+
+/* migrate_rules_list(): the rule catalogue, behind the migrate_rules view. */
+Datum
+migrate_rules_list(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	pgm_check_preloaded();
+	PGM_InitMaterializedSRF(fcinfo);
+
+	for (i = 0; i < PGM_NUM_RULES; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		values[0] = CStringGetTextDatum(pgm_rules[i].name);
+		values[1] = CStringGetTextDatum(pgm_rules[i].description);
+		values[2] = CStringGetTextDatum(pgm_rules[i].lock);
+		values[3] = CStringGetTextDatum(pgm_rules[i].alternative);
+		values[4] = CStringGetTextDatum(pgm_rules[i].default_action);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * migrate_is_rule(text): backs the CHECK constraint of migrate_policy.rule.
+ * Immutable: the catalogue only changes with a new library version, which
+ * comes with an extension upgrade script.
+ */
+Datum
+migrate_is_rule(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_BOOL(pgm_rule_from_name(name) >= 0);
+}
+
+/*
+ * migrate_override(rule, reason): lift refusals of one rule until the end of
+ * the current transaction.  Whether the role may do so is decided when a
+ * refusal is about to happen, against the policy row that refuses.
+ */
+Datum
+migrate_override(PG_FUNCTION_ARGS)
+{
+	char	   *rule;
+	char	   *reason;
+	int			r;
+	MemoryContext oldcxt;
+	Override   *o;
+
+	pgm_check_preloaded();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rule and reason must not be null")));
+	rule = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	reason = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	r = pgm_rule_from_name(rule);
+	if (r < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown rule \"%s\"", rule),
+				 errhint("The rules are listed in migrate_rules.")));
+	if (strspn(reason, " \t\r\n") == strlen(reason))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an override needs a reason"),
+				 errdetail("The reason is stored in the DDL history.")));
+	if (!IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("migrate_override() can only be used in a transaction block"),
+				 errdetail("An override lasts until the end of the transaction it was made in."),
+				 errhint("Call it after BEGIN, before the statement it is for.")));
+
+	if (overrides_lxid != PGM_MyLocalXid())
+	{
+		overrides = NIL;
+		overrides_lxid = PGM_MyLocalXid();
+	}
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	o = palloc(sizeof(Override));
+	o->rule = r;
+	o->reason = pstrdup(reason);
+	overrides = lappend(overrides, o);
+	MemoryContextSwitchTo(oldcxt);
+
+	PG_RETURN_VOID();
+}
+
+/* migrate_violations(): the ring, newest first. */
+Datum
+migrate_violations(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgmViolation *copy;
+	uint64		next;
+	int			n,
+				i;
+
+	pgm_check_preloaded();
+	PGM_InitMaterializedSRF(fcinfo);
+	if (ring == NULL)
+		return (Datum) 0;
+
+	copy = palloc(sizeof(ring->entries));
+	LWLockAcquire(ring->lock, LW_SHARED);
+	memcpy(copy, ring->entries, sizeof(ring->entries));
+	next = ring->next;
+	LWLockRelease(ring->lock);
+
+	n = (int) Min(next, (uint64) PGM_VIOLATIONS);
+	for (i = 0; i < n; i++)
+	{
+		PgmViolation *v = &copy[(next - 1 - i) % PGM_VIOLATIONS];
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		char	   *dbname = get_database_name(v->dbid);
+
+		values[0] = TimestampTzGetDatum(v->at);
+		if (dbname)
+			values[1] = CStringGetTextDatum(dbname);
+		else
+			nulls[1] = true;
+		values[2] = Int32GetDatum(v->pid);
+		values[3] = CStringGetTextDatum(v->role);
+		values[4] = CStringGetTextDatum(v->rule);
+		values[5] = CStringGetTextDatum(v->action);
+		if (v->relation[0])
+			values[6] = CStringGetTextDatum(v->relation);
+		else
+			nulls[6] = true;
+		values[7] = CStringGetTextDatum(v->statement);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * Statement-level trigger on migrate_policy: make every backend drop its
+ * cached copy (see the file header).
+ */
+Datum
+migrate_policy_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "migrate_policy_changed: not called by trigger manager");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}
