@@ -42,6 +42,7 @@
 #include "parser/analyze.h"
 #include "parser/parser.h"
 #include "parser/parsetree.h"
+#include "parser/scansup.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -136,19 +137,31 @@ emit_verdicts(CheckState *st, List *verdicts)
  * subtransaction.  On failure, report it and leave no trace of it.
  */
 static void
-execute_statement(CheckState *st, const char *text)
+execute_statement(CheckState *st, const char *text, bool bound_wait)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
 	int			depth;
+	int			save_lock_timeout = LockTimeout;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	depth = pgm_own_code_enter();
 	PG_TRY();
 	{
-		int			rc = SPI_execute(text, false, 0);
+		int			rc;
 
+		/*
+		 * Bound the statement's lock waits.  Set the variable rather than
+		 * the setting, so that the session's own lock_timeout (which a SET
+		 * in the script may change, and require mode looks at) is what the
+		 * next statements see.
+		 */
+		if (bound_wait && (LockTimeout == 0 || LockTimeout > pgm_lock_timeout))
+			LockTimeout = pgm_lock_timeout;
+		rc = SPI_execute(text, false, 0);
+		if (bound_wait)
+			LockTimeout = save_lock_timeout;
 		if (rc < 0)
 			elog(ERROR, "could not execute statement: %s", SPI_result_code_string(rc));
 		pgm_own_code_restore(depth);
@@ -160,6 +173,8 @@ execute_statement(CheckState *st, const char *text)
 	{
 		ErrorData  *edata;
 
+		if (bound_wait)
+			LockTimeout = save_lock_timeout;
 		pgm_own_code_restore(depth);
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
@@ -256,6 +271,13 @@ check_script(CheckState *st, const char *sql, List *raw)
 		char	   *text;
 
 		st->stmtno++;
+		while (len > 0 && scanner_isspace(sql[loc]))
+		{
+			loc++;
+			len--;
+		}
+		while (len > 0 && (scanner_isspace(sql[loc + len - 1]) || sql[loc + len - 1] == ';'))
+			len--;
 		text = pnstrdup(sql + loc, len);
 		st->stmt_text = text;
 
@@ -275,7 +297,7 @@ check_script(CheckState *st, const char *sql, List *raw)
 
 			emit_verdicts(st, pgm_policy_verdicts(cls));
 			if (cls->transactional && !cls->expensive)
-				execute_statement(st, text);
+				execute_statement(st, text, !IsA(node, VariableSetStmt));
 		}
 	}
 }
@@ -289,7 +311,6 @@ migrate_check(PG_FUNCTION_ARGS)
 	CheckState	st;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	char		timeout[32];
 
 	pgm_check_preloaded();
 	if (!pgm_policy_active())
@@ -308,17 +329,11 @@ migrate_check(PG_FUNCTION_ARGS)
 	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
 	error_context_stack = errcb.previous;
 
-	snprintf(timeout, sizeof(timeout), "%d",
-			 (LockTimeout > 0 && LockTimeout < pgm_lock_timeout) ? LockTimeout : pgm_lock_timeout);
-
 	/* Everything the script does happens in here, and is rolled back. */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		(void) set_config_option("lock_timeout", timeout,
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		check_script(&st, sql, raw);

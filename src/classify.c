@@ -804,7 +804,8 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 			case AT_DropColumn:
 				if (f.is_new || f.relpersistence == RELPERSISTENCE_TEMP)
 					break;
-				if (cmd->missing_ok && get_attnum(relid, cmd->name) == InvalidAttrNumber)
+				/* A missing column: ALTER TABLE reports it (or skips it). */
+				if (get_attnum(relid, cmd->name) == InvalidAttrNumber)
 					break;
 				add_op(cls, PGM_RULE_DROP_COLUMN, relid, &f, lockmode,
 					   psprintf("DROP COLUMN %s of table \"%s\"",
