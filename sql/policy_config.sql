@@ -95,7 +95,8 @@ SELECT migrate_override('drop_column', 'approved in ticket 7');
 ALTER TABLE pc_t DROP COLUMN a3;                  -- allowed
 COMMIT;
 RESET ROLE;
-SELECT effective_role, statement, policy_overrides->0->>'reason' AS reason,
+SELECT CASE WHEN effective_role = current_user THEN 'the superuser'
+            ELSE effective_role::text END AS effective_role, statement, policy_overrides->0->>'reason' AS reason,
        policy_overrides->0->>'rule' AS rule,
        policy_overrides->0->>'role' = effective_role AS role_recorded
   FROM migrate_ddl_history WHERE policy_overrides IS NOT NULL ORDER BY id;
