@@ -173,10 +173,10 @@ AS 'MODULE_PATHNAME', 'migrate_is_rule';
  * stricter action).  No applicable row means allow.  Shipped rows are not
  * dumped (CREATE EXTENSION recreates them); a shipped row that is updated
  * stops being shipped, so the DBA's version is dumped and, on restore, wins
- * over the recreated default of the same scope.
+ * over the recreated default of the same scope.  (No serial key: a restored
+ * row must never collide with a recreated one.)
  */
 CREATE TABLE @extschema@.migrate_policy (
-    id            serial PRIMARY KEY,
     rule          text NOT NULL
                   CONSTRAINT migrate_policy_rule_check
                   CHECK (@extschema@.migrate_is_rule(rule)),
@@ -203,10 +203,8 @@ SELECT r.rule, r.default_action, 'shipped default', true
   FROM @extschema@.migrate_rules_list() r;
 
 SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_policy', 'WHERE NOT shipped');
-SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_policy_id_seq', '');
 
 REVOKE ALL ON @extschema@.migrate_policy FROM PUBLIC;
-REVOKE ALL ON SEQUENCE @extschema@.migrate_policy_id_seq FROM PUBLIC;
 GRANT SELECT ON @extschema@.migrate_policy TO PUBLIC;
 
 CREATE FUNCTION @extschema@.migrate_policy_unship()

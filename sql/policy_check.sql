@@ -63,6 +63,10 @@ SELECT rule, action FROM migrate_check('TRUNCATE ck_big');
 -- A statement that fails is an "error" finding; the check goes on.
 SELECT statement_number AS n, rule, action, message
   FROM migrate_check('ALTER TABLE ck_nosuch ADD COLUMN x int; DROP TABLE ck_big;');
+SELECT statement_number AS n, rule, action, message
+  FROM migrate_check($$UPDATE ck_nosuch SET v = 1;
+    ALTER TABLE ck_big ADD COLUMN b int DEFAULT nosuchfunc();
+    ALTER TABLE ck_big RENAME TO ck_renamed$$);
 
 -- Bad input: syntax errors point into the script.
 SELECT * FROM migrate_check('ALTER TABLE ck_big ADD COLUMN;');

@@ -133,68 +133,6 @@ emit_verdicts(CheckState *st, List *verdicts)
 }
 
 /*
- * Run one statement of the script in its own subtransaction of the check's
- * subtransaction.  On failure, report it and leave no trace of it.
- */
-static void
-execute_statement(CheckState *st, const char *text, bool bound_wait)
-{
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	int			depth;
-	int			save_lock_timeout = LockTimeout;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	depth = pgm_own_code_enter();
-	PG_TRY();
-	{
-		int			rc;
-
-		/*
-		 * Bound the statement's lock waits.  Set the variable rather than
-		 * the setting, so that the session's own lock_timeout (which a SET
-		 * in the script may change, and require mode looks at) is what the
-		 * next statements see.
-		 */
-		if (bound_wait && (LockTimeout == 0 || LockTimeout > pgm_lock_timeout))
-			LockTimeout = pgm_lock_timeout;
-		rc = SPI_execute(text, false, 0);
-		if (bound_wait)
-			LockTimeout = save_lock_timeout;
-		if (rc < 0)
-			elog(ERROR, "could not execute statement: %s", SPI_result_code_string(rc));
-		pgm_own_code_restore(depth);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		if (bound_wait)
-			LockTimeout = save_lock_timeout;
-		pgm_own_code_restore(depth);
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-
-		/* A failing statement makes the migration unsafe. */
-		emit(st, NULL, "error", NULL, NULL,
-			 psprintf("statement fails: %s", edata->message),
-			 edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
-			 "A lock was not available within pg_migrate.lock_timeout; later statements were judged without this one's effects." :
-			 edata->hint);
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-}
-
-/*
  * UPDATE/DELETE: the planner's estimate of rows touched, never a scan.
  */
 static void
@@ -257,6 +195,96 @@ is_dml(Node *node)
 	}
 }
 
+/*
+ * Judge one statement, then execute it when that is cheap and possible.
+ * Runs inside its own subtransaction (see check_statement).
+ */
+static void
+judge_and_run(CheckState *st, RawStmt *rs, const char *text, bool bound_wait)
+{
+	Node	   *node = rs->stmt;
+	PgmClassification *cls = NULL;
+
+	/* Verdicts first: require mode looks at the session's own setting. */
+	if (!is_dml(node))
+	{
+		cls = pgm_classify_statement(node);
+		emit_verdicts(st, pgm_policy_verdicts(cls));
+	}
+
+	if (bound_wait && (LockTimeout == 0 || LockTimeout > pgm_lock_timeout))
+		LockTimeout = pgm_lock_timeout;
+
+	if (is_dml(node))
+		judge_dml(st, rs, text);
+	else if (cls && cls->transactional && !cls->expensive)
+	{
+		int			rc = SPI_execute(text, false, 0);
+
+		if (rc < 0)
+			elog(ERROR, "could not execute statement: %s", SPI_result_code_string(rc));
+	}
+}
+
+/*
+ * One statement in its own subtransaction of the check's subtransaction, so
+ * that a statement that fails (or that cannot even be analysed) is reported
+ * as a finding and leaves no trace, and the check goes on.  Lock waits are
+ * bounded: the variable behind lock_timeout is set, not the setting, so that
+ * the session's own lock_timeout (which a SET in the script may change, and
+ * require mode looks at) is what the next statements see.
+ */
+static void
+check_statement(CheckState *st, RawStmt *rs, const char *text)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	bool		bound_wait = !IsA(rs->stmt, VariableSetStmt);
+	int			save_lock_timeout = LockTimeout;
+	int			depth;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	depth = pgm_own_code_enter();
+	PG_TRY();
+	{
+		judge_and_run(st, rs, text, bound_wait);
+		if (bound_wait)
+			LockTimeout = save_lock_timeout;
+		pgm_own_code_restore(depth);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		if (bound_wait)
+			LockTimeout = save_lock_timeout;
+		pgm_own_code_restore(depth);
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		/* Cancels and the like end the check; anything else is a finding. */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+
+		emit(st, NULL, "error", NULL, NULL,
+			 psprintf("statement fails: %s", edata->message),
+			 edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
+			 "A lock was not available within pg_migrate.lock_timeout; later statements were judged without this one's effects." :
+			 edata->hint);
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+}
+
 static void
 check_script(CheckState *st, const char *sql, List *raw)
 {
@@ -265,7 +293,6 @@ check_script(CheckState *st, const char *sql, List *raw)
 	foreach(lc, raw)
 	{
 		RawStmt    *rs = lfirst_node(RawStmt, lc);
-		Node	   *node = rs->stmt;
 		int			loc = Max(rs->stmt_location, 0);
 		int			len = rs->stmt_len > 0 ? rs->stmt_len : (int) strlen(sql + loc);
 		char	   *text;
@@ -283,22 +310,11 @@ check_script(CheckState *st, const char *sql, List *raw)
 
 		CHECK_FOR_INTERRUPTS();
 
-		if (IsA(node, TransactionStmt))
+		/* BEGIN/COMMIT/SAVEPOINT of the script: the check is one transaction. */
+		if (IsA(rs->stmt, TransactionStmt))
 			continue;
 
-		if (is_dml(node))
-		{
-			judge_dml(st, rs, text);
-			continue;
-		}
-
-		{
-			PgmClassification *cls = pgm_classify_statement(node);
-
-			emit_verdicts(st, pgm_policy_verdicts(cls));
-			if (cls->transactional && !cls->expensive)
-				execute_statement(st, text, !IsA(node, VariableSetStmt));
-		}
+		check_statement(st, rs, text);
 	}
 }
 
