@@ -596,7 +596,7 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 
 	/* Always in the server log, also when the ring is unavailable. */
 	ereport(LOG_SERVER_ONLY,
-			(errmsg("pg_migrate %s: rule %s, relation %s, role %s%s%s: %s",
+			(errmsg("policy violation (%s): rule %s, relation %s, role %s%s%s: %s",
 					action, pgm_rules[v->op->rule].name,
 					relname ? relname : "-", role ? role : "?",
 					v->override_reason ? ", reason: " : "",
