@@ -45,4 +45,30 @@
 #define PGM_InitMaterializedSRF(fcinfo) SetSingleFuncCall((fcinfo), 0)
 #endif
 
+/* parse_analyze() became parse_analyze_fixedparams() in 15. */
+#if PG_VERSION_NUM < 150000
+#define parse_analyze_fixedparams(rs, text, types, n, env) \
+	parse_analyze((rs), (text), (types), (n), (env))
+#endif
+
+/* raw_parser() grew a mode argument in 14. */
+#if PG_VERSION_NUM < 140000
+#define PGM_raw_parser(sql) raw_parser(sql)
+#else
+#define PGM_raw_parser(sql) raw_parser((sql), RAW_PARSE_DEFAULT)
+#endif
+
+/* A uniformly distributed double in [0, 1): pg_prng arrived in 15. */
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#define PGM_random_double() pg_prng_double(&pg_global_prng_state)
+#else
+#define PGM_random_double() ((double) random() / ((double) MAX_RANDOM_VALUE + 1))
+#endif
+
+/* MERGE exists from 15 on. */
+#if PG_VERSION_NUM >= 150000
+#define PGM_HAVE_MERGE 1
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

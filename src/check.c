@@ -187,7 +187,9 @@ is_dml(Node *node)
 		case T_InsertStmt:
 		case T_UpdateStmt:
 		case T_DeleteStmt:
+#ifdef PGM_HAVE_MERGE
 		case T_MergeStmt:
+#endif
 		case T_SelectStmt:
 			return true;
 		default:
@@ -342,7 +344,7 @@ migrate_check(PG_FUNCTION_ARGS)
 	errcb.arg = sql;
 	errcb.previous = error_context_stack;
 	error_context_stack = &errcb;
-	raw = raw_parser(sql, RAW_PARSE_DEFAULT);
+	raw = PGM_raw_parser(sql);
 	error_context_stack = errcb.previous;
 
 	/* Everything the script does happens in here, and is rolled back. */

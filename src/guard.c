@@ -57,7 +57,6 @@
 #include "catalog/pg_authid.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
-#include "common/pg_prng.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/lock.h"
@@ -455,7 +454,7 @@ run_with_retries(PgmClassification *cls,
 							 "so that it can be retried.")));
 
 		/* Equal jitter: half the delay fixed, half random. */
-		sleep_ms = delay / 2 + (int) (pg_prng_double(&pg_global_prng_state) * (delay / 2 + 1));
+		sleep_ms = delay / 2 + (int) (PGM_random_double() * (delay / 2 + 1));
 		if (attempts > pgm_lock_retries ||
 			elapsed + sleep_ms + attempt_lock_timeout() > pgm_lock_retry_budget)
 			ereport(ERROR,
