@@ -4,7 +4,7 @@
  *		The ProcessUtility hook: every utility statement of every backend
  *		passes through here.
  *
- For a statement pg_migrate cares about the hook, in order,
+ * For a statement pg_migrate cares about the hook, in order,
  *		1. classifies it against the catalog (classify.c),
  *		2. judges the operations found against migrate_policy and
  *		   pg_migrate.enforce, raising a refusal before anything has run
@@ -47,7 +47,12 @@
  *
  * The hook never calls itself: SQL that pg_migrate runs on its own account
  * (history inserts) is DML, and pgm_own_code guards against any utility
- * statement reaching us while our own code is running.
+ * statement reaching us while our own code is running (migrate_check runs
+ * the statements of the script it judges that way).
+ *
+ * Classification happens before the statement's own permission checks and
+ * takes no locks (see classify.c); a refusal is raised before anything has
+ * been done, so it leaves nothing to undo.
  *
  *-------------------------------------------------------------------------
  */
