@@ -35,6 +35,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
+#include "migrate.h"
 #include "pg_migrate.h"
 
 PG_MODULE_MAGIC;
@@ -82,6 +83,8 @@ _PG_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	pgm_migrate_init();
 
 	MarkGUCPrefixReserved("pg_migrate");
 
