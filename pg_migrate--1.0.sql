@@ -158,6 +158,7 @@ CREATE TABLE @extschema@.migrate_migrations (
     applied_by      name NOT NULL,
     duration        interval NOT NULL,
     retries         integer NOT NULL DEFAULT 0,
+    search_path     text NOT NULL,
     apply_seq       bigint NOT NULL,
     rolled_back_at  timestamptz,
     rolled_back_by  name,

@@ -313,7 +313,8 @@ backoff_sleep(int attempt)
  * current (sub)transaction.  lock_timeout is set for the duration.
  */
 static void
-run_statements(List *stmts, const char *version, const char *what)
+run_statements(List *stmts, const char *version, const char *what,
+			   const char *search_path)
 {
 	ListCell   *lc;
 	int			save_nestlevel;
@@ -324,6 +325,10 @@ run_statements(List *stmts, const char *version, const char *what)
 	(void) set_config_option("lock_timeout", timeout,
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	if (search_path)
+		(void) set_config_option("search_path", search_path,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -350,7 +355,8 @@ run_statements(List *stmts, const char *version, const char *what)
  * waiting for a lock.  Returns the number of retries it took.
  */
 static int
-run_script_with_retries(List *stmts, const char *version, const char *what)
+run_script_with_retries(List *stmts, const char *version, const char *what,
+						const char *search_path)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -367,7 +373,7 @@ run_script_with_retries(List *stmts, const char *version, const char *what)
 
 		PG_TRY();
 		{
-			run_statements(stmts, version, what);
+			run_statements(stmts, version, what, search_path);
 			ReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(oldcxt);
 			CurrentResourceOwner = oldowner;
@@ -575,9 +581,10 @@ migrate_apply(PG_FUNCTION_ARGS)
 	int			retries;
 	TimestampTz started;
 	Interval   *duration;
-	Oid			types[8] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID, INTERVALOID, INT4OID};
-	Datum		values[8];
-	char		nulls[8];
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+		INTERVALOID, INT4OID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9];
 	int			rc;
 
 	pgm_check_preloaded();
@@ -634,7 +641,7 @@ migrate_apply(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	started = GetCurrentTimestamp();
-	retries = run_script_with_retries(stmts, version, "up");
+	retries = run_script_with_retries(stmts, version, "up", NULL);
 	duration = palloc0(sizeof(Interval));
 	duration->time = GetCurrentTimestamp() - started;
 
@@ -655,10 +662,12 @@ migrate_apply(PG_FUNCTION_ARGS)
 	values[5] = CStringGetTextDatum(checksum);
 	values[6] = IntervalPGetDatum(duration);
 	values[7] = Int32GetDatum(retries);
+	values[8] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
 	owner_execute("INSERT INTO %1$s (version, description, up, down, irreversible,"
-				  "  checksum, state, applied_at, applied_by, duration, retries, apply_seq)"
+				  "  checksum, state, applied_at, applied_by, duration, retries,"
+				  "  search_path, apply_seq)"
 				  " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
-				  "  pg_catalog.session_user(), $7, $8,"
+				  "  pg_catalog.session_user(), $7, $8, $9,"
 				  "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
 				  "     FROM %1$s))"
 				  " ON CONFLICT (version) DO UPDATE SET"
@@ -667,9 +676,9 @@ migrate_apply(PG_FUNCTION_ARGS)
 				  "  checksum = EXCLUDED.checksum, state = 'applied',"
 				  "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
 				  "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
-				  "  apply_seq = EXCLUDED.apply_seq,"
+				  "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
 				  "  rolled_back_at = NULL, rolled_back_by = NULL",
-				  8, types, values, nulls, false);
+				  9, types, values, nulls, false);
 	SPI_finish();
 
 	PG_RETURN_TEXT_P(cstring_to_text("applied"));
@@ -688,6 +697,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	Datum		values[1];
 	char	   *down;
 	char	   *state;
+	char	   *search_path;
 	bool		isnull;
 	int64		seq;
 	List	   *stmts;
@@ -717,7 +727,8 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	}
 
 	values[0] = CStringGetTextDatum(version);
-	owner_execute("SELECT down, state, apply_seq FROM %1$s WHERE version OPERATOR(pg_catalog.=) $1",
+	owner_execute("SELECT down, state, apply_seq, search_path FROM %1$s"
+				  " WHERE version OPERATOR(pg_catalog.=) $1",
 				  1, types, values, NULL, true);
 	if (SPI_processed == 0)
 		ereport(ERROR,
@@ -726,6 +737,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	down = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	search_path = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
 
 	if (strcmp(state, "applied") != 0)
 		ereport(ERROR,
@@ -761,7 +773,8 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	stmts = pgm_parse_script(down, "down", false);
-	(void) run_script_with_retries(stmts, version, "down");
+	/* The down script sees the search_path the up script saw. */
+	(void) run_script_with_retries(stmts, version, "down", search_path);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -824,7 +837,7 @@ try_script(List *stmts, const char *what)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		run_statements(stmts, "(verify)", what);
+		run_statements(stmts, "(verify)", what, NULL);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
