@@ -463,12 +463,14 @@ owner_of(Oid relid)
 }
 
 /*
- * Run one parameterised statement on the bookkeeping table as its owner.
+ * Run one parameterised statement on the bookkeeping table as its owner,
+ * with a fresh snapshot (never read-only: it must see what a concurrent
+ * migration committed while we waited for the migration lock).
  * "%1$s" (or "%s") in sql_fmt is replaced by the table's qualified name.
  */
 static int
 owner_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
-			  const char *nulls, bool read_only)
+			  const char *nulls)
 {
 	Oid			relid = migrations_relid();
 	Oid			save_userid;
@@ -485,7 +487,7 @@ owner_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 	nestlevel = pgm_pin_search_path();
 	PG_TRY();
 	{
-		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, read_only, 0);
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
 		if (rc < 0)
 			elog(ERROR, "bookkeeping query failed: %s", SPI_result_code_string(rc));
 	}
@@ -513,13 +515,27 @@ pgm_pin_search_path(void)
 	return level;
 }
 
+/*
+ * Take the migration lock.  What a concurrent migration committed while we
+ * waited must be visible afterwards: at READ COMMITTED every query below
+ * takes a fresh snapshot, but a transaction-level snapshot would still hide
+ * it, so under REPEATABLE READ and SERIALIZABLE a wait is a serialization
+ * failure.
+ */
 static void
 serialise_migrations(void)
 {
 	LOCKTAG		tag;
 
 	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, PGM_ADVISORY_KEY1, PGM_ADVISORY_KEY2, 2);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
 	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent migration"),
+				 errhint("Retry the transaction, or run migrations at READ COMMITTED.")));
 }
 
 static char *
@@ -617,7 +633,7 @@ migrate_apply(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	values[0] = CStringGetTextDatum(version);
 	rc = owner_execute("SELECT checksum, state FROM %1$s WHERE version OPERATOR(pg_catalog.=) $1",
-					   1, types, values, NULL, true);
+					   1, types, values, NULL);
 	if (rc == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *old_checksum = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -678,7 +694,7 @@ migrate_apply(PG_FUNCTION_ARGS)
 				  "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
 				  "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
 				  "  rolled_back_at = NULL, rolled_back_by = NULL",
-				  9, types, values, nulls, false);
+				  9, types, values, nulls);
 	SPI_finish();
 
 	PG_RETURN_TEXT_P(cstring_to_text("applied"));
@@ -718,7 +734,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	{
 		owner_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
 					  " ORDER BY apply_seq DESC LIMIT 1",
-					  0, NULL, NULL, NULL, true);
+					  0, NULL, NULL, NULL);
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
@@ -729,7 +745,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	values[0] = CStringGetTextDatum(version);
 	owner_execute("SELECT down, state, apply_seq, search_path FROM %1$s"
 				  " WHERE version OPERATOR(pg_catalog.=) $1",
-				  1, types, values, NULL, true);
+				  1, types, values, NULL);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
@@ -757,7 +773,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 
 		owner_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
 					  " AND apply_seq OPERATOR(pg_catalog.>) $1 ORDER BY apply_seq",
-					  1, seqtype, values, NULL, true);
+					  1, seqtype, values, NULL);
 	}
 	initStringInfo(&later);
 	for (i = 0; i < SPI_processed; i++)
@@ -783,7 +799,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 				  " rolled_back_at = pg_catalog.clock_timestamp(),"
 				  " rolled_back_by = pg_catalog.session_user()"
 				  " WHERE version OPERATOR(pg_catalog.=) $1",
-				  1, types, values, NULL, false);
+				  1, types, values, NULL);
 	SPI_finish();
 
 	PG_RETURN_TEXT_P(cstring_to_text(version));
