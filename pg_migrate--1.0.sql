@@ -228,11 +228,10 @@ AS $$
     SELECT h.id, h.occurred_at, h.effective_role, h.command_tag, h.statement, h.objects
       FROM @extschema@.migrate_ddl_history h
      WHERE h.migration_version IS NULL
-       AND h.occurred_at > COALESCE((SELECT max(m.applied_at)
-                                       FROM @extschema@.migrate_migrations m
-                                      WHERE m.state = 'applied'), '-infinity')
+       AND h.occurred_at > COALESCE((SELECT max(COALESCE(m.rolled_back_at, m.applied_at))
+                                       FROM @extschema@.migrate_migrations m), '-infinity')
      ORDER BY h.id
 $$;
 
 COMMENT ON FUNCTION @extschema@.migrate_drift() IS
-    'DDL recorded since the last applied migration that no migration accounts for';
+    'DDL recorded since the last migration was applied or rolled back that no migration accounts for';
