@@ -351,6 +351,46 @@ run_statements(List *stmts, const char *version, const char *what,
 }
 
 /*
+ * Run a script in a subtransaction of its own.  Returns NULL when it
+ * succeeded (the subtransaction is committed into the caller's), or the
+ * error, allocated in the caller's memory context, after rolling the
+ * subtransaction back: every lock the script took is released again.
+ */
+static ErrorData *
+run_in_subtransaction(List *stmts, const char *version, const char *what,
+					  const char *search_path)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *save_migration = pgm_current_migration;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	if (version)
+		pgm_current_migration = (char *) version;
+
+	PG_TRY();
+	{
+		run_statements(stmts, version ? version : "(verify)", what, search_path);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	pgm_current_migration = save_migration;
+	return edata;
+}
+
+/*
  * Run a script atomically, retrying it whole when a statement times out
  * waiting for a lock.  Returns the number of retries it took.
  */
@@ -358,69 +398,28 @@ static int
 run_script_with_retries(List *stmts, const char *version, const char *what,
 						const char *search_path)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *save_migration = pgm_current_migration;
 	int			attempt = 0;
+	ErrorData  *edata;
 
-	for (;;)
+	while ((edata = run_in_subtransaction(stmts, version, what, search_path)) != NULL)
 	{
-		bool		retry = false;
-
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcxt);
-		pgm_current_migration = (char *) version;
-
-		PG_TRY();
-		{
-			run_statements(stmts, version, what, search_path);
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			ErrorData  *edata;
-
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-			pgm_current_migration = save_migration;
-
-			if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE &&
-				attempt < pgm_apply_retries)
-			{
-				attempt++;
-				ereport(NOTICE,
-						(errmsg("migration \"%s\": %s script timed out waiting for a lock, retry %d of %d",
-								version, what, attempt, pgm_apply_retries),
-						 errdetail("Every lock the script took was released before waiting.")));
-				retry = true;
-			}
-			else if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
-			{
-				ereport(ERROR,
-						(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-						 errmsg("migration \"%s\" could not get its locks after %d attempts",
-								version, attempt + 1),
-						 errdetail("Last failure: %s", edata->message),
-						 errhint("Find the sessions holding locks on the tables it changes "
-								 "(pg_stat_activity, pg_locks) or raise pg_migrate.apply_retries.")));
-			}
-			else
-				ReThrowError(edata);
-		}
-		PG_END_TRY();
-
-		if (!retry)
-			break;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+		if (attempt >= pgm_apply_retries)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("migration \"%s\" could not get its locks after %d attempts",
+							version, attempt + 1),
+					 errdetail("Last failure: %s", edata->message),
+					 errhint("Find the sessions holding locks on the tables it changes "
+							 "(pg_stat_activity, pg_locks) or raise pg_migrate.apply_retries.")));
+		attempt++;
+		ereport(NOTICE,
+				(errmsg("migration \"%s\": %s script timed out waiting for a lock, retry %d of %d",
+						version, what, attempt, pgm_apply_retries),
+				 errdetail("Every lock the script took was released before waiting.")));
 		backoff_sleep(attempt);
 	}
-
-	pgm_current_migration = save_migration;
 	return attempt;
 }
 
@@ -449,19 +448,6 @@ qualified_name(Oid relid)
 									  get_rel_name(relid));
 }
 
-static Oid
-owner_of(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
-
 /*
  * Run one parameterised statement on the bookkeeping table as its owner,
  * with a fresh snapshot (never read-only: it must see what a concurrent
@@ -481,7 +467,7 @@ owner_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 	int			nestlevel;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner_of(relid),
+	SetUserIdAndSecContext(pgm_relation_owner(relid),
 						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = pgm_pin_search_path();
@@ -838,40 +824,15 @@ verify_row(void *arg, const char *kind, const char *object,
 	tuplestore_putvalues(vs->store, vs->desc, values, nulls);
 }
 
-/*
- * Run a script in a subtransaction of its own; on failure return the error
- * message (allocated in the caller's context) and leave no trace.
- */
+/* Run a script; on failure return its error message, leaving no trace. */
 static char *
 try_script(List *stmts, const char *what)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *failure = NULL;
+	ErrorData  *edata = run_in_subtransaction(stmts, NULL, what, NULL);
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		run_statements(stmts, "(verify)", what, NULL);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		failure = edata->message ? pstrdup(edata->message) : pstrdup("unknown error");
-	}
-	PG_END_TRY();
-	return failure;
+	if (edata == NULL)
+		return NULL;
+	return edata->message ? edata->message : pstrdup("unknown error");
 }
 
 Datum

@@ -32,7 +32,8 @@ my $migration = IPC::Run::start(
 		'psql', '-X', '-At', '-d', $node->connstr('postgres'),
 		'-c', "SET pg_migrate.migration_lock_timeout = '${lock_timeout_ms}ms'",
 		'-c', "SET pg_migrate.apply_retry_delay = '50ms'",
-		'-c', "SET pg_migrate.apply_retries = 1000",
+		'-c', "SET pg_migrate.apply_retries = 100",
+		'-v', 'ON_ERROR_STOP=1',
 		'-c', "SELECT migrate_apply('1', 'ALTER TABLE t ADD COLUMN w int', 'ALTER TABLE t DROP COLUMN w')"
 	],
 	'>', \$mout, '2>', \$merr);
@@ -66,6 +67,7 @@ is($migration->pumpable ? 'running' : 'done', 'running',
 $reader->query_safe('COMMIT');
 $reader->quit;
 $migration->finish;
+note "migration stderr: $merr" if $merr;
 like($mout, qr/^applied$/m, 'the migration completed once the reader was gone');
 cmp_ok($node->safe_psql('postgres', "SELECT retries FROM migrate_status() WHERE version = '1'"),
 	'>', 0, 'it took retries to get there');
