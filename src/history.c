@@ -917,6 +917,15 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 		elog(ERROR, "could not insert into the DDL history");
 }
 
+/* A role's name; a role dropped by the statement itself is named by OID. */
+static const char *
+role_name(Oid roleid)
+{
+	char	   *name = GetUserNameFromId(roleid, true);
+
+	return name ? name : psprintf("%u", roleid);
+}
+
 /*
  * Write the row for a statement that has just run.  Called by the hook in
  * the statement's (sub)transaction.
@@ -969,8 +978,8 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[n++] = TimestampTzGetDatum(frame->started_at);
-	values[n++] = CStringGetDatum(GetUserNameFromId(GetSessionUserId(), true) ?: "");
-	values[n++] = CStringGetDatum(GetUserNameFromId(GetUserId(), true) ?: "");
+	values[n++] = CStringGetDatum(role_name(GetSessionUserId()));
+	values[n++] = CStringGetDatum(role_name(GetUserId()));
 	if (application_name && application_name[0])
 		values[n++] = CStringGetTextDatum(application_name);
 	else
