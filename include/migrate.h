@@ -39,6 +39,8 @@ typedef void (*PgmDiffCallback) (void *arg, const char *kind,
 								 const char *before, const char *after);
 
 extern PgmFingerprint *pgm_fingerprint(MemoryContext cxt);
+extern void pgm_verify_scripts(const char *up, const char *down,
+							   PgmDiffCallback callback, void *arg);
 extern void pgm_fingerprint_diff(PgmFingerprint *before, PgmFingerprint *after,
 								 PgmDiffCallback callback, void *arg);
 

@@ -835,42 +835,27 @@ try_script(List *stmts, const char *what)
 	return edata->message ? edata->message : pstrdup("unknown error");
 }
 
-Datum
-migrate_verify(PG_FUNCTION_ARGS)
+/*
+ * The heart of migrate_verify: up, down and up again inside one
+ * subtransaction that is always rolled back, reporting each difference
+ * between the catalog before up and after down to the callback.  An up
+ * script that fails the first time is an error.  Changes nothing.
+ */
+void
+pgm_verify_scripts(const char *up, const char *down,
+				   PgmDiffCallback callback, void *arg)
 {
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	MemoryContext percall = CurrentMemoryContext;
+	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
-	char	   *up = text_arg(fcinfo, 0);
-	char	   *down = text_arg(fcinfo, 1);
-	List	   *up_stmts;
-	List	   *down_stmts;
-	VerifyState vs;
-	PgmFingerprint *before;
-	PgmFingerprint *after;
-	char	   *failure;
+	List	   *up_stmts = pgm_parse_script(up, "up", false);
+	List	   *down_stmts = pgm_parse_script(down, "down", false);
 
-	pgm_check_preloaded();
-	if (up == NULL || down == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("migrate_verify needs both an up and a down script")));
-	up_stmts = pgm_parse_script(up, "up", false);
-	down_stmts = pgm_parse_script(down, "down", false);
-
-	InitMaterializedSRF(fcinfo, 0);
-	vs.store = rsinfo->setResult;
-	vs.desc = rsinfo->setDesc;
-
-	/*
-	 * Everything happens inside one subtransaction that is always rolled
-	 * back: verification changes nothing.
-	 */
 	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(percall);
+	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		before = pgm_fingerprint(percall);
+		PgmFingerprint *before = pgm_fingerprint(cxt);
+		char	   *failure;
 
 		failure = try_script(up_stmts, "up");
 		if (failure)
@@ -880,36 +865,53 @@ migrate_verify(PG_FUNCTION_ARGS)
 
 		failure = try_script(down_stmts, "down");
 		if (failure)
-			verify_row(&vs, "script", "down", "fails after up", NULL, failure);
+			callback(arg, "script", "down", "fails after up", NULL, failure);
 		else
 		{
-			after = pgm_fingerprint(percall);
-			pgm_fingerprint_diff(before, after, verify_row, &vs);
+			pgm_fingerprint_diff(before, pgm_fingerprint(cxt), callback, arg);
 
 			failure = try_script(up_stmts, "up");
 			if (failure)
-				verify_row(&vs, "script", "up", "fails when run again after down",
-						   NULL, failure);
+				callback(arg, "script", "up", "fails when run again after down",
+						 NULL, failure);
 		}
 
 		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(percall);
-		CurrentResourceOwner = oldowner;
 	}
 	PG_CATCH();
 	{
 		ErrorData  *edata;
 
-		MemoryContextSwitchTo(percall);
+		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(percall);
+		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = oldowner;
 		ReThrowError(edata);
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = oldowner;
+}
 
-	MemoryContextSwitchTo(percall);
+Datum
+migrate_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	char	   *up = text_arg(fcinfo, 0);
+	char	   *down = text_arg(fcinfo, 1);
+	VerifyState vs;
+
+	pgm_check_preloaded();
+	if (up == NULL || down == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migrate_verify needs both an up and a down script")));
+
+	InitMaterializedSRF(fcinfo, 0);
+	vs.store = rsinfo->setResult;
+	vs.desc = rsinfo->setDesc;
+	pgm_verify_scripts(up, down, verify_row, &vs);
 	return (Datum) 0;
 }
