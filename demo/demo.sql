@@ -36,3 +36,53 @@ SELECT command_tag, jsonb_pretty(objects) AS objects
 SET ROLE app_user;
 DELETE FROM migrate_ddl_history;
 RESET ROLE;
+
+\echo
+\echo '--- 3. Versioned migrations: applied atomically, checksummed, reversible'
+\echo
+SELECT migrate_apply('2026_11_01_add_status',
+  $up$
+    ALTER TABLE accounts ADD COLUMN status text;
+    CREATE INDEX accounts_status ON accounts (status);
+  $up$,
+  $down$
+    DROP INDEX accounts_status;
+    ALTER TABLE accounts DROP COLUMN status;
+  $down$,
+  'account status');
+-- the same migration again is a no-op; an edited one is refused
+SELECT migrate_apply('2026_11_01_add_status',
+  $up$
+    ALTER TABLE accounts ADD COLUMN status text;
+    CREATE INDEX accounts_status ON accounts (status);
+  $up$,
+  $down$
+    DROP INDEX accounts_status;
+    ALTER TABLE accounts DROP COLUMN status;
+  $down$,
+  'account status');
+SELECT migrate_apply('2026_11_01_add_status', 'ALTER TABLE accounts ADD COLUMN status varchar(20)',
+                     'ALTER TABLE accounts DROP COLUMN status');
+SELECT version, state, left(checksum, 12) AS checksum, applied_by, retries FROM migrate_status();
+SELECT command_tag, statement, migration_version FROM migrate_ddl_history
+ WHERE migration_version IS NOT NULL ORDER BY id;
+
+\echo
+\echo '--- 4. Proving a down script really undoes its up script (nothing is changed)'
+\echo
+SELECT * FROM migrate_verify(
+  'ALTER TABLE accounts ADD COLUMN city text; CREATE INDEX accounts_city ON accounts (city)',
+  'ALTER TABLE accounts DROP COLUMN city');
+-- this down script forgets an index and leaves a default behind
+SELECT kind, object, difference, after FROM migrate_verify(
+  $$ALTER TABLE accounts ALTER COLUMN email SET DEFAULT 'unknown';
+    CREATE INDEX accounts_lower_email ON accounts (lower(email))$$,
+  $$ALTER TABLE accounts ALTER COLUMN email SET DEFAULT ''$$);
+
+\echo
+\echo '--- 5. Rolling back, and DDL that no migration accounts for'
+\echo
+SELECT migrate_rollback();
+SELECT version, state FROM migrate_status();
+CREATE INDEX accounts_balance ON accounts (balance);
+SELECT command_tag, statement FROM migrate_drift();

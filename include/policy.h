@@ -17,7 +17,12 @@
 /* SQLSTATEs of the policy engine (class PM = pg_migrate). */
 #define ERRCODE_PGM_POLICY_VIOLATION	MAKE_SQLSTATE('P','M','1','0','0')
 #define ERRCODE_PGM_POLICY_WARNING		MAKE_SQLSTATE('P','M','1','0','1')
-#define ERRCODE_PGM_LOCK_TIMEOUT		MAKE_SQLSTATE('P','M','2','0','0')
+/*
+ * Lock-queue failures use PostgreSQL's own lock_not_available (55P03), the
+ * SQLSTATE of a lock timeout: clients and migrate_apply() that retry on lock
+ * timeouts must recognise them.
+ */
+#define ERRCODE_PGM_LOCK_TIMEOUT		ERRCODE_LOCK_NOT_AVAILABLE
 
 typedef enum PgmEnforce
 {

@@ -573,8 +573,14 @@ pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 							   &overrides_json);
 	}
 
+	/*
+	 * migrate_apply() runs its scripts with its own lock_timeout and retries
+	 * the whole script, which releases every lock the script took; a retry
+	 * of one statement here would wait while holding the earlier ones.
+	 */
 	if (cls == NULL || cls->locks == NIL ||
-		pgm_lock_timeout_mode != PGM_LOCK_TIMEOUT_INJECT)
+		pgm_lock_timeout_mode != PGM_LOCK_TIMEOUT_INJECT ||
+		pgm_current_migration != NULL)
 		run_and_record(pstmt, queryString, readOnlyTree, context, params,
 					   queryEnv, dest, qc, record, overrides_json);
 	else if (!cls->transactional)

@@ -34,10 +34,12 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "migrate.h"
 #include "pg_migrate.h"
 #include "policy.h"
 
@@ -96,6 +98,7 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	pgm_policy_define_gucs();
+	pgm_migrate_init();
 
 	MarkGUCPrefixReserved("pg_migrate");
 
@@ -198,4 +201,18 @@ pgm_relation(const char *relname)
 	if (!OidIsValid(nspid))
 		return InvalidOid;
 	return get_relname_relid(relname, nspid);
+}
+
+/* Owner of a relation; errors out if it is gone. */
+Oid
+pgm_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }
