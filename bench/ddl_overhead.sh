@@ -4,7 +4,9 @@
 # without the library preloaded:
 #   - worst reader stall while a plain ALTER TABLE waits behind a long
 #     transaction (the lock-queue problem), and how long the ALTER took
-#   - DDL throughput: a CREATE TABLE / DROP TABLE loop, enforce = on
+#   - DDL throughput: a CREATE TABLE / DROP TABLE loop, enforce = on (and,
+#     to attribute the cost, the same loop loaded with the policy engine
+#     off, i.e. the DDL history alone)
 #   - pgbench TPC-B (DML only: the hook is never entered for DML)
 # Rounds alternate (without, with, ...) so drift in machine load affects both
 # sides alike.  Not a timed test: it prints figures.
@@ -87,14 +89,23 @@ stall_run() {
 	reads=$(psql -XAtq -c "SELECT count(*) FROM stall_log WHERE run = '$run'" postgres)
 }
 
-declare -a tpcb_off tpcb_on ddl_off ddl_on
+declare -a tpcb_off tpcb_on ddl_off ddl_on ddl_hist
 for r in $(seq 1 "$rounds"); do
 	for mode in off on; do
 		set_preload $mode
 		t=$(pgbench -n -c 2 -j 2 -T "$secs" postgres 2>/dev/null | tps)
 		d=$(pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/ddl.sql" postgres 2>/dev/null | tps)
-		if [ $mode = on ]; then tpcb_on+=("$t"); ddl_on+=("$d"); else tpcb_off+=("$t"); ddl_off+=("$d"); fi
-		printf 'round %d  preload %-3s  TPC-B %10.1f tps   CREATE+DROP TABLE %8.1f pairs/s\n' "$r" "$mode" "$t" "$d"
+		if [ $mode = on ]; then
+			# The same loop with the policy engine switched off: what the
+			# history alone costs, to attribute the difference.
+			h=$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' \
+				pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/ddl.sql" postgres 2>/dev/null | tps)
+			tpcb_on+=("$t"); ddl_on+=("$d"); ddl_hist+=("$h")
+			printf 'round %d  preload %-3s  TPC-B %10.1f tps   CREATE+DROP TABLE %8.1f pairs/s (history only: %.1f)\n' "$r" "$mode" "$t" "$d" "$h"
+		else
+			tpcb_off+=("$t"); ddl_off+=("$d")
+			printf 'round %d  preload %-3s  TPC-B %10.1f tps   CREATE+DROP TABLE %8.1f pairs/s\n' "$r" "$mode" "$t" "$d"
+		fi
 	done
 done
 
@@ -109,13 +120,14 @@ en=$(psql -XAtq -c "SHOW pg_migrate.enforce" postgres)
 
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 mt_off=$(median "${tpcb_off[@]}"); mt_on=$(median "${tpcb_on[@]}")
-md_off=$(median "${ddl_off[@]}"); md_on=$(median "${ddl_on[@]}")
+md_off=$(median "${ddl_off[@]}"); md_on=$(median "${ddl_on[@]}"); md_hist=$(median "${ddl_hist[@]}")
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(postgres --version | awk '{print $3}')"
 echo "loaded: pg_migrate.enforce = $en, pg_migrate.lock_timeout = $lt (defaults otherwise)"
 printf '%-40s %12s %12s %8s\n' "median of $rounds x ${secs}s" "not loaded" "loaded" "ratio"
 printf '%-40s %12.1f %12.1f %8.3f\n' "pgbench TPC-B (tps)" "$mt_off" "$mt_on" "$(awk -v a="$mt_on" -v b="$mt_off" 'BEGIN {print a / b}')"
 printf '%-40s %12.1f %12.1f %8.3f\n' "CREATE+DROP TABLE (pairs/s)" "$md_off" "$md_on" "$(awk -v a="$md_on" -v b="$md_off" 'BEGIN {print a / b}')"
+printf '%-40s %12.1f %12.1f %8.3f\n' "  same, loaded, policy engine off" "$md_off" "$md_hist" "$(awk -v a="$md_hist" -v b="$md_off" 'BEGIN {print a / b}')"
 echo
 echo "lock queue: reader holds the table ${block}s, ALTER TABLE arrives after 0.5s, readers every 20ms"
 printf '%-40s %12s %12s\n' "" "not loaded" "loaded"
