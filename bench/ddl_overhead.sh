@@ -7,7 +7,8 @@
 #   - DDL throughput: a CREATE TABLE / DROP TABLE loop, enforce = on (and,
 #     to attribute the cost, the same loop loaded with the policy engine
 #     off, i.e. the DDL history alone)
-#   - pgbench TPC-B (DML only: the hook is never entered for DML)
+#   - pgbench TPC-B (DML only: the hook is never entered for DML), both
+#     sequentially and on twin clusters measured at the same time
 # Rounds alternate (without, with, ...) so drift in machine load affects both
 # sides alike.  Not a timed test: it prints figures.
 #
@@ -109,6 +110,44 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 
+# TPC-B on twin clusters at the same time.  The machine may be shared, and
+# load that comes and goes skews sequential runs by tens of percent; two
+# clusters measured simultaneously see the same load.  Phase "calibrate":
+# neither preloads the library (the ratio is the twins' own difference);
+# phase "compare": the first one preloads it.  Overhead ratio =
+# compare / calibrate.
+twin=$PGM_WORK/twin
+tport=$((PGPORT + 1))
+"$PGM_BIN/initdb" -D "$twin" -A trust -U postgres --no-sync >/dev/null 2>&1
+{
+	echo "port = $tport"
+	echo "listen_addresses = ''"
+	echo "unix_socket_directories = '$twin'"
+	echo "shared_buffers = 256MB"
+	echo "synchronous_commit = off"
+} >>"$twin/postgresql.conf"
+pg_ctl -D "$twin" -l "$twin/server.log" -w start >/dev/null
+trap 'pg_ctl -D "$twin" -m fast -w stop >/dev/null 2>&1 || true; pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
+PGHOST=$twin PGPORT=$tport pgbench -i -q -s 10 postgres >/dev/null 2>&1
+
+twin_round() {
+	PGHOST=$twin PGPORT=$tport pgbench -n -c 1 -T "$secs" postgres 2>/dev/null | tps >"$PGM_WORK/twin.tps" &
+	local bg=$!
+	main_tps=$(pgbench -n -c 1 -T "$secs" postgres 2>/dev/null | tps)
+	wait $bg
+	twin_tps=$(cat "$PGM_WORK/twin.tps")
+	awk -v a="$main_tps" -v b="$twin_tps" 'BEGIN {print a / b}'
+}
+declare -a cal cmp
+for r in $(seq 1 "$rounds"); do
+	set_preload off
+	c=$(twin_round)
+	set_preload on
+	m=$(twin_round)
+	cal+=("$c"); cmp+=("$m")
+	printf 'twin round %d  main/twin TPC-B: both without library %.3f, main with library %.3f\n' "$r" "$c" "$m"
+done
+
 set_preload off
 stall_run off_r
 stall_off=$worst_ms ddl_time_off=$ddl_secs reads_off=$reads
@@ -128,6 +167,8 @@ printf '%-40s %12s %12s %8s\n' "median of $rounds x ${secs}s" "not loaded" "load
 printf '%-40s %12.1f %12.1f %8.3f\n' "pgbench TPC-B (tps)" "$mt_off" "$mt_on" "$(awk -v a="$mt_on" -v b="$mt_off" 'BEGIN {print a / b}')"
 printf '%-40s %12.1f %12.1f %8.3f\n' "CREATE+DROP TABLE (pairs/s)" "$md_off" "$md_on" "$(awk -v a="$md_on" -v b="$md_off" 'BEGIN {print a / b}')"
 printf '%-40s %12.1f %12.1f %8.3f\n' "  same, loaded, policy engine off" "$md_off" "$md_hist" "$(awk -v a="$md_hist" -v b="$md_off" 'BEGIN {print a / b}')"
+mcal=$(median "${cal[@]}"); mcmp=$(median "${cmp[@]}")
+printf '%-40s %12.3f %12.3f %8.3f\n' "TPC-B on twin clusters (main/twin)" "$mcal" "$mcmp" "$(awk -v a="$mcmp" -v b="$mcal" 'BEGIN {print a / b}')"
 echo
 echo "lock queue: reader holds the table ${block}s, ALTER TABLE arrives after 0.5s, readers every 20ms"
 printf '%-40s %12s %12s\n' "" "not loaded" "loaded"
