@@ -354,7 +354,8 @@ COMMENT ON FUNCTION @extschema@.migrate_violations() IS
     'Most recent statements refused, warned about or overridden by the policy (shared memory, newest first)';
 
 /*
- * The one function without SET search_path, deliberately: it runs the
+ * Without SET search_path, deliberately (as migrate_apply, migrate_rollback,
+ * migrate_verify and migrate_plan): it runs the
  * caller's own statements (as the caller, SECURITY INVOKER), and they must
  * resolve names exactly as they would when applied.  The C code itself
  * resolves nothing through search_path.
@@ -370,3 +371,27 @@ AS 'MODULE_PATHNAME', 'migrate_check';
 
 COMMENT ON FUNCTION @extschema@.migrate_check(text) IS
     'Judge a migration script without applying it: one row per finding, no rows = safe';
+
+------------------------------------------------------------------------
+-- Migration plans
+------------------------------------------------------------------------
+
+-- Like migrate_check, no SET search_path: the script is judged (and its
+-- cheap statements run) as the caller would run it.
+
+CREATE FUNCTION @extschema@.migrate_plan(sql text)
+RETURNS TABLE (statement_no integer, statement text, relation text,
+               lock_mode text, blocks text, rewrite boolean, table_size text,
+               est_rows bigint, findings text, risk text)
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_plan';
+
+CREATE FUNCTION @extschema@.migrate_plan(sql text, format text, down text DEFAULT NULL)
+RETURNS text
+LANGUAGE C CALLED ON NULL INPUT VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_plan_report';
+
+COMMENT ON FUNCTION @extschema@.migrate_plan(text) IS
+    'What a migration would do, per statement and relation, with a risk level; changes nothing';
+COMMENT ON FUNCTION @extschema@.migrate_plan(text, text, text) IS
+    'A Markdown review report of a migration (format => ''markdown''); changes nothing';

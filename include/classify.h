@@ -61,6 +61,7 @@ typedef struct PgmOperation
 	Oid			relid;			/* InvalidOid when not about one relation */
 	char	   *schemaname;		/* for policy scope; NULL if none */
 	char	   *relname;		/* unqualified; NULL if none */
+	char	   *colname;		/* the column, for column rules; else NULL */
 	char	   *what;			/* what the statement does, for messages */
 	LOCKMODE	lockmode;		/* lock the statement takes on it */
 	bool		rewrite;		/* predicted to rewrite the table */
@@ -83,6 +84,9 @@ typedef struct PgmClassification
 	List	   *locks;			/* of PgmLockRequest *: tables that existed
 								 * before this transaction, modes that block
 								 * reads or writes, not yet held */
+	List	   *requested;		/* of PgmLockRequest *: every lock asked for
+								 * on a table that existed before this
+								 * transaction, held already or not */
 	bool		transactional;	/* false: cannot run in a transaction block
 								 * (VACUUM, CONCURRENTLY, ...) */
 	bool		expensive;		/* rewrites, scans or builds an index on a

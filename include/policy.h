@@ -65,6 +65,21 @@ extern int	pgm_lock_retry_budget;
 extern int	pgm_lock_retries;
 extern int	pgm_max_migration_rows;
 
+/*
+ * Objects a down script may drop without a finding, because the up script
+ * of the same migration created them (set by migrate.c while it runs a down
+ * script; the verdict is recorded as an override with the reason).
+ */
+typedef struct PgmExemption
+{
+	PgmRule		rule;
+	Oid			relid;
+	char	   *colname;		/* NULL: the whole relation */
+} PgmExemption;
+
+extern List *pgm_exemptions;
+extern const char *pgm_exemption_reason;
+
 extern void pgm_policy_define_gucs(void);
 extern void pgm_policy_init(void);
 extern Size pgm_violations_shmem_size(void);

@@ -154,6 +154,33 @@ SELECT count(*) AS in_app_schema FROM pg_class c JOIN pg_namespace n ON n.oid = 
 SELECT migrate_rollback('010');
 SELECT count(*) AS in_app_schema FROM pg_class WHERE relname = 'in_app';
 
+-- With policies enforced: a down script may drop what its own up created
+-- (recorded as an override with the reason), but nothing else
+SET pg_migrate.enforce = on;
+CREATE TABLE mig_pre (id int, old_col text);
+SELECT migrate_apply('020', $$
+    CREATE TABLE mig_made (i int);
+    ALTER TABLE mig_pre ADD COLUMN new_col text
+  $$, $$
+    ALTER TABLE mig_pre DROP COLUMN new_col;
+    DROP TABLE mig_made
+  $$);
+SELECT migrate_rollback('020');
+SELECT command_tag, statement, policy_overrides->0->>'rule' AS rule,
+       policy_overrides->0->>'reason' AS reason
+  FROM migrate_ddl_history WHERE migration_version = '020' ORDER BY id;
+SELECT migrate_apply('021', 'ALTER TABLE mig_pre ADD COLUMN other text',
+                     'ALTER TABLE mig_pre DROP COLUMN old_col');
+SELECT migrate_rollback('021');
+SELECT version, state FROM migrate_status() WHERE version IN ('020', '021');
+-- and verification judges the down script the same way
+SELECT * FROM migrate_verify('CREATE TABLE mig_v2 (i int)', 'DROP TABLE mig_v2');
+SELECT kind, object, difference FROM migrate_verify('ALTER TABLE mig_pre ADD COLUMN c2 int',
+                                                    'ALTER TABLE mig_pre DROP COLUMN old_col');
+SET pg_migrate.enforce = off;
+SELECT migrate_rollback('021');
+DROP TABLE mig_pre;
+
 -- Clean up
 DROP SCHEMA mig_app;
 DROP TABLE mig_accounts;

@@ -52,6 +52,7 @@
 #include "utils/resowner.h"
 #include "utils/snapmgr.h"
 
+#include "check.h"
 #include "classify.h"
 #include "pg_migrate.h"
 #include "policy.h"
@@ -60,16 +61,9 @@ PG_FUNCTION_INFO_V1(migrate_check);
 
 #define CHECK_COLS 8
 
-typedef struct CheckState
-{
-	ReturnSetInfo *rsinfo;
-	int			stmtno;
-	const char *stmt_text;
-} CheckState;
-
 /*
  * Report syntax errors at their position in the script, not in the query
- * that called migrate_check() (as SQL functions do for their bodies).
+ * that called us (as SQL functions do for their bodies).
  */
 static void
 script_error_callback(void *arg)
@@ -85,98 +79,37 @@ script_error_callback(void *arg)
 	}
 }
 
-static void
-emit(CheckState *st, const char *rule, const char *action,
-	 const char *relation, const char *lock, const char *message,
-	 const char *hint)
+/* Split a script with the raw parser; syntax errors point into the script. */
+List *
+pgm_parse_raw(const char *sql)
 {
-	Datum		values[CHECK_COLS];
-	bool		nulls[CHECK_COLS] = {0};
-	const char *cols[CHECK_COLS - 2] = {rule, action, relation, lock, message, hint};
-	int			i;
+	ErrorContextCallback errcb;
+	List	   *raw;
 
-	values[0] = Int32GetDatum(st->stmtno);
-	values[1] = CStringGetTextDatum(st->stmt_text);
-	for (i = 0; i < CHECK_COLS - 2; i++)
+	errcb.callback = script_error_callback;
+	errcb.arg = (void *) sql;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	raw = PGM_raw_parser(sql);
+	error_context_stack = errcb.previous;
+	return raw;
+}
+
+/* The text of one statement of a script, without blanks and semicolon. */
+char *
+pgm_statement_text(const char *sql, RawStmt *rs)
+{
+	int			loc = Max(rs->stmt_location, 0);
+	int			len = rs->stmt_len > 0 ? rs->stmt_len : (int) strlen(sql + loc);
+
+	while (len > 0 && scanner_isspace(sql[loc]))
 	{
-		if (cols[i])
-			values[i + 2] = CStringGetTextDatum(cols[i]);
-		else
-			nulls[i + 2] = true;
+		loc++;
+		len--;
 	}
-	tuplestore_putvalues(st->rsinfo->setResult, st->rsinfo->setDesc, values, nulls);
-}
-
-static char *
-op_relation(PgmOperation *op)
-{
-	if (op->relname && op->schemaname)
-		return quote_qualified_identifier(op->schemaname, op->relname);
-	if (op->schemaname)
-		return pstrdup(quote_identifier(op->schemaname));
-	return NULL;
-}
-
-static void
-emit_verdicts(CheckState *st, List *verdicts)
-{
-	ListCell   *lc;
-
-	foreach(lc, verdicts)
-	{
-		PgmVerdict *v = lfirst(lc);
-
-		emit(st, pgm_rules[v->op->rule].name, pgm_action_name(v->action),
-			 op_relation(v->op), pgm_lockmode_name(v->op->lockmode),
-			 v->op->what, pgm_rules[v->op->rule].alternative);
-	}
-}
-
-/*
- * UPDATE/DELETE: the planner's estimate of rows touched, never a scan.
- */
-static void
-judge_dml(CheckState *st, RawStmt *rs, const char *text)
-{
-	Query	   *query;
-	PlannedStmt *plan;
-	double		rows;
-	Oid			relid;
-	PgmOperation op;
-	ListCell   *lc;
-	PgmClassification cls;
-	List	   *verdicts;
-
-	query = parse_analyze_fixedparams(copyObject(rs), text, NULL, 0, NULL);
-	if (query->commandType != CMD_UPDATE && query->commandType != CMD_DELETE)
-		return;
-	plan = pg_plan_query(query, text, 0, NULL);
-	if (plan->planTree == NULL || outerPlan(plan->planTree) == NULL)
-		return;
-	/* ModifyTable estimates 0 rows without RETURNING; its input knows. */
-	rows = outerPlan(plan->planTree)->plan_rows;
-	if (rows <= pgm_max_migration_rows)
-		return;
-
-	relid = rt_fetch(query->resultRelation, query->rtable)->relid;
-	memset(&op, 0, sizeof(op));
-	op.rule = PGM_RULE_LARGE_DML;
-	op.relid = relid;
-	op.relname = get_rel_name(relid);
-	op.schemaname = get_namespace_name(get_rel_namespace(relid));
-	op.lockmode = RowExclusiveLock;
-	op.populated = pgm_relation_populated(relid, &op.blocks, NULL);
-	op.what = psprintf("%s of about %.0f rows of \"%s\" in one transaction (pg_migrate.max_migration_rows is %d)",
-					   query->commandType == CMD_UPDATE ? "UPDATE" : "DELETE",
-					   rows, op.relname ? op.relname : "?", pgm_max_migration_rows);
-
-	memset(&cls, 0, sizeof(cls));
-	cls.ops = list_make1(&op);
-	cls.transactional = true;
-	verdicts = pgm_policy_verdicts(&cls);
-	foreach(lc, verdicts)
-		((PgmVerdict *) lfirst(lc))->op = &op;
-	emit_verdicts(st, verdicts);
+	while (len > 0 && (scanner_isspace(sql[loc + len - 1]) || sql[loc + len - 1] == ';'))
+		len--;
+	return pnstrdup(sql + loc, len);
 }
 
 static bool
@@ -198,46 +131,105 @@ is_dml(Node *node)
 }
 
 /*
+ * UPDATE/DELETE: the planner's estimate of the rows touched, never a scan.
+ * Returns the classification (with a large_dml operation when the estimate
+ * is above pg_migrate.max_migration_rows) and sets *relid and *rows; for any
+ * other statement returns NULL.
+ */
+PgmClassification *
+pgm_classify_dml(RawStmt *rs, const char *text, Oid *relid, double *rows)
+{
+	Query	   *query;
+	PlannedStmt *plan;
+	PgmClassification *cls;
+	PgmOperation *op;
+
+	*relid = InvalidOid;
+	*rows = -1;
+	if (!is_dml(rs->stmt))
+		return NULL;
+	query = parse_analyze_fixedparams(copyObject(rs), text, NULL, 0, NULL);
+	if (query->commandType != CMD_UPDATE && query->commandType != CMD_DELETE)
+		return NULL;
+	plan = pg_plan_query(query, text, 0, NULL);
+	if (plan->planTree == NULL || outerPlan(plan->planTree) == NULL)
+		return NULL;
+
+	/* ModifyTable estimates 0 rows without RETURNING; its input knows. */
+	*rows = outerPlan(plan->planTree)->plan_rows;
+	*relid = rt_fetch(query->resultRelation, query->rtable)->relid;
+
+	cls = palloc0(sizeof(PgmClassification));
+	cls->transactional = true;
+	if (*rows <= pgm_max_migration_rows)
+		return cls;
+
+	op = palloc0(sizeof(PgmOperation));
+	op->rule = PGM_RULE_LARGE_DML;
+	op->relid = *relid;
+	op->relname = get_rel_name(*relid);
+	op->schemaname = get_namespace_name(get_rel_namespace(*relid));
+	op->lockmode = RowExclusiveLock;
+	op->populated = pgm_relation_populated(*relid, &op->blocks, NULL);
+	op->what = psprintf("%s of about %.0f rows of \"%s\" in one transaction (pg_migrate.max_migration_rows is %d)",
+						query->commandType == CMD_UPDATE ? "UPDATE" : "DELETE",
+						*rows, op->relname ? op->relname : "?", pgm_max_migration_rows);
+	cls->ops = list_make1(op);
+	return cls;
+}
+
+/*
  * Judge one statement, then execute it when that is cheap and possible.
- * Runs inside its own subtransaction (see check_statement).
+ * Runs inside its own subtransaction (see walk_statement).
  */
 static void
-judge_and_run(CheckState *st, RawStmt *rs, const char *text, bool bound_wait)
+judge_and_run(PgmJudgedStatement *js, RawStmt *rs, bool bound_wait,
+			  PgmJudgeCallback callback, void *arg)
 {
 	Node	   *node = rs->stmt;
-	PgmClassification *cls = NULL;
 
 	/* Verdicts first: require mode looks at the session's own setting. */
 	if (!is_dml(node))
 	{
-		cls = pgm_classify_statement(node);
-		emit_verdicts(st, pgm_policy_verdicts(cls));
+		js->cls = pgm_classify_statement(node);
+		js->verdicts = pgm_policy_verdicts(js->cls);
 	}
 
 	if (bound_wait && (LockTimeout == 0 || LockTimeout > pgm_lock_timeout))
 		LockTimeout = pgm_lock_timeout;
 
 	if (is_dml(node))
-		judge_dml(st, rs, text);
-	else if (cls && cls->transactional && !cls->expensive)
 	{
-		int			rc = SPI_execute(text, false, 0);
+		js->cls = pgm_classify_dml(rs, js->text, &js->dml_relid, &js->dml_rows);
+		if (js->cls)
+			js->verdicts = pgm_policy_verdicts(js->cls);
+	}
+
+	/* Reported before it runs: the callback sees the catalog it was judged on. */
+	callback(arg, js);
+
+	if (!is_dml(node) && js->cls->transactional && !js->cls->expensive)
+	{
+		int			rc = SPI_execute(js->text, false, 0);
 
 		if (rc < 0)
 			elog(ERROR, "could not execute statement: %s", SPI_result_code_string(rc));
+		/* Later statements are parsed and judged seeing its effects. */
+		CommandCounterIncrement();
 	}
 }
 
 /*
- * One statement in its own subtransaction of the check's subtransaction, so
+ * One statement in its own subtransaction of the walk's subtransaction, so
  * that a statement that fails (or that cannot even be analysed) is reported
- * as a finding and leaves no trace, and the check goes on.  Lock waits are
+ * as such and leaves no trace, and the walk goes on.  Lock waits are
  * bounded: the variable behind lock_timeout is set, not the setting, so that
  * the session's own lock_timeout (which a SET in the script may change, and
  * require mode looks at) is what the next statements see.
  */
 static void
-check_statement(CheckState *st, RawStmt *rs, const char *text)
+walk_statement(PgmJudgedStatement *js, RawStmt *rs, PgmJudgeCallback callback,
+			   void *arg)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -250,7 +242,7 @@ check_statement(CheckState *st, RawStmt *rs, const char *text)
 	depth = pgm_own_code_enter();
 	PG_TRY();
 	{
-		judge_and_run(st, rs, text, bound_wait);
+		judge_and_run(js, rs, bound_wait, callback, arg);
 		if (bound_wait)
 			LockTimeout = save_lock_timeout;
 		pgm_own_code_restore(depth);
@@ -272,89 +264,73 @@ check_statement(CheckState *st, RawStmt *rs, const char *text)
 		MemoryContextSwitchTo(oldcxt);
 		CurrentResourceOwner = oldowner;
 
-		/* Cancels and the like end the check; anything else is a finding. */
+		/* Cancels and the like end the walk; anything else is reported. */
 		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
 			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
 			ReThrowError(edata);
 
-		emit(st, NULL, "error", NULL, NULL,
-			 psprintf("statement fails: %s", edata->message),
-			 edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
-			 "A lock was not available within pg_migrate.lock_timeout; later statements were judged without this one's effects." :
-			 edata->hint);
-		FreeErrorData(edata);
+		/* Reported a second time, with the failure alone. */
+		js->cls = NULL;
+		js->verdicts = NIL;
+		js->dml_relid = InvalidOid;
+		js->error = edata->message ? edata->message : "unknown error";
+		js->error_hint = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
+			"A lock was not available within pg_migrate.lock_timeout; later statements were judged without this one's effects." :
+			edata->hint;
+		callback(arg, js);
 	}
 	PG_END_TRY();
 }
 
-static void
-check_script(CheckState *st, const char *sql, List *raw)
+/*
+ * Walk a script as the file header describes, handing each judged
+ * statement to the callback before it is executed (so that the callback
+ * sees the catalog it was judged on), and once more, with only the error
+ * set, if judging or executing it fails.  Everything the script did is rolled back
+ * before returning.
+ */
+void
+pgm_walk_script(const char *sql, PgmJudgeCallback callback, void *arg)
 {
-	ListCell   *lc;
-
-	foreach(lc, raw)
-	{
-		RawStmt    *rs = lfirst_node(RawStmt, lc);
-		int			loc = Max(rs->stmt_location, 0);
-		int			len = rs->stmt_len > 0 ? rs->stmt_len : (int) strlen(sql + loc);
-		char	   *text;
-
-		st->stmtno++;
-		while (len > 0 && scanner_isspace(sql[loc]))
-		{
-			loc++;
-			len--;
-		}
-		while (len > 0 && (scanner_isspace(sql[loc + len - 1]) || sql[loc + len - 1] == ';'))
-			len--;
-		text = pnstrdup(sql + loc, len);
-		st->stmt_text = text;
-
-		CHECK_FOR_INTERRUPTS();
-
-		/* BEGIN/COMMIT/SAVEPOINT of the script: the check is one transaction. */
-		if (IsA(rs->stmt, TransactionStmt))
-			continue;
-
-		check_statement(st, rs, text);
-	}
-}
-
-Datum
-migrate_check(PG_FUNCTION_ARGS)
-{
-	char	   *sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	ErrorContextCallback errcb;
 	List	   *raw;
-	CheckState	st;
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
+	int			stmtno = 0;
 
-	pgm_check_preloaded();
 	if (!pgm_policy_active())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", PGM_EXTENSION_NAME)));
 
-	PGM_InitMaterializedSRF(fcinfo);
-	memset(&st, 0, sizeof(st));
-	st.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-
-	errcb.callback = script_error_callback;
-	errcb.arg = sql;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-	raw = PGM_raw_parser(sql);
-	error_context_stack = errcb.previous;
+	raw = pgm_parse_raw(sql);
 
 	/* Everything the script does happens in here, and is rolled back. */
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
+		ListCell   *lc;
+
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		check_script(&st, sql, raw);
+		foreach(lc, raw)
+		{
+			RawStmt    *rs = lfirst_node(RawStmt, lc);
+			PgmJudgedStatement js;
+
+			CHECK_FOR_INTERRUPTS();
+			memset(&js, 0, sizeof(js));
+			js.stmtno = ++stmtno;
+			js.text = pgm_statement_text(sql, rs);
+			js.stmt = rs->stmt;
+			js.dml_rows = -1;
+
+			/* BEGIN/COMMIT/SAVEPOINT of the script: the walk is one transaction. */
+			if (IsA(rs->stmt, TransactionStmt))
+				continue;
+
+			walk_statement(&js, rs, callback, arg);
+		}
 		SPI_finish();
 	}
 	PG_CATCH();
@@ -374,6 +350,78 @@ migrate_check(PG_FUNCTION_ARGS)
 	RollbackAndReleaseCurrentSubTransaction();
 	MemoryContextSwitchTo(oldcxt);
 	CurrentResourceOwner = oldowner;
+}
 
+/* ---------------------------------------------------------------------
+ * migrate_check(sql)
+ * ---------------------------------------------------------------------
+ */
+
+static void
+emit(ReturnSetInfo *rsinfo, PgmJudgedStatement *js, const char *rule,
+	 const char *action, const char *relation, const char *lock,
+	 const char *message, const char *hint)
+{
+	Datum		values[CHECK_COLS];
+	bool		nulls[CHECK_COLS] = {0};
+	const char *cols[CHECK_COLS - 2] = {rule, action, relation, lock, message, hint};
+	int			i;
+
+	values[0] = Int32GetDatum(js->stmtno);
+	values[1] = CStringGetTextDatum(js->text);
+	for (i = 0; i < CHECK_COLS - 2; i++)
+	{
+		if (cols[i])
+			values[i + 2] = CStringGetTextDatum(cols[i]);
+		else
+			nulls[i + 2] = true;
+	}
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+}
+
+/* The relation an operation is about, quoted, or NULL. */
+char *
+pgm_op_relation(PgmOperation *op)
+{
+	if (op->relname && op->schemaname)
+		return quote_qualified_identifier(op->schemaname, op->relname);
+	if (op->schemaname)
+		return pstrdup(quote_identifier(op->schemaname));
+	return NULL;
+}
+
+static void
+check_callback(void *arg, PgmJudgedStatement *js)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) arg;
+	ListCell   *lc;
+
+	foreach(lc, js->verdicts)
+	{
+		PgmVerdict *v = lfirst(lc);
+
+		emit(rsinfo, js, pgm_rules[v->op->rule].name, pgm_action_name(v->action),
+			 pgm_op_relation(v->op), pgm_lockmode_name(v->op->lockmode),
+			 v->op->what, pgm_rules[v->op->rule].alternative);
+	}
+	if (js->error)
+		emit(rsinfo, js, NULL, "error", NULL, NULL,
+			 psprintf("statement fails: %s", js->error), js->error_hint);
+}
+
+Datum
+migrate_check(PG_FUNCTION_ARGS)
+{
+	char	   *sql;
+
+	pgm_check_preloaded();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the script to check must not be NULL")));
+	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PGM_InitMaterializedSRF(fcinfo);
+	pgm_walk_script(sql, check_callback, fcinfo->resultinfo);
 	return (Datum) 0;
 }

@@ -350,6 +350,28 @@ lock_already_held(Oid relid, LOCKMODE mode)
  * above conflict with RowExclusiveLock).  New and temporary relations are
  * invisible to other sessions, so nobody can be queued behind us on them.
  */
+/* Every lock asked for, held already or not: what migrate_plan shows. */
+static void
+note_requested(PgmClassification *cls, Oid relid, LOCKMODE mode)
+{
+	PgmLockRequest *req;
+	ListCell   *lc;
+
+	foreach(lc, cls->requested)
+	{
+		req = lfirst(lc);
+		if (req->relid == relid)
+		{
+			req->lockmode = Max(req->lockmode, mode);
+			return;
+		}
+	}
+	req = palloc(sizeof(PgmLockRequest));
+	req->relid = relid;
+	req->lockmode = mode;
+	cls->requested = lappend(cls->requested, req);
+}
+
 static void
 add_lock(PgmClassification *cls, Oid relid, const RelFacts *f, LOCKMODE mode)
 {
@@ -358,6 +380,7 @@ add_lock(PgmClassification *cls, Oid relid, const RelFacts *f, LOCKMODE mode)
 
 	if (!f->exists || f->is_new || f->relpersistence == RELPERSISTENCE_TEMP)
 		return;
+	note_requested(cls, relid, mode);
 	if (mode < ShareLock)
 		return;
 	if (lock_already_held(relid, mode))
@@ -810,6 +833,7 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 				add_op(cls, PGM_RULE_DROP_COLUMN, relid, &f, lockmode,
 					   psprintf("DROP COLUMN %s of table \"%s\"",
 								quote_identifier(cmd->name), f.relname));
+				((PgmOperation *) llast(cls->ops))->colname = pstrdup(cmd->name);
 				break;
 
 			case AT_AlterColumnType:
@@ -1026,13 +1050,16 @@ classify_index(PgmClassification *cls, IndexStmt *stmt)
 	Oid			relid;
 	RelFacts	f;
 
-	if (stmt->concurrent)
-	{
-		cls->transactional = false;
-		return;
-	}
 	relid = rangevar_relid(stmt->relation);
 	relation_facts(relid, &f);
+	if (stmt->concurrent)
+	{
+		/* Blocks nobody's reads or writes: nothing to judge, only to show. */
+		cls->transactional = false;
+		if (f.exists && !f.is_new)
+			note_requested(cls, relid, ShareUpdateExclusiveLock);
+		return;
+	}
 	if (!f.exists)
 		return;
 	if (stmt->if_not_exists && stmt->idxname &&

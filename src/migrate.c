@@ -56,6 +56,7 @@
 
 #include "access/htup_details.h"
 
+#include "check.h"
 #include "classify.h"
 #include "history.h"
 #include "migrate.h"
@@ -148,54 +149,27 @@ pgm_needs_own_transaction(Node *stmt)
 }
 
 /*
- * Report a syntax error at its position in the script, as SPI does for the
- * queries it runs.
- */
-static void
-script_error_callback(void *arg)
-{
-	const char *script = (const char *) arg;
-	int			pos = geterrposition();
-
-	if (pos > 0)
-	{
-		errposition(0);
-		internalerrposition(pos);
-		internalerrquery(script);
-	}
-}
-
-/*
  * Split a script into statements, refusing what cannot run inside
  * migrate_apply.  Returns a List of PgmScriptStmt.
  */
 List *
 pgm_parse_script(const char *script, const char *what, bool allow_nontransactional)
 {
-	ErrorContextCallback errcb;
-	List	   *raw;
+	List	   *raw = pgm_parse_raw(script);
 	List	   *result = NIL;
 	ListCell   *lc;
 	int			n = 0;
-
-	errcb.callback = script_error_callback;
-	errcb.arg = (void *) script;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-	raw = raw_parser(script, RAW_PARSE_DEFAULT);
-	error_context_stack = errcb.previous;
 
 	foreach(lc, raw)
 	{
 		RawStmt    *rs = lfirst_node(RawStmt, lc);
 		PgmScriptStmt *st = palloc0(sizeof(PgmScriptStmt));
-		int			len = rs->stmt_len > 0 ? rs->stmt_len : (int) strlen(script + rs->stmt_location);
 		const char *name;
 
 		n++;
 		st->number = n;
 		st->raw = rs;
-		st->text = pnstrdup(script + rs->stmt_location, len);
+		st->text = pgm_statement_text(script, rs);
 
 		if (IsA(rs->stmt, TransactionStmt))
 			ereport(ERROR,
@@ -257,12 +231,83 @@ migration_checksum(const char *up, const char *down)
  */
 
 /*
+ * DDL is judged by the hook; an UPDATE or DELETE of a migration is judged
+ * here, on the planner's estimate of the rows it touches (rule large_dml),
+ * before it runs.
+ */
+static void
+judge_dml(PgmScriptStmt *st)
+{
+	PgmClassification *cls;
+	List	   *verdicts;
+	Oid			relid;
+	double		rows;
+	char	   *overrides = NULL;
+
+	if (pgm_enforce == PGM_ENFORCE_OFF || !pgm_policy_active())
+		return;
+	cls = pgm_classify_dml(st->raw, st->text, &relid, &rows);
+	if (cls == NULL || cls->ops == NIL)
+		return;
+	verdicts = pgm_policy_verdicts(cls);
+	if (verdicts != NIL)
+		pgm_policy_enforce(verdicts, st->text, &overrides);
+}
+
+/*
  * Run every statement of a parsed script, as the current user, in the
  * current (sub)transaction.  lock_timeout is set for the duration.
  */
+/*
+ * What the up script created that its own down script may drop: tables it
+ * created and columns it added.  Names resolve as the scripts' own do.
+ */
+static List *
+created_by(List *up_stmts)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, up_stmts)
+	{
+		Node	   *stmt = ((PgmScriptStmt *) lfirst(lc))->raw->stmt;
+
+		if (IsA(stmt, CreateStmt))
+		{
+			PgmExemption *ex = palloc0(sizeof(PgmExemption));
+
+			ex->rule = PGM_RULE_DROP_TABLE;
+			ex->relid = RangeVarGetRelid(((CreateStmt *) stmt)->relation, NoLock, true);
+			result = lappend(result, ex);
+		}
+		else if (IsA(stmt, AlterTableStmt))
+		{
+			AlterTableStmt *at = (AlterTableStmt *) stmt;
+			Oid			relid = RangeVarGetRelid(at->relation, NoLock, true);
+			ListCell   *lc2;
+
+			foreach(lc2, at->cmds)
+			{
+				AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc2);
+
+				if (cmd->subtype == AT_AddColumn && IsA(cmd->def, ColumnDef))
+				{
+					PgmExemption *ex = palloc0(sizeof(PgmExemption));
+
+					ex->rule = PGM_RULE_DROP_COLUMN;
+					ex->relid = relid;
+					ex->colname = pstrdup(((ColumnDef *) cmd->def)->colname);
+					result = lappend(result, ex);
+				}
+			}
+		}
+	}
+	return result;
+}
+
 static void
 run_statements(List *stmts, const char *version, const char *what,
-			   const char *search_path)
+			   const char *search_path, List *undo_of)
 {
 	ListCell   *lc;
 	int			save_nestlevel;
@@ -278,6 +323,19 @@ run_statements(List *stmts, const char *version, const char *what,
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 
+	/*
+	 * A down script may drop what its own up script created: that is what
+	 * undoing a migration means.  The drops are still judged, and recorded
+	 * as overrides with this reason.
+	 */
+	if (undo_of != NIL)
+	{
+		pgm_exemptions = created_by(undo_of);
+		pgm_exemption_reason = version ?
+			psprintf("rollback of migration \"%s\", which created it", version) :
+			"down script of the migration being verified, which created it";
+	}
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	foreach(lc, stmts)
@@ -286,15 +344,18 @@ run_statements(List *stmts, const char *version, const char *what,
 		int			rc;
 
 		pgstat_report_activity(STATE_RUNNING, st->text);
+		judge_dml(st);
 		rc = SPI_execute(st->text, false, 0);
 		if (rc < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("statement %d of the %s script of migration \"%s\" failed: %s",
-							st->number, what, version, SPI_result_code_string(rc))));
+					 errmsg("statement %d of the %s script failed: %s",
+							st->number, what, SPI_result_code_string(rc))));
 	}
 	SPI_finish();
 
+	pgm_exemptions = NIL;
+	pgm_exemption_reason = NULL;
 	AtEOXact_GUC(true, save_nestlevel);
 }
 
@@ -323,7 +384,7 @@ script_locks(List *stmts)
  */
 static ErrorData *
 run_in_subtransaction(List *stmts, const char *version, const char *what,
-					  const char *search_path)
+					  const char *search_path, List *undo_of)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -337,7 +398,7 @@ run_in_subtransaction(List *stmts, const char *version, const char *what,
 
 	PG_TRY();
 	{
-		run_statements(stmts, version ? version : "(verify)", what, search_path);
+		run_statements(stmts, version, what, search_path, undo_of);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -346,6 +407,8 @@ run_in_subtransaction(List *stmts, const char *version, const char *what,
 		edata = CopyErrorData();
 		FlushErrorState();
 		RollbackAndReleaseCurrentSubTransaction();
+		pgm_exemptions = NIL;
+		pgm_exemption_reason = NULL;
 	}
 	PG_END_TRY();
 
@@ -364,14 +427,14 @@ run_in_subtransaction(List *stmts, const char *version, const char *what,
  */
 static int
 run_script_with_retries(List *stmts, const char *version, const char *what,
-						const char *search_path)
+						const char *search_path, List *undo_of)
 {
 	TimestampTz started = GetCurrentTimestamp();
 	int			attempt = 0;
 	int			delay = 0;
 	ErrorData  *edata;
 
-	while ((edata = run_in_subtransaction(stmts, version, what, search_path)) != NULL)
+	while ((edata = run_in_subtransaction(stmts, version, what, search_path, undo_of)) != NULL)
 	{
 		long		elapsed = (long) ((GetCurrentTimestamp() - started) / 1000);
 		int			sleep_ms;
@@ -622,7 +685,7 @@ migrate_apply(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	started = GetCurrentTimestamp();
-	retries = run_script_with_retries(stmts, version, "up", NULL);
+	retries = run_script_with_retries(stmts, version, "up", NULL, NIL);
 	duration = palloc0(sizeof(Interval));
 	duration->time = GetCurrentTimestamp() - started;
 
@@ -679,6 +742,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	char	   *down;
 	char	   *state;
 	char	   *search_path;
+	char	   *up;
 	bool		isnull;
 	int64		seq;
 	List	   *stmts;
@@ -708,7 +772,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	}
 
 	values[0] = CStringGetTextDatum(version);
-	owner_execute("SELECT down, state, apply_seq, search_path FROM %1$s"
+	owner_execute("SELECT down, state, apply_seq, search_path, up FROM %1$s"
 				  " WHERE version OPERATOR(pg_catalog.=) $1",
 				  1, types, values, NULL);
 	if (SPI_processed == 0)
@@ -719,6 +783,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	search_path = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	up = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
 
 	if (strcmp(state, "applied") != 0)
 		ereport(ERROR,
@@ -755,7 +820,8 @@ migrate_rollback(PG_FUNCTION_ARGS)
 
 	stmts = pgm_parse_script(down, "down", false);
 	/* The down script sees the search_path the up script saw. */
-	(void) run_script_with_retries(stmts, version, "down", search_path);
+	(void) run_script_with_retries(stmts, version, "down", search_path,
+								   pgm_parse_script(up, "up", false));
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -805,9 +871,9 @@ verify_row(void *arg, const char *kind, const char *object,
 
 /* Run a script; on failure return its error message, leaving no trace. */
 static char *
-try_script(List *stmts, const char *what)
+try_script(List *stmts, const char *what, List *undo_of)
 {
-	ErrorData  *edata = run_in_subtransaction(stmts, NULL, what, NULL);
+	ErrorData  *edata = run_in_subtransaction(stmts, NULL, what, NULL, undo_of);
 
 	if (edata == NULL)
 		return NULL;
@@ -836,20 +902,20 @@ pgm_verify_scripts(const char *up, const char *down,
 		PgmFingerprint *before = pgm_fingerprint(cxt);
 		char	   *failure;
 
-		failure = try_script(up_stmts, "up");
+		failure = try_script(up_stmts, "up", NIL);
 		if (failure)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("the up script fails: %s", failure)));
 
-		failure = try_script(down_stmts, "down");
+		failure = try_script(down_stmts, "down", up_stmts);
 		if (failure)
 			callback(arg, "script", "down", "fails after up", NULL, failure);
 		else
 		{
 			pgm_fingerprint_diff(before, pgm_fingerprint(cxt), callback, arg);
 
-			failure = try_script(up_stmts, "up");
+			failure = try_script(up_stmts, "up", NIL);
 			if (failure)
 				callback(arg, "script", "up", "fails when run again after down",
 						 NULL, failure);
@@ -888,7 +954,7 @@ migrate_verify(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("migrate_verify needs both an up and a down script")));
 
-	InitMaterializedSRF(fcinfo, 0);
+	PGM_InitMaterializedSRF(fcinfo);
 	vs.store = rsinfo->setResult;
 	vs.desc = rsinfo->setDesc;
 	pgm_verify_scripts(up, down, verify_row, &vs);

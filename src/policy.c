@@ -79,6 +79,9 @@ int			pgm_lock_retry_budget = 60 * 1000;	/* ms */
 int			pgm_lock_retries = 1000;
 int			pgm_max_migration_rows = 100000;
 
+List	   *pgm_exemptions = NIL;
+const char *pgm_exemption_reason = NULL;
+
 static const struct config_enum_entry enforce_options[] = {
 	{"off", PGM_ENFORCE_OFF, false},
 	{"warn", PGM_ENFORCE_WARN, false},
@@ -464,6 +467,23 @@ op_relation_name(PgmOperation *op)
  * warns about or denies (allowed ones are dropped), plus the lock_timeout
  * finding in require mode.  NIL when the extension is not installed here.
  */
+static bool
+exempted(PgmOperation *op)
+{
+	ListCell   *lc;
+
+	foreach(lc, pgm_exemptions)
+	{
+		PgmExemption *ex = lfirst(lc);
+
+		if (ex->rule == op->rule && ex->relid == op->relid &&
+			(ex->colname == NULL ||
+			 (op->colname && strcmp(ex->colname, op->colname) == 0)))
+			return true;
+	}
+	return false;
+}
+
 List *
 pgm_policy_verdicts(PgmClassification *cls)
 {
@@ -530,9 +550,15 @@ pgm_policy_verdicts(PgmClassification *cls)
 							 pgm_lockmode_name(op->lockmode));
 		v->detail = detail.data;
 
+		/* Dropped by the down script of the migration that created it? */
+		if (e->action == PGM_ACTION_DENY && exempted(op))
+		{
+			v->overridden = true;
+			v->override_reason = pstrdup(pgm_exemption_reason);
+		}
 		/* Is there an override for it that this role may use? */
-		if (e->action == PGM_ACTION_DENY &&
-			overrides_lxid == PGM_MyLocalXid())
+		else if (e->action == PGM_ACTION_DENY &&
+				 overrides_lxid == PGM_MyLocalXid())
 		{
 			ListCell   *lc2;
 
