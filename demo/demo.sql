@@ -7,9 +7,12 @@ CREATE EXTENSION pg_migrate;
 \echo
 \echo '--- 1. Every schema change is recorded: who, when, what, which objects, which lock'
 \echo
-CREATE TABLE accounts (id bigint PRIMARY KEY, email text, balance numeric);
+-- (policies are switched off until part 3, so that everything here runs)
+SET pg_migrate.enforce = off;
+CREATE TABLE accounts (id bigint PRIMARY KEY, email text, balance numeric, legacy_flag boolean);
 INSERT INTO accounts SELECT g, 'user' || g || '@example.com', 0 FROM generate_series(1, 10000) g;
 CREATE INDEX accounts_email ON accounts (email);
+ANALYZE accounts;
 ALTER TABLE accounts ALTER COLUMN balance TYPE numeric(12,2);
 -- several statements in one string are recorded one by one
 CREATE TABLE audit_a (i int) \; CREATE TABLE audit_b (i int);
@@ -38,7 +41,46 @@ DELETE FROM migrate_ddl_history;
 RESET ROLE;
 
 \echo
-\echo '--- 3. Versioned migrations: applied atomically, checksummed, reversible'
+\echo '--- 3. Dangerous changes are refused before they run, judged on the real catalog'
+\echo
+RESET pg_migrate.enforce;            -- on, the default
+-- the demo's tables are small; count anything above 64 kB as populated
+SET pg_migrate.small_table_size = '64kB';
+SELECT pg_size_pretty(pg_relation_size('accounts')) AS accounts_size;
+-- a blocking index build on a populated table
+CREATE INDEX accounts_balance_blocking ON accounts (balance);
+-- a type change that rewrites the table under an exclusive lock
+ALTER TABLE accounts ALTER COLUMN id TYPE integer;
+-- data loss
+ALTER TABLE accounts DROP COLUMN legacy_flag;
+-- ... while the same changes on a new or empty table are fine
+CREATE TABLE fresh (id integer PRIMARY KEY, email text);
+CREATE INDEX fresh_email ON fresh (email);
+ALTER TABLE fresh ALTER COLUMN id TYPE bigint;
+-- and varchar widening is never a rewrite
+ALTER TABLE audit_a ADD COLUMN code varchar(10);
+ALTER TABLE audit_a ALTER COLUMN code TYPE varchar(50);
+SELECT occurred_at::time(0) AS at, role_name, rule, action, left(statement, 60) AS statement
+  FROM migrate_violations();
+-- a DBA can record a deliberate exception, which the history keeps
+BEGIN;
+SELECT migrate_override('drop_column', 'legacy_flag unused since release 7 (ticket 42)');
+ALTER TABLE accounts DROP COLUMN legacy_flag;
+COMMIT;
+SELECT command_tag, statement, policy_overrides->0->>'reason' AS override_reason
+  FROM migrate_ddl_history WHERE policy_overrides IS NOT NULL;
+-- migrate_check reviews a whole script without applying it
+SELECT statement_number, rule, action, relation, message
+  FROM migrate_check($$
+    ALTER TABLE accounts ADD COLUMN created_at timestamptz DEFAULT now();
+    ALTER TABLE accounts ADD COLUMN seq bigserial;
+    CREATE INDEX CONCURRENTLY accounts_created ON accounts (created_at);
+    ALTER TABLE accounts ADD CONSTRAINT balance_positive CHECK (balance >= 0);
+  $$);
+RESET pg_migrate.small_table_size;   -- back to 10MB: the demo's tables are small again
+
+\echo
+\echo '--- 4. Versioned migrations: applied atomically, checksummed, reversible'
 \echo
 SELECT migrate_apply('2026_11_01_add_status',
   $up$
@@ -68,7 +110,7 @@ SELECT command_tag, statement, migration_version FROM migrate_ddl_history
  WHERE migration_version IS NOT NULL ORDER BY id;
 
 \echo
-\echo '--- 4. Proving a down script really undoes its up script (nothing is changed)'
+\echo '--- 5. Proving a down script really undoes its up script (nothing is changed)'
 \echo
 SELECT * FROM migrate_verify(
   'ALTER TABLE accounts ADD COLUMN city text; CREATE INDEX accounts_city ON accounts (city)',
@@ -80,9 +122,24 @@ SELECT kind, object, difference, after FROM migrate_verify(
   $$ALTER TABLE accounts ALTER COLUMN email SET DEFAULT ''$$);
 
 \echo
-\echo '--- 5. Rolling back, and DDL that no migration accounts for'
+\echo '--- 6. Rolling back, and DDL that no migration accounts for'
 \echo
 SELECT migrate_rollback();
 SELECT version, state FROM migrate_status();
 CREATE INDEX accounts_balance ON accounts (balance);
 SELECT command_tag, statement FROM migrate_drift();
+
+\echo
+\echo '--- 7. A review report for a pull request'
+\echo
+SET pg_migrate.small_table_size = '64kB';   -- the demo's accounts table counts as big
+\pset format unaligned
+\pset tuples_only on
+SELECT migrate_plan($$
+    ALTER TABLE accounts ADD COLUMN region text;
+    CREATE INDEX accounts_region ON accounts (region);
+    UPDATE accounts SET region = 'eu' WHERE id < 100;
+  $$, format => 'markdown',
+  down => 'ALTER TABLE accounts DROP COLUMN region');
+\pset format aligned
+\pset tuples_only off
