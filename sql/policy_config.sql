@@ -113,6 +113,8 @@ INSERT INTO migrate_policy (rule, action) VALUES ('drop_table', 'allow');
 UPDATE migrate_policy SET action = 'allow';
 DELETE FROM migrate_policy;
 SELECT count(*) > 0 AS can_read FROM migrate_policy;
+SELECT count(*) AS rules_visible FROM migrate_rules;
+SELECT count(*) AS findings FROM migrate_check('ALTER TABLE pc_t ALTER COLUMN id TYPE text');
 SELECT count(*) FROM migrate_violations();
 RESET ROLE;
 
