@@ -22,11 +22,6 @@ typedef struct PgmScriptStmt
 	bool		own_transaction;	/* cannot run inside a transaction block */
 } PgmScriptStmt;
 
-extern int	pgm_apply_retries;
-extern int	pgm_apply_retry_delay;
-extern int	pgm_migration_lock_timeout;
-
-extern void pgm_migrate_init(void);
 extern const char *pgm_needs_own_transaction(Node *stmt);
 extern List *pgm_parse_script(const char *script, const char *what,
 							  bool allow_nontransactional);

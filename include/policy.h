@@ -76,4 +76,11 @@ extern void pgm_policy_enforce(List *verdicts, const char *statement,
 							   char **overrides_json);
 extern const char *pgm_action_name(PgmAction action);
 
+/* guard.c: lock-queue protection, shared with migrate_apply */
+extern int	pgm_attempt_lock_timeout(void);
+extern int	pgm_backoff_next(int *delay);
+extern void pgm_sleep_ms(int ms);
+extern bool pgm_holds_blocking_locks(void);
+extern char *pgm_describe_blockers(List *locks);
+
 #endif							/* PG_MIGRATE_POLICY_H */

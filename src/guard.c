@@ -211,12 +211,35 @@ run_and_record(PlannedStmt *pstmt, const char *queryString,
 }
 
 /* The lock_timeout an attempt runs with: ours, or the session's if shorter. */
-static int
-attempt_lock_timeout(void)
+int
+pgm_attempt_lock_timeout(void)
 {
 	if (LockTimeout > 0 && LockTimeout < pgm_lock_timeout)
 		return LockTimeout;
 	return pgm_lock_timeout;
+}
+
+/*
+ * The next backoff after a lock timeout: exponential from
+ * PGM_FIRST_RETRY_DELAY up to PGM_MAX_RETRY_DELAY, with equal jitter (half
+ * the delay fixed, half random) so that sessions retrying against the same
+ * blocker do not wake up together.  *delay is 0 before the first retry.
+ */
+int
+pgm_backoff_next(int *delay)
+{
+	*delay = (*delay == 0) ? PGM_FIRST_RETRY_DELAY : Min(*delay * 2, PGM_MAX_RETRY_DELAY);
+	return *delay / 2 + (int) (PGM_random_double() * (*delay / 2 + 1));
+}
+
+/* Sleep, holding no lock of ours, and wake up for interrupts. */
+void
+pgm_sleep_ms(int ms)
+{
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
 }
 
 /*
@@ -226,8 +249,8 @@ attempt_lock_timeout(void)
  * after a lock timeout, so the cost of reading the lock table is paid only
  * by DDL that was going to wait anyway.
  */
-static bool
-holds_blocking_locks(void)
+bool
+pgm_holds_blocking_locks(void)
 {
 	LockData   *ld = GetLockStatusData();
 	int			i;
@@ -316,8 +339,8 @@ describe_backend(StringInfo buf, int pid)
  * is over when this runs, so pg_blocking_pids() no longer knows; the lock
  * table does.
  */
-static char *
-describe_blockers(List *locks)
+char *
+pgm_describe_blockers(List *locks)
 {
 	LockData   *ld = GetLockStatusData();
 	LOCKTAG		reltag;
@@ -395,10 +418,10 @@ run_with_retries(PgmClassification *cls,
 {
 	TimestampTz started = GetCurrentTimestamp();
 	int			attempts = 0;
-	int			delay = PGM_FIRST_RETRY_DELAY;
+	int			delay = 0;
 	char		timeout[32];
 
-	snprintf(timeout, sizeof(timeout), "%d", attempt_lock_timeout());
+	snprintf(timeout, sizeof(timeout), "%d", pgm_attempt_lock_timeout());
 
 	for (;;)
 	{
@@ -448,34 +471,29 @@ run_with_retries(PgmClassification *cls,
 
 		elapsed = (long) ((GetCurrentTimestamp() - started) / 1000);
 
-		if (holds_blocking_locks())
+		if (pgm_holds_blocking_locks())
 			ereport(ERROR,
 					(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
 					 errmsg("could not obtain %s within lock_timeout", lock_target(cls->locks)),
 					 errdetail("%s Not retried: this transaction already holds locks that "
 							   "would block other sessions while it waited.",
-							   describe_blockers(cls->locks)),
+							   pgm_describe_blockers(cls->locks)),
 					 errhint("Run this statement in its own transaction, or first in it, "
 							 "so that it can be retried.")));
 
-		/* Equal jitter: half the delay fixed, half random. */
-		sleep_ms = delay / 2 + (int) (PGM_random_double() * (delay / 2 + 1));
+		sleep_ms = pgm_backoff_next(&delay);
 		if (attempts > pgm_lock_retries ||
-			elapsed + sleep_ms + attempt_lock_timeout() > pgm_lock_retry_budget)
+			elapsed + sleep_ms + pgm_attempt_lock_timeout() > pgm_lock_retry_budget)
 			ereport(ERROR,
 					(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
 					 errmsg("could not obtain %s within the lock retry budget",
 							lock_target(cls->locks)),
 					 errdetail("%s Tried %d times over %ld ms with lock_timeout %s ms.",
-							   describe_blockers(cls->locks), attempts, elapsed, timeout),
+							   pgm_describe_blockers(cls->locks), attempts, elapsed, timeout),
 					 errhint("Retry when the blocking transactions have ended, or raise "
 							 "pg_migrate.lock_retry_budget.")));
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		delay = Min(delay * 2, PGM_MAX_RETRY_DELAY);
+		pgm_sleep_ms(sleep_ms);
 	}
 }
 
@@ -495,7 +513,7 @@ run_with_timeout(PlannedStmt *pstmt, const char *queryString,
 {
 	int			save_lock_timeout = LockTimeout;
 
-	LockTimeout = attempt_lock_timeout();
+	LockTimeout = pgm_attempt_lock_timeout();
 	PG_TRY();
 	{
 		run_and_record(pstmt, queryString, readOnlyTree, context, params,

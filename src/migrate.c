@@ -14,11 +14,13 @@
  * Locking.  Callers are serialised by a transaction-level advisory lock
  * (ExclusiveLock on advisory key (PGM_ADVISORY_KEY1, PGM_ADVISORY_KEY2) of
  * the database), taken before anything else and held to the end of the
- * caller's transaction.  A statement of the script that cannot get its lock
- * within lock_timeout makes the whole script roll back -- releasing every
- * lock the script took, so nobody queues behind us while we wait -- and the
- * script is retried after a backoff with jitter, up to
- * pg_migrate.apply_retries times.
+ * caller's transaction.  Each statement of a script waits at most
+ * pg_migrate.lock_timeout for a lock; one that times out makes the whole
+ * script roll back -- releasing every lock the script took, so nobody
+ * queues behind us while we wait -- and the script is retried after the
+ * hook's backoff, within pg_migrate.lock_retry_budget.  (The hook itself
+ * does not retry single statements of a migration: it would wait while
+ * holding the locks of the statements before.)
  *
  * The bookkeeping tables are owned by the extension owner and written as
  * that role; the scripts themselves run with the caller's privileges.
@@ -27,13 +29,11 @@
  */
 #include "postgres.h"
 
-#include <math.h>
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/defrem.h"
-#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -56,9 +56,11 @@
 
 #include "access/htup_details.h"
 
+#include "classify.h"
 #include "history.h"
 #include "migrate.h"
 #include "pg_migrate.h"
+#include "policy.h"
 
 #define MIGRATIONS_TABLE	"migrate_migrations"
 #define MAX_VERSION_LEN		200
@@ -67,40 +69,9 @@
 #define PGM_ADVISORY_KEY1	0x504d4947	/* "PMIG" */
 #define PGM_ADVISORY_KEY2	1
 
-int			pgm_apply_retries = 5;
-int			pgm_apply_retry_delay = 500;	/* ms, first backoff */
-int			pgm_migration_lock_timeout = 2000;	/* ms */
-
 PG_FUNCTION_INFO_V1(migrate_apply);
 PG_FUNCTION_INFO_V1(migrate_rollback);
 PG_FUNCTION_INFO_V1(migrate_verify);
-
-void
-pgm_migrate_init(void)
-{
-	DefineCustomIntVariable("pg_migrate.apply_retries",
-							"How many times migrate_apply retries a script that hit lock_timeout.",
-							NULL,
-							&pgm_apply_retries,
-							5, 0, 100,
-							PGC_USERSET, 0,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_migrate.apply_retry_delay",
-							"First backoff between migrate_apply retries; it doubles on each retry, with jitter.",
-							NULL,
-							&pgm_apply_retry_delay,
-							500, 1, 60 * 1000,
-							PGC_USERSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-	DefineCustomIntVariable("pg_migrate.migration_lock_timeout",
-							"lock_timeout for each statement of a migration script.",
-							"A statement waiting longer makes the whole script roll back and retry later, "
-							"so no session queues behind a waiting migration for longer than this.",
-							&pgm_migration_lock_timeout,
-							2000, 1, INT_MAX,
-							PGC_USERSET, GUC_UNIT_MS,
-							NULL, NULL, NULL);
-}
 
 /* ---------------------------------------------------------------------
  * Script parsing
@@ -285,29 +256,6 @@ migration_checksum(const char *up, const char *down)
  * ---------------------------------------------------------------------
  */
 
-/* Sleep without holding anything but what the caller held before us. */
-static void
-backoff_sleep(int attempt)
-{
-	double		base = (double) pgm_apply_retry_delay * pow(2.0, attempt - 1);
-	long		ms;
-
-	if (base > 60000.0)
-		base = 60000.0;
-	/* full jitter between half and all of the backoff */
-	ms = (long) (base / 2 + pg_prng_double(&pg_global_prng_state) * base / 2);
-	while (ms > 0)
-	{
-		long		chunk = Min(ms, 1000);
-
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 chunk, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
-		ms -= chunk;
-	}
-}
-
 /*
  * Run every statement of a parsed script, as the current user, in the
  * current (sub)transaction.  lock_timeout is set for the duration.
@@ -321,7 +269,7 @@ run_statements(List *stmts, const char *version, const char *what,
 	char		timeout[32];
 
 	save_nestlevel = NewGUCNestLevel();
-	snprintf(timeout, sizeof(timeout), "%dms", pgm_migration_lock_timeout);
+	snprintf(timeout, sizeof(timeout), "%dms", pgm_attempt_lock_timeout());
 	(void) set_config_option("lock_timeout", timeout,
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -348,6 +296,23 @@ run_statements(List *stmts, const char *version, const char *what,
 	SPI_finish();
 
 	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/* The blocking locks the statements of a script will ask for. */
+static List *
+script_locks(List *stmts)
+{
+	List	   *locks = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmts)
+	{
+		PgmScriptStmt *st = lfirst(lc);
+
+		if (pgm_classify_wanted(st->raw->stmt))
+			locks = list_concat(locks, pgm_classify_statement(st->raw->stmt)->locks);
+	}
+	return locks;
 }
 
 /*
@@ -392,33 +357,47 @@ run_in_subtransaction(List *stmts, const char *version, const char *what,
 
 /*
  * Run a script atomically, retrying it whole when a statement times out
- * waiting for a lock.  Returns the number of retries it took.
+ * waiting for a lock, within pg_migrate.lock_retry_budget and
+ * pg_migrate.lock_retries, with the hook's backoff.  Returns the number of
+ * retries it took.  As in the hook, a caller whose transaction already
+ * holds locks that block others is not made to sleep with them.
  */
 static int
 run_script_with_retries(List *stmts, const char *version, const char *what,
 						const char *search_path)
 {
+	TimestampTz started = GetCurrentTimestamp();
 	int			attempt = 0;
+	int			delay = 0;
 	ErrorData  *edata;
 
 	while ((edata = run_in_subtransaction(stmts, version, what, search_path)) != NULL)
 	{
+		long		elapsed = (long) ((GetCurrentTimestamp() - started) / 1000);
+		int			sleep_ms;
+
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
 			ReThrowError(edata);
-		if (attempt >= pgm_apply_retries)
+
+		sleep_ms = pgm_backoff_next(&delay);
+		if (pgm_holds_blocking_locks() || attempt >= pgm_lock_retries ||
+			elapsed + sleep_ms + pgm_attempt_lock_timeout() > pgm_lock_retry_budget)
 			ereport(ERROR,
-					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-					 errmsg("migration \"%s\" could not get its locks after %d attempts",
-							version, attempt + 1),
-					 errdetail("Last failure: %s", edata->message),
-					 errhint("Find the sessions holding locks on the tables it changes "
-							 "(pg_stat_activity, pg_locks) or raise pg_migrate.apply_retries.")));
+					(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
+					 errmsg("migration \"%s\" could not obtain its locks", version),
+					 errdetail("%s Tried %d times over %ld ms with lock_timeout %d ms%s.",
+							   pgm_describe_blockers(script_locks(stmts)),
+							   attempt + 1, elapsed, pgm_attempt_lock_timeout(),
+							   pgm_holds_blocking_locks() ?
+							   "; not retried because this transaction already holds locks that would block other sessions while it waited" : ""),
+					 errhint("Retry when the blocking transactions have ended, or raise "
+							 "pg_migrate.lock_retry_budget.")));
 		attempt++;
 		ereport(NOTICE,
-				(errmsg("migration \"%s\": %s script timed out waiting for a lock, retry %d of %d",
-						version, what, attempt, pgm_apply_retries),
+				(errmsg("migration \"%s\": %s script timed out waiting for a lock, retry %d",
+						version, what, attempt),
 				 errdetail("Every lock the script took was released before waiting.")));
-		backoff_sleep(attempt);
+		pgm_sleep_ms(sleep_ms);
 	}
 	return attempt;
 }

@@ -98,8 +98,6 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	pgm_policy_define_gucs();
-	pgm_migrate_init();
-
 	MarkGUCPrefixReserved("pg_migrate");
 
 	/* Shared memory: the ring of recent policy violations. */

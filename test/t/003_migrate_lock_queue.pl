@@ -1,6 +1,6 @@
 # A migration blocked by a long-running reader retries with its locks
 # released in between, so other readers never queue behind it for longer
-# than pg_migrate.migration_lock_timeout; it completes once the reader ends.
+# than pg_migrate.lock_timeout; it completes once the reader ends.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -30,9 +30,7 @@ my ($mout, $merr) = ('', '');
 my $migration = IPC::Run::start(
 	[
 		'psql', '-X', '-At', '-d', $node->connstr('postgres'),
-		'-c', "SET pg_migrate.migration_lock_timeout = '${lock_timeout_ms}ms'",
-		'-c', "SET pg_migrate.apply_retry_delay = '50ms'",
-		'-c', "SET pg_migrate.apply_retries = 100",
+		'-c', "SET pg_migrate.lock_timeout = '${lock_timeout_ms}ms'",
 		'-v', 'ON_ERROR_STOP=1',
 		'-c', "SELECT migrate_apply('1', 'ALTER TABLE t ADD COLUMN w int', 'ALTER TABLE t DROP COLUMN w')"
 	],
