@@ -253,6 +253,8 @@ CREATE VIEW @extschema@.migrate_rules AS
     SELECT rule, description, lock_mode, safe_alternative, default_action
       FROM @extschema@.migrate_rules_list();
 
+GRANT SELECT ON @extschema@.migrate_rules TO PUBLIC;
+
 COMMENT ON VIEW @extschema@.migrate_rules IS
     'Every pg_migrate rule: what it fires on, the lock it concerns, the safe alternative';
 

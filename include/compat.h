@@ -71,4 +71,12 @@
 #define PGM_HAVE_MERGE 1
 #endif
 
+/* pg_class_ownercheck() became object_ownercheck() in 16. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_relation_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define PGM_relation_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

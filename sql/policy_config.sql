@@ -112,9 +112,17 @@ SET pg_migrate.lock_timeout = '1h';
 INSERT INTO migrate_policy (rule, action) VALUES ('drop_table', 'allow');
 UPDATE migrate_policy SET action = 'allow';
 DELETE FROM migrate_policy;
+-- statements PostgreSQL refuses for lack of privileges get PostgreSQL's error
+TRUNCATE pc_keep;
+DROP TABLE pc_keep;
+CREATE INDEX ON pc_keep (id);
 SELECT count(*) > 0 AS can_read FROM migrate_policy;
+SELECT count(*) AS rules_visible FROM migrate_rules;
+SELECT count(*) AS findings FROM migrate_check('ALTER TABLE pc_t ALTER COLUMN id TYPE text');
 SELECT count(*) FROM migrate_violations();
 RESET ROLE;
+SELECT count(*) AS recorded FROM migrate_violations()
+ WHERE role_name = 'pc_dev' AND relation = 'public.pc_keep';
 
 -- Bad input is rejected by constraint, not ignored
 INSERT INTO migrate_policy (rule, action) VALUES ('drop_tables', 'deny');

@@ -41,6 +41,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "commands/dbcommands.h"
 #include "mb/pg_wchar.h"
@@ -463,6 +464,31 @@ op_relation_name(PgmOperation *op)
 }
 
 /*
+ * Could the current user do this at all?  When PostgreSQL is going to refuse
+ * the statement for lack of privileges anyway, its own error is the right
+ * one: a policy verdict would tell a role about tables it cannot touch, and
+ * let anyone fill the violations ring with statements that could never run.
+ * Statements on relations need ownership, except TRUNCATE, which has its own
+ * privilege; schema-level operations (DROP SCHEMA, REINDEX SCHEMA/DATABASE)
+ * are left to PostgreSQL's checks.
+ */
+static bool
+may_act_on(PgmOperation *op)
+{
+	if (!OidIsValid(op->relid) || superuser())
+		return true;
+	if (PGM_relation_ownercheck(op->relid, GetUserId()))
+		return true;
+	if (op->rule == PGM_RULE_TRUNCATE &&
+		pg_class_aclcheck(op->relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK)
+		return true;
+	/* large_dml: UPDATE/DELETE need their own privileges, checked by them. */
+	if (op->rule == PGM_RULE_LARGE_DML)
+		return true;
+	return false;
+}
+
+/*
  * The verdicts on a classified statement: one per operation the policy
  * warns about or denies (allowed ones are dropped), plus the lock_timeout
  * finding in require mode.  NIL when the extension is not installed here.
@@ -523,11 +549,14 @@ pgm_policy_verdicts(PgmClassification *cls)
 	foreach(lc, ops)
 	{
 		PgmOperation *op = lfirst(lc);
-		PolicyEntry *e = match_policy(op);
+		PolicyEntry *e;
 		PgmVerdict *v;
 		char	   *relname;
 		StringInfoData detail;
 
+		if (!may_act_on(op))
+			continue;
+		e = match_policy(op);
 		if (e == NULL || e->action == PGM_ACTION_ALLOW)
 			continue;
 
