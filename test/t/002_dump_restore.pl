@@ -34,7 +34,7 @@ $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('src') ]
 
 $node->safe_psql('postgres', 'CREATE DATABASE dst');
 {
-	local $ENV{PGOPTIONS} = '-c pg_migrate.record_ddl=off';
+	local $ENV{PGOPTIONS} = '-c pg_migrate.record_ddl=off -c pg_migrate.enforce=off';
 	$node->command_ok(
 		[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('dst'), $dump ],
 		'pg_restore --exit-on-error succeeds');
