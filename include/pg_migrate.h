@@ -13,6 +13,7 @@
 #include "postgres.h"
 
 #include "compat.h"
+#include "nodes/pg_list.h"
 
 #define PGM_EXTENSION_NAME	"pg_migrate"
 
@@ -32,6 +33,7 @@ extern void pgm_check_preloaded(void);
 extern Oid	pgm_extension_schema(void);
 extern Oid	pgm_relation(const char *relname);
 extern Oid	pgm_relation_owner(Oid relid);
+extern bool pgm_option_true(List *options, const char *name);
 
 /* guard.c */
 extern void pgm_guard_init(void);

@@ -350,14 +350,14 @@ lock_already_held(Oid relid, LOCKMODE mode)
  * above conflict with RowExclusiveLock).  New and temporary relations are
  * invisible to other sessions, so nobody can be queued behind us on them.
  */
-/* Every lock asked for, held already or not: what migrate_plan shows. */
+/* Add a lock request to a list, or strengthen the one on the same relation. */
 static void
-note_requested(PgmClassification *cls, Oid relid, LOCKMODE mode)
+merge_lock(List **locks, Oid relid, LOCKMODE mode)
 {
 	PgmLockRequest *req;
 	ListCell   *lc;
 
-	foreach(lc, cls->requested)
+	foreach(lc, *locks)
 	{
 		req = lfirst(lc);
 		if (req->relid == relid)
@@ -369,35 +369,21 @@ note_requested(PgmClassification *cls, Oid relid, LOCKMODE mode)
 	req = palloc(sizeof(PgmLockRequest));
 	req->relid = relid;
 	req->lockmode = mode;
-	cls->requested = lappend(cls->requested, req);
+	*locks = lappend(*locks, req);
 }
 
 static void
 add_lock(PgmClassification *cls, Oid relid, const RelFacts *f, LOCKMODE mode)
 {
-	PgmLockRequest *req;
-	ListCell   *lc;
-
 	if (!f->exists || f->is_new || f->relpersistence == RELPERSISTENCE_TEMP)
 		return;
-	note_requested(cls, relid, mode);
+	/* Every lock asked for, held already or not: what migrate_plan shows. */
+	merge_lock(&cls->requested, relid, mode);
 	if (mode < ShareLock)
 		return;
 	if (lock_already_held(relid, mode))
 		return;
-	foreach(lc, cls->locks)
-	{
-		req = lfirst(lc);
-		if (req->relid == relid)
-		{
-			req->lockmode = Max(req->lockmode, mode);
-			return;
-		}
-	}
-	req = palloc(sizeof(PgmLockRequest));
-	req->relid = relid;
-	req->lockmode = mode;
-	cls->locks = lappend(cls->locks, req);
+	merge_lock(&cls->locks, relid, mode);
 }
 
 static void
@@ -439,21 +425,6 @@ rangevar_relid(RangeVar *rv)
 	if (rv == NULL)
 		return InvalidOid;
 	return RangeVarGetRelid(rv, NoLock, true);
-}
-
-static bool
-has_option(List *options, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, options)
-	{
-		DefElem    *def = lfirst_node(DefElem, lc);
-
-		if (strcmp(def->defname, name) == 0)
-			return def->arg == NULL || defGetBoolean(def);
-	}
-	return false;
 }
 
 /* ---------------------------------------------------------------------
@@ -1057,7 +1028,7 @@ classify_index(PgmClassification *cls, IndexStmt *stmt)
 		/* Blocks nobody's reads or writes: nothing to judge, only to show. */
 		cls->transactional = false;
 		if (f.exists && !f.is_new)
-			note_requested(cls, relid, ShareUpdateExclusiveLock);
+			merge_lock(&cls->requested, relid, ShareUpdateExclusiveLock);
 		return;
 	}
 	if (!f.exists)
@@ -1082,7 +1053,7 @@ classify_reindex(PgmClassification *cls, ReindexStmt *stmt)
 	Oid			relid = InvalidOid;
 	RelFacts	f;
 
-	if (has_option(stmt->params, "concurrently"))
+	if (pgm_option_true(stmt->params, "concurrently"))
 	{
 		cls->transactional = false;
 		return;
@@ -1338,7 +1309,7 @@ pgm_classify_statement(Node *parsetree)
 
 				if (stmt->is_vacuumcmd)
 					cls->transactional = false;
-				if (!stmt->is_vacuumcmd || !has_option(stmt->options, "full"))
+				if (!stmt->is_vacuumcmd || !pgm_option_true(stmt->options, "full"))
 					break;
 				if (stmt->rels == NIL)
 					classify_rewrite_command(cls, NULL, "VACUUM FULL");

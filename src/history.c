@@ -93,7 +93,6 @@ PG_FUNCTION_INFO_V1(migrate_on_ddl_command_end);
 PG_FUNCTION_INFO_V1(migrate_on_sql_drop);
 PG_FUNCTION_INFO_V1(migrate_on_table_rewrite);
 
-static bool has_true_option(List *options, const char *name);
 static void add_object(HistoryFrame *frame, const ObjectAddress *addr,
 					   bool dropped);
 static void add_relation(HistoryFrame *frame, Oid relid);
@@ -138,7 +137,7 @@ pgm_history_wanted(Node *parsetree)
 			{
 				VacuumStmt *vac = (VacuumStmt *) parsetree;
 
-				return vac->is_vacuumcmd && has_true_option(vac->options, "full");
+				return vac->is_vacuumcmd && pgm_option_true(vac->options, "full");
 			}
 
 		default:
@@ -181,20 +180,6 @@ statement_text(const char *queryString, int location, int len)
 	return pnstrdup(start, n);
 }
 
-static bool
-has_true_option(List *options, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, options)
-	{
-		DefElem    *def = lfirst_node(DefElem, lc);
-
-		if (strcmp(def->defname, name) == 0)
-			return defGetBoolean(def);
-	}
-	return false;
-}
 
 /*
  * The table lock of statements that have released it by the time they
@@ -216,7 +201,7 @@ lock_released_early(Node *parsetree)
 			return ((DropStmt *) parsetree)->concurrent ?
 				ShareUpdateExclusiveLock : NoLock;
 		case T_ReindexStmt:
-			return has_true_option(((ReindexStmt *) parsetree)->params,
+			return pgm_option_true(((ReindexStmt *) parsetree)->params,
 								   "concurrently") ?
 				ShareUpdateExclusiveLock : ShareLock;
 		default:

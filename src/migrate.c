@@ -96,15 +96,9 @@ pgm_needs_own_transaction(Node *stmt)
 		case T_ReindexStmt:
 			{
 				ReindexStmt *ri = (ReindexStmt *) stmt;
-				ListCell   *lc;
 
-				foreach(lc, ri->params)
-				{
-					DefElem    *opt = lfirst_node(DefElem, lc);
-
-					if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt))
-						return "REINDEX CONCURRENTLY";
-				}
+				if (pgm_option_true(ri->params, "concurrently"))
+					return "REINDEX CONCURRENTLY";
 				if (ri->kind == REINDEX_OBJECT_SCHEMA ||
 					ri->kind == REINDEX_OBJECT_SYSTEM ||
 					ri->kind == REINDEX_OBJECT_DATABASE)

@@ -32,6 +32,8 @@
 #include "catalog/pg_class.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "commands/defrem.h"
+#include "nodes/pg_list.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -213,4 +215,23 @@ pgm_relation_owner(Oid relid)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/*
+ * Is a boolean option of a utility statement (VACUUM (FULL), REINDEX
+ * (CONCURRENTLY), ...) given and true?  A bare option name means true.
+ */
+bool
+pgm_option_true(List *options, const char *name)
+{
+	ListCell   *lc;
+
+	foreach(lc, options)
+	{
+		DefElem    *def = lfirst_node(DefElem, lc);
+
+		if (strcmp(def->defname, name) == 0)
+			return def->arg == NULL || defGetBoolean(def);
+	}
+	return false;
 }
