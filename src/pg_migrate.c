@@ -35,6 +35,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 
+#include "jobs.h"
 #include "pg_migrate.h"
 
 PG_MODULE_MAGIC;
@@ -83,9 +84,12 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	pgm_jobs_define_settings();
+
 	MarkGUCPrefixReserved("pg_migrate");
 
 	pgm_guard_init();
+	pgm_jobs_init();
 
 	pgm_preloaded = true;
 }
