@@ -142,6 +142,99 @@ CREATE EVENT TRIGGER migrate_table_rewrite ON table_rewrite
     EXECUTE FUNCTION @extschema@.migrate_on_table_rewrite();
 
 ------------------------------------------------------------------------
+-- Versioned migrations
+------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.migrate_migrations (
+    version         text PRIMARY KEY
+                    CHECK (pg_catalog.length(version) OPERATOR(pg_catalog.<=) 200),
+    description     text,
+    up              text NOT NULL,
+    down            text,
+    irreversible    boolean NOT NULL DEFAULT false,
+    checksum        text NOT NULL,
+    state           text NOT NULL CHECK (state IN ('applied', 'rolled_back')),
+    applied_at      timestamptz NOT NULL,
+    applied_by      name NOT NULL,
+    duration        interval NOT NULL,
+    retries         integer NOT NULL DEFAULT 0,
+    search_path     text NOT NULL,
+    apply_seq       bigint NOT NULL,
+    rolled_back_at  timestamptz,
+    rolled_back_by  name,
+    CHECK (irreversible OPERATOR(pg_catalog.=) (down IS NULL))
+);
+
+COMMENT ON TABLE @extschema@.migrate_migrations IS
+    'Every migration applied with migrate_apply, with its scripts and checksum';
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_migrations', '');
+REVOKE ALL ON @extschema@.migrate_migrations FROM PUBLIC;
+GRANT SELECT ON @extschema@.migrate_migrations TO pg_read_all_stats;
+
+/*
+ * migrate_apply, migrate_rollback and migrate_verify run the caller's
+ * scripts, which must see the caller's search_path: they are the only
+ * functions here without a SET search_path clause.  Their C code pins
+ * search_path to pg_catalog, pg_temp around every query of its own.
+ */
+CREATE FUNCTION @extschema@.migrate_apply(
+    version text,
+    up text,
+    down text,
+    description text DEFAULT NULL,
+    irreversible boolean DEFAULT false)
+RETURNS text
+LANGUAGE C CALLED ON NULL INPUT VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_apply';
+
+CREATE FUNCTION @extschema@.migrate_rollback(
+    version text DEFAULT NULL,
+    force boolean DEFAULT false)
+RETURNS text
+LANGUAGE C CALLED ON NULL INPUT VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_rollback';
+
+CREATE FUNCTION @extschema@.migrate_verify(up text, down text)
+RETURNS TABLE (kind text, object text, difference text, before text, after text)
+LANGUAGE C CALLED ON NULL INPUT VOLATILE
+AS 'MODULE_PATHNAME', 'migrate_verify';
+
+REVOKE ALL ON FUNCTION @extschema@.migrate_apply(text, text, text, text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.migrate_rollback(text, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION @extschema@.migrate_verify(text, text) FROM PUBLIC;
+
+CREATE FUNCTION @extschema@.migrate_status()
+RETURNS TABLE (version text, description text, state text, checksum text,
+               applied_at timestamptz, applied_by name, duration interval,
+               retries integer, irreversible boolean,
+               rolled_back_at timestamptz, rolled_back_by name)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT m.version, m.description, m.state, m.checksum, m.applied_at,
+           m.applied_by, m.duration, m.retries, m.irreversible,
+           m.rolled_back_at, m.rolled_back_by
+      FROM @extschema@.migrate_migrations m
+     ORDER BY m.apply_seq
+$$;
+
+CREATE FUNCTION @extschema@.migrate_drift()
+RETURNS TABLE (id bigint, occurred_at timestamptz, effective_role name,
+               command_tag text, statement text, objects jsonb)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.id, h.occurred_at, h.effective_role, h.command_tag, h.statement, h.objects
+      FROM @extschema@.migrate_ddl_history h
+     WHERE h.migration_version IS NULL
+       AND h.occurred_at > COALESCE((SELECT max(COALESCE(m.rolled_back_at, m.applied_at))
+                                       FROM @extschema@.migrate_migrations m), '-infinity')
+     ORDER BY h.id
+$$;
+
+COMMENT ON FUNCTION @extschema@.migrate_drift() IS
+    'DDL recorded since the last migration was applied or rolled back that no migration accounts for';
 -- Background jobs (batched backfills)
 --
 -- One row per job in migrate_job_state, one row per key-range slice in

@@ -30,6 +30,7 @@ extern bool pgm_preloaded;
 extern void pgm_check_preloaded(void);
 extern Oid	pgm_extension_schema(void);
 extern Oid	pgm_relation(const char *relname);
+extern Oid	pgm_relation_owner(Oid relid);
 
 /* guard.c */
 extern void pgm_guard_init(void);

@@ -566,16 +566,27 @@ event_wanted(FunctionCallInfo fcinfo)
 	return pgm_current_frame != NULL && !creating_extension;
 }
 
-static SPIPlanPtr
-prepare_kept(const char *sql)
+/*
+ * Connect to SPI and run one of the event-trigger queries, preparing it the
+ * first time.  The caller reads SPI_tuptable and calls SPI_finish().
+ */
+static void
+run_event_query(SPIPlanPtr *plan, const char *sql)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, 0, NULL);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, 0, NULL);
 
-	if (plan == NULL)
-		elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-			 sql, SPI_result_code_string(SPI_result));
-	SPI_keepplan(plan);
-	return plan;
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+				 sql, SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	if (SPI_execute_plan(*plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "event trigger query failed: %s", sql);
 }
 
 /* Object classes a GRANT's InternalGrant can name, by its object type. */
@@ -620,15 +631,10 @@ migrate_on_ddl_command_end(PG_FUNCTION_ARGS)
 
 	frame->saw_event = true;
 
-	SPI_connect();
-	if (ddl_commands_plan == NULL)
-		ddl_commands_plan = prepare_kept(
-			"SELECT classid, objid, objsubid, command,"
-			"       command_tag OPERATOR(pg_catalog.~~) 'CREATE %'"
-			"  FROM pg_catalog.pg_event_trigger_ddl_commands()");
-
-	if (SPI_execute_plan(ddl_commands_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_event_trigger_ddl_commands()");
+	run_event_query(&ddl_commands_plan,
+					"SELECT classid, objid, objsubid, command,"
+					"       command_tag OPERATOR(pg_catalog.~~) 'CREATE %'"
+					"  FROM pg_catalog.pg_event_trigger_ddl_commands()");
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -699,16 +705,11 @@ migrate_on_sql_drop(PG_FUNCTION_ARGS)
 
 	frame->saw_event = true;
 
-	SPI_connect();
-	if (dropped_objects_plan == NULL)
-		dropped_objects_plan = prepare_kept(
-			"SELECT classid, objid, object_type, schema_name, object_identity,"
-			"       is_temporary"
-			"  FROM pg_catalog.pg_event_trigger_dropped_objects()"
-			" WHERE original OR normal");
-
-	if (SPI_execute_plan(dropped_objects_plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read pg_event_trigger_dropped_objects()");
+	run_event_query(&dropped_objects_plan,
+					"SELECT classid, objid, object_type, schema_name, object_identity,"
+					"       is_temporary"
+					"  FROM pg_catalog.pg_event_trigger_dropped_objects()"
+					" WHERE original OR normal");
 
 	for (i = 0; i < SPI_processed; i++)
 	{
@@ -752,12 +753,9 @@ migrate_on_table_rewrite(PG_FUNCTION_ARGS)
 	frame->saw_event = true;
 	frame->rewrite = true;
 
-	SPI_connect();
-	if (rewrite_oid_plan == NULL)
-		rewrite_oid_plan = prepare_kept(
-			"SELECT pg_catalog.pg_event_trigger_table_rewrite_oid()");
-	if (SPI_execute_plan(rewrite_oid_plan, NULL, NULL, true, 0) != SPI_OK_SELECT ||
-		SPI_processed != 1)
+	run_event_query(&rewrite_oid_plan,
+					"SELECT pg_catalog.pg_event_trigger_table_rewrite_oid()");
+	if (SPI_processed != 1)
 		elog(ERROR, "could not read pg_event_trigger_table_rewrite_oid()");
 	relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0],
 										   SPI_tuptable->tupdesc, 1, &isnull));
@@ -778,19 +776,6 @@ migrate_on_table_rewrite(PG_FUNCTION_ARGS)
  * The writer
  * ---------------------------------------------------------------------
  */
-
-static Oid
-relation_owner(Oid relid)
-{
-	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	Oid			owner;
-
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
 
 /* Strongest lock this backend holds on any of the given relations. */
 static LOCKMODE
@@ -932,6 +917,15 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 		elog(ERROR, "could not insert into the DDL history");
 }
 
+/* A role's name; a role dropped by the statement itself is named by OID. */
+static const char *
+role_name(Oid roleid)
+{
+	char	   *name = GetUserNameFromId(roleid, true);
+
+	return name ? name : psprintf("%u", roleid);
+}
+
 /*
  * Write the row for a statement that has just run.  Called by the hook in
  * the statement's (sub)transaction.
@@ -984,8 +978,8 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[n++] = TimestampTzGetDatum(frame->started_at);
-	values[n++] = CStringGetDatum(GetUserNameFromId(GetSessionUserId(), true) ?: "");
-	values[n++] = CStringGetDatum(GetUserNameFromId(GetUserId(), true) ?: "");
+	values[n++] = CStringGetDatum(role_name(GetSessionUserId()));
+	values[n++] = CStringGetDatum(role_name(GetUserId()));
 	if (application_name && application_name[0])
 		values[n++] = CStringGetTextDatum(application_name);
 	else
@@ -1022,7 +1016,7 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	 * insert might run from changing session state.
 	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(relation_owner(relid),
+	SetUserIdAndSecContext(pgm_relation_owner(relid),
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	PG_TRY();

@@ -34,8 +34,10 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "jobs.h"
+#include "migrate.h"
 #include "pg_migrate.h"
 
 PG_MODULE_MAGIC;
@@ -84,6 +86,7 @@ _PG_init(void)
 							 0,
 							 NULL, NULL, NULL);
 
+	pgm_migrate_init();
 	pgm_jobs_define_settings();
 
 	MarkGUCPrefixReserved("pg_migrate");
@@ -158,4 +161,18 @@ pgm_relation(const char *relname)
 	if (!OidIsValid(nspid))
 		return InvalidOid;
 	return get_relname_relid(relname, nspid);
+}
+
+/* Owner of a relation; errors out if it is gone. */
+Oid
+pgm_relation_owner(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for relation %u", relid);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
 }

@@ -55,6 +55,12 @@ may_hold_secret(Node *parsetree)
 }
 
 /*
+ * Option names are compared without regard to case: a foreign-data wrapper
+ * may treat "PassWord" as a different option, but a redaction that misses a
+ * secret is worse than one that hides a harmless value.
+ */
+
+/*
  * Rewrite "password=value" inside a libpq connection string, keeping the
  * rest of it (host, port, dbname are worth having in an audit trail).
  */
@@ -153,7 +159,7 @@ pgm_redact_statement(const char *sql, Node *parsetree)
 		{
 			bool		secret = (prev_tok == PASSWORD) ||
 				(prev_tok == IDENT && prev_ident &&
-				 strcmp(prev_ident, "password") == 0);
+				 pg_strcasecmp(prev_ident, "password") == 0);
 			bool		conninfo = (prev_tok == CONNECTION);
 
 			if (secret || conninfo)

@@ -34,46 +34,36 @@ count_regress_log() {
 	failed=$((failed + bad))
 }
 
-run_regress() {
-	local tests
-	tests=$(cd "$PGM_TOP/sql" && ls ./*.sql 2>/dev/null | sed 's|^\./||; s|\.sql$||' | sort)
+# One pg_regress-style suite:
+#   run_pg_regress NAME DRIVER INPUTDIR TESTDIR EXT
+run_pg_regress() {
+	local name=$1 driver=$2 inputdir=$3 testdir=$4 ext=$5 tests rc
+	tests=$(cd "$PGM_TOP/$testdir" 2>/dev/null && ls ./*."$ext" 2>/dev/null |
+		sed "s|^\./||; s|\.$ext\$||" | sort)
 	[ -n "$tests" ] || return 0
-	pgm_log "pg_regress: $(echo $tests | wc -w) tests"
+	pgm_log "$name: $(echo $tests | wc -w) tests"
 	# shellcheck disable=SC2086
-	(cd "$PGM_TOP" && "$PGM_PGXS/test/regress/pg_regress" \
-		--bindir="$PGM_BIN" --inputdir=. --outputdir="$PGM_TOP/results/regress" \
-		--temp-instance="$PGM_WORK/regress" \
+	(cd "$PGM_TOP" && "$driver" \
+		--bindir="$PGM_BIN" --inputdir="$inputdir" \
+		--outputdir="$PGM_TOP/results/$name" \
+		--temp-instance="$PGM_WORK/$name" \
 		--temp-config="$PGM_TOP/test/pg_migrate.conf" \
-		$tests) >"$PGM_WORK/regress.log" 2>&1
-	local rc=$?
-	cat "$PGM_WORK/regress.log"
-	count_regress_log "$PGM_WORK/regress.log"
-	if [ $rc -ne 0 ] && [ -f "$PGM_TOP/results/regress/regression.diffs" ]; then
-		cat "$PGM_TOP/results/regress/regression.diffs"
+		$tests) >"$PGM_WORK/$name.log" 2>&1
+	rc=$?
+	cat "$PGM_WORK/$name.log"
+	count_regress_log "$PGM_WORK/$name.log"
+	if [ $rc -ne 0 ] && [ -f "$PGM_TOP/results/$name/regression.diffs" ]; then
+		cat "$PGM_TOP/results/$name/regression.diffs"
 	fi
-	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/regress.log" || failed=$((failed + 1))
+	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/$name.log" || failed=$((failed + 1))
+}
+
+run_regress() {
+	run_pg_regress regress "$PGM_PGXS/test/regress/pg_regress" . sql sql
 }
 
 run_isolation() {
-	local tests
-	tests=$(cd "$PGM_TOP/test/specs" 2>/dev/null && ls ./*.spec 2>/dev/null |
-		sed 's|^\./||; s|\.spec$||' | sort)
-	[ -n "$tests" ] || return 0
-	pgm_log "isolation: $(echo $tests | wc -w) specs"
-	# shellcheck disable=SC2086
-	(cd "$PGM_TOP" && "$PGM_PGXS/test/isolation/pg_isolation_regress" \
-		--bindir="$PGM_BIN" --inputdir=test \
-		--outputdir="$PGM_TOP/results/isolation" \
-		--temp-instance="$PGM_WORK/isolation" \
-		--temp-config="$PGM_TOP/test/pg_migrate.conf" \
-		$tests) >"$PGM_WORK/isolation.log" 2>&1
-	local rc=$?
-	cat "$PGM_WORK/isolation.log"
-	count_regress_log "$PGM_WORK/isolation.log"
-	if [ $rc -ne 0 ] && [ -f "$PGM_TOP/results/isolation/regression.diffs" ]; then
-		cat "$PGM_TOP/results/isolation/regression.diffs"
-	fi
-	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/isolation.log" || failed=$((failed + 1))
+	run_pg_regress isolation "$PGM_PGXS/test/isolation/pg_isolation_regress" test test/specs spec
 }
 
 # Each TAP script counts its assertions; a script that dies without a
@@ -86,6 +76,7 @@ run_tap() {
 		[ -e "$t" ] || continue
 		pgm_log "tap: $(basename "$t")"
 		local log=$PGM_WORK/tap_$(basename "$t" .pl).log
+		mkdir -p "$PGM_WORK/tap/tmp_check"
 		(cd "$PGM_TOP" && TESTDIR="$PGM_WORK/tap" PGM_TOP="$PGM_TOP" \
 			PG_REGRESS="$PGM_PGXS/test/regress/pg_regress" \
 			prove -v -I "$PGM_PGXS/test/perl" -I "$PGM_TOP/test/t" "$t") >"$log" 2>&1

@@ -1,0 +1,105 @@
+--
+-- Security: what an ordinary role must not be able to do to pg_migrate
+--
+\set VERBOSITY terse
+
+-- Installation must fail rather than adopt objects created ahead of it
+CREATE TABLE migrate_ddl_history (id int);
+CREATE EXTENSION pg_migrate;
+DROP TABLE migrate_ddl_history;
+CREATE FUNCTION migrate_apply(text, text, text, text, boolean) RETURNS text
+  LANGUAGE sql AS $$ SELECT 'hijacked' $$;
+CREATE EXTENSION pg_migrate;
+DROP FUNCTION migrate_apply(text, text, text, text, boolean);
+CREATE TABLE migrate_migrations (version text);
+CREATE EXTENSION pg_migrate;
+DROP TABLE migrate_migrations;
+CREATE EXTENSION pg_migrate;
+
+CREATE ROLE sec_attacker;
+GRANT CREATE ON SCHEMA public TO sec_attacker;
+SET ROLE sec_attacker;
+
+-- The protection switches are superuser-only, however they are set
+SET pg_migrate.record_ddl = off;
+SELECT set_config('pg_migrate.record_ddl', 'off', false);
+SET pg_migrate.record_temp_objects = on;
+ALTER ROLE sec_attacker SET pg_migrate.record_ddl = off;
+SHOW pg_migrate.record_ddl;
+-- and unknown settings under the prefix are rejected, not silently created
+SET pg_migrate.record_dll = off;
+
+-- The event triggers cannot be disabled or dropped
+ALTER EVENT TRIGGER migrate_ddl_command_end DISABLE;
+DROP EVENT TRIGGER migrate_sql_drop;
+ALTER EVENT TRIGGER migrate_table_rewrite OWNER TO sec_attacker;
+
+-- Nor the tables written to, nor the functions replaced
+INSERT INTO migrate_ddl_history (occurred_at, transaction_id, backend_pid,
+  session_role, effective_role, command_tag, duration)
+  VALUES (now(), '1', 1, 'x', 'x', 'FORGED', '0');
+DELETE FROM migrate_migrations;
+ALTER TABLE migrate_ddl_history DISABLE TRIGGER USER;
+DROP TABLE migrate_ddl_history;
+CREATE OR REPLACE FUNCTION migrate_history_purge(interval) RETURNS bigint
+  LANGUAGE sql AS 'SELECT 0::bigint';
+SELECT migrate_history_purge('0');
+
+-- The attacker's own DDL is recorded under its name
+CREATE TABLE sec_attacker_table (i int);
+RESET ROLE;
+SELECT effective_role, statement FROM migrate_ddl_history
+ WHERE statement LIKE '%sec_attacker_table%';
+
+-- Lookalike functions and operators on the caller's search_path never run
+-- inside pg_migrate's functions, triggers or hook
+CREATE SCHEMA sec_evil;
+GRANT USAGE ON SCHEMA sec_evil TO PUBLIC;
+CREATE FUNCTION sec_evil.hijacked(text, text) RETURNS boolean LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'hijacked: % %', $1, $2; END $$;
+CREATE OPERATOR sec_evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = sec_evil.hijacked);
+CREATE FUNCTION sec_evil.now() RETURNS timestamptz LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'hijacked now()'; END $$;
+CREATE FUNCTION sec_evil.length(text) RETURNS int LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'hijacked length()'; END $$;
+CREATE FUNCTION sec_evil.session_user() RETURNS name LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'hijacked session_user()'; END $$;
+CREATE FUNCTION sec_evil.max(bigint) RETURNS bigint LANGUAGE plpgsql AS
+  $$ BEGIN RAISE EXCEPTION 'hijacked max()'; END $$;
+CREATE TABLE sec_evil.migrate_migrations (LIKE migrate_migrations);
+CREATE TABLE sec_evil.migrate_ddl_history (LIKE migrate_ddl_history);
+SET search_path = sec_evil, pg_catalog, public;
+-- (the decoy operator does run for a query of the caller's own)
+SELECT 'a'::text = 'a'::text;
+CREATE TABLE public.sec_t (i int);
+SELECT migrate_apply('sec1', 'CREATE TABLE public.sec_m (i int)', 'DROP TABLE public.sec_m');
+SELECT migrate_apply('sec1', 'CREATE TABLE public.sec_m (i int)', 'DROP TABLE public.sec_m');
+SELECT version, state FROM migrate_status();
+SELECT count(*) AS drift FROM migrate_drift();
+SELECT * FROM migrate_verify('CREATE TABLE public.sec_v (i int)', 'DROP TABLE public.sec_v');
+SELECT migrate_rollback();
+SELECT migrate_history_purge('1 year');
+RESET search_path;
+SELECT count(*) AS decoy_rows FROM sec_evil.migrate_migrations;
+SELECT count(*) AS decoy_rows FROM sec_evil.migrate_ddl_history;
+SELECT command_tag, statement, migration_version FROM migrate_ddl_history
+ WHERE statement LIKE '%sec_%' ORDER BY id;
+
+-- Hostile text in DDL is stored as it was sent, never interpreted
+CREATE TABLE "sec ""quoted""; DROP TABLE x; --" (i int);
+CREATE TABLE sec_backslash (v text DEFAULT E'\\''; DROP TABLE sec_t; --');
+COMMENT ON TABLE sec_backslash IS $c$it's a /* comment */ with ; and \ and $$$c$;
+SELECT statement FROM migrate_ddl_history
+ WHERE statement LIKE '%sec ""quoted""%' OR statement LIKE '%sec_backslash%' ORDER BY id;
+SELECT count(*) AS sec_t_still_there FROM pg_class WHERE relname = 'sec_t';
+CREATE TABLE sec_long_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa (i int);
+SELECT objects->0->>'identity' AS truncated_identity FROM migrate_ddl_history
+ WHERE statement LIKE '%sec_long_%';
+
+-- Clean up
+DROP TABLE "sec ""quoted""; DROP TABLE x; --", sec_backslash, sec_t, sec_attacker_table,
+  sec_long_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;
+DROP SCHEMA sec_evil CASCADE;
+DROP EXTENSION pg_migrate;
+REVOKE CREATE ON SCHEMA public FROM sec_attacker;
+DROP ROLE sec_attacker;

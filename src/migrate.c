@@ -1,0 +1,915 @@
+/*-------------------------------------------------------------------------
+ *
+ * migrate.c
+ *		Versioned migrations: migrate_apply, migrate_rollback, migrate_verify
+ *		and migrate_drift.
+ *
+ * A migration is a version, an "up" script and a "down" script.  Applying
+ * one runs "up" statement by statement inside one subtransaction of the
+ * caller's transaction and records the version in migrate_migrations with a
+ * SHA-256 checksum of both scripts; the DDL history rows written meanwhile
+ * carry the version.  Everything is atomic with the caller: a script that
+ * fails half-way leaves no trace, and nor does a caller that rolls back.
+ *
+ * Locking.  Callers are serialised by a transaction-level advisory lock
+ * (ExclusiveLock on advisory key (PGM_ADVISORY_KEY1, PGM_ADVISORY_KEY2) of
+ * the database), taken before anything else and held to the end of the
+ * caller's transaction.  A statement of the script that cannot get its lock
+ * within lock_timeout makes the whole script roll back -- releasing every
+ * lock the script took, so nobody queues behind us while we wait -- and the
+ * script is retried after a backoff with jitter, up to
+ * pg_migrate.apply_retries times.
+ *
+ * The bookkeeping tables are owned by the extension owner and written as
+ * that role; the scripts themselves run with the caller's privileges.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "commands/defrem.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "parser/parser.h"
+#include "pgstat.h"
+#include "storage/latch.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "access/htup_details.h"
+
+#include "history.h"
+#include "migrate.h"
+#include "pg_migrate.h"
+
+#define MIGRATIONS_TABLE	"migrate_migrations"
+#define MAX_VERSION_LEN		200
+
+/* Advisory lock that serialises migrate_apply/migrate_rollback callers. */
+#define PGM_ADVISORY_KEY1	0x504d4947	/* "PMIG" */
+#define PGM_ADVISORY_KEY2	1
+
+int			pgm_apply_retries = 5;
+int			pgm_apply_retry_delay = 500;	/* ms, first backoff */
+int			pgm_migration_lock_timeout = 2000;	/* ms */
+
+PG_FUNCTION_INFO_V1(migrate_apply);
+PG_FUNCTION_INFO_V1(migrate_rollback);
+PG_FUNCTION_INFO_V1(migrate_verify);
+
+void
+pgm_migrate_init(void)
+{
+	DefineCustomIntVariable("pg_migrate.apply_retries",
+							"How many times migrate_apply retries a script that hit lock_timeout.",
+							NULL,
+							&pgm_apply_retries,
+							5, 0, 100,
+							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_migrate.apply_retry_delay",
+							"First backoff between migrate_apply retries; it doubles on each retry, with jitter.",
+							NULL,
+							&pgm_apply_retry_delay,
+							500, 1, 60 * 1000,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("pg_migrate.migration_lock_timeout",
+							"lock_timeout for each statement of a migration script.",
+							"A statement waiting longer makes the whole script roll back and retry later, "
+							"so no session queues behind a waiting migration for longer than this.",
+							&pgm_migration_lock_timeout,
+							2000, 1, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+}
+
+/* ---------------------------------------------------------------------
+ * Script parsing
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Name of a statement that cannot run inside a transaction block, or NULL.
+ * These are the statements for which utility.c and the commands it calls
+ * use PreventInTransactionBlock().
+ */
+const char *
+pgm_needs_own_transaction(Node *stmt)
+{
+	switch (nodeTag(stmt))
+	{
+		case T_IndexStmt:
+			return ((IndexStmt *) stmt)->concurrent ? "CREATE INDEX CONCURRENTLY" : NULL;
+		case T_DropStmt:
+			return ((DropStmt *) stmt)->concurrent ? "DROP INDEX CONCURRENTLY" : NULL;
+		case T_ReindexStmt:
+			{
+				ReindexStmt *ri = (ReindexStmt *) stmt;
+				ListCell   *lc;
+
+				foreach(lc, ri->params)
+				{
+					DefElem    *opt = lfirst_node(DefElem, lc);
+
+					if (strcmp(opt->defname, "concurrently") == 0 && defGetBoolean(opt))
+						return "REINDEX CONCURRENTLY";
+				}
+				if (ri->kind == REINDEX_OBJECT_SCHEMA ||
+					ri->kind == REINDEX_OBJECT_SYSTEM ||
+					ri->kind == REINDEX_OBJECT_DATABASE)
+					return "REINDEX SCHEMA/SYSTEM/DATABASE";
+				return NULL;
+			}
+		case T_VacuumStmt:
+			return ((VacuumStmt *) stmt)->is_vacuumcmd ? "VACUUM" : NULL;
+		case T_ClusterStmt:
+			return ((ClusterStmt *) stmt)->relation == NULL ? "CLUSTER without a table" : NULL;
+		case T_CreatedbStmt:
+			return "CREATE DATABASE";
+		case T_DropdbStmt:
+			return "DROP DATABASE";
+		case T_AlterSystemStmt:
+			return "ALTER SYSTEM";
+		case T_CreateTableSpaceStmt:
+			return "CREATE TABLESPACE";
+		case T_DropTableSpaceStmt:
+			return "DROP TABLESPACE";
+		case T_CreateSubscriptionStmt:
+		case T_AlterSubscriptionStmt:
+		case T_DropSubscriptionStmt:
+			return "CREATE/ALTER/DROP SUBSCRIPTION";
+		case T_AlterTableStmt:
+			{
+				ListCell   *lc;
+
+				foreach(lc, ((AlterTableStmt *) stmt)->cmds)
+				{
+					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+					if (cmd->subtype == AT_DetachPartition &&
+						((PartitionCmd *) cmd->def)->concurrent)
+						return "DETACH PARTITION CONCURRENTLY";
+				}
+				return NULL;
+			}
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * Report a syntax error at its position in the script, as SPI does for the
+ * queries it runs.
+ */
+static void
+script_error_callback(void *arg)
+{
+	const char *script = (const char *) arg;
+	int			pos = geterrposition();
+
+	if (pos > 0)
+	{
+		errposition(0);
+		internalerrposition(pos);
+		internalerrquery(script);
+	}
+}
+
+/*
+ * Split a script into statements, refusing what cannot run inside
+ * migrate_apply.  Returns a List of PgmScriptStmt.
+ */
+List *
+pgm_parse_script(const char *script, const char *what, bool allow_nontransactional)
+{
+	ErrorContextCallback errcb;
+	List	   *raw;
+	List	   *result = NIL;
+	ListCell   *lc;
+	int			n = 0;
+
+	errcb.callback = script_error_callback;
+	errcb.arg = (void *) script;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+	raw = raw_parser(script, RAW_PARSE_DEFAULT);
+	error_context_stack = errcb.previous;
+
+	foreach(lc, raw)
+	{
+		RawStmt    *rs = lfirst_node(RawStmt, lc);
+		PgmScriptStmt *st = palloc0(sizeof(PgmScriptStmt));
+		int			len = rs->stmt_len > 0 ? rs->stmt_len : (int) strlen(script + rs->stmt_location);
+		const char *name;
+
+		n++;
+		st->number = n;
+		st->raw = rs;
+		st->text = pnstrdup(script + rs->stmt_location, len);
+
+		if (IsA(rs->stmt, TransactionStmt))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TRANSACTION_STATE),
+					 errmsg("%s script contains a transaction control statement", what),
+					 errdetail("Statement %d: %s", n, st->text),
+					 errhint("A migration runs as one transaction; remove BEGIN, COMMIT, ROLLBACK and SAVEPOINT from the script.")));
+
+		name = pgm_needs_own_transaction(rs->stmt);
+		if (name && !allow_nontransactional)
+			ereport(ERROR,
+					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+					 errmsg("%s cannot run inside migrate_apply", name),
+					 errdetail("Statement %d of the %s script: %s", n, what, st->text),
+					 errhint("Use migrate_apply_async(), which runs each statement in its own transaction.")));
+		st->own_transaction = (name != NULL);
+		result = lappend(result, st);
+	}
+
+	if (result == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s script contains no statements", what)));
+	return result;
+}
+
+/* SHA-256 over both scripts, each length-prefixed so that no two pairs of
+ * scripts can produce the same input. */
+static char *
+migration_checksum(const char *up, const char *down)
+{
+	StringInfoData buf;
+	bytea	   *input;
+	bytea	   *digest;
+	char	   *hex;
+	int			len;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "up:%zu:%s\ndown:", strlen(up), up);
+	if (down)
+		appendStringInfo(&buf, "%zu:%s", strlen(down), down);
+	else
+		appendStringInfoString(&buf, "none");
+
+	input = (bytea *) palloc(VARHDRSZ + buf.len);
+	SET_VARSIZE(input, VARHDRSZ + buf.len);
+	memcpy(VARDATA(input), buf.data, buf.len);
+	digest = DatumGetByteaPP(DirectFunctionCall1(sha256_bytea, PointerGetDatum(input)));
+	len = VARSIZE_ANY_EXHDR(digest);
+	hex = palloc(len * 2 + 1);
+	hex_encode(VARDATA_ANY(digest), len, hex);
+	hex[len * 2] = '\0';
+	return hex;
+}
+
+/* ---------------------------------------------------------------------
+ * Running a script
+ * ---------------------------------------------------------------------
+ */
+
+/* Sleep without holding anything but what the caller held before us. */
+static void
+backoff_sleep(int attempt)
+{
+	double		base = (double) pgm_apply_retry_delay * pow(2.0, attempt - 1);
+	long		ms;
+
+	if (base > 60000.0)
+		base = 60000.0;
+	/* full jitter between half and all of the backoff */
+	ms = (long) (base / 2 + pg_prng_double(&pg_global_prng_state) * base / 2);
+	while (ms > 0)
+	{
+		long		chunk = Min(ms, 1000);
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 chunk, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		ms -= chunk;
+	}
+}
+
+/*
+ * Run every statement of a parsed script, as the current user, in the
+ * current (sub)transaction.  lock_timeout is set for the duration.
+ */
+static void
+run_statements(List *stmts, const char *version, const char *what,
+			   const char *search_path)
+{
+	ListCell   *lc;
+	int			save_nestlevel;
+	char		timeout[32];
+
+	save_nestlevel = NewGUCNestLevel();
+	snprintf(timeout, sizeof(timeout), "%dms", pgm_migration_lock_timeout);
+	(void) set_config_option("lock_timeout", timeout,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (search_path)
+		(void) set_config_option("search_path", search_path,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, stmts)
+	{
+		PgmScriptStmt *st = lfirst(lc);
+		int			rc;
+
+		pgstat_report_activity(STATE_RUNNING, st->text);
+		rc = SPI_execute(st->text, false, 0);
+		if (rc < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("statement %d of the %s script of migration \"%s\" failed: %s",
+							st->number, what, version, SPI_result_code_string(rc))));
+	}
+	SPI_finish();
+
+	AtEOXact_GUC(true, save_nestlevel);
+}
+
+/*
+ * Run a script in a subtransaction of its own.  Returns NULL when it
+ * succeeded (the subtransaction is committed into the caller's), or the
+ * error, allocated in the caller's memory context, after rolling the
+ * subtransaction back: every lock the script took is released again.
+ */
+static ErrorData *
+run_in_subtransaction(List *stmts, const char *version, const char *what,
+					  const char *search_path)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *save_migration = pgm_current_migration;
+	ErrorData  *edata = NULL;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	if (version)
+		pgm_current_migration = (char *) version;
+
+	PG_TRY();
+	{
+		run_statements(stmts, version ? version : "(verify)", what, search_path);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(oldcxt);
+	CurrentResourceOwner = oldowner;
+	pgm_current_migration = save_migration;
+	return edata;
+}
+
+/*
+ * Run a script atomically, retrying it whole when a statement times out
+ * waiting for a lock.  Returns the number of retries it took.
+ */
+static int
+run_script_with_retries(List *stmts, const char *version, const char *what,
+						const char *search_path)
+{
+	int			attempt = 0;
+	ErrorData  *edata;
+
+	while ((edata = run_in_subtransaction(stmts, version, what, search_path)) != NULL)
+	{
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+		if (attempt >= pgm_apply_retries)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("migration \"%s\" could not get its locks after %d attempts",
+							version, attempt + 1),
+					 errdetail("Last failure: %s", edata->message),
+					 errhint("Find the sessions holding locks on the tables it changes "
+							 "(pg_stat_activity, pg_locks) or raise pg_migrate.apply_retries.")));
+		attempt++;
+		ereport(NOTICE,
+				(errmsg("migration \"%s\": %s script timed out waiting for a lock, retry %d of %d",
+						version, what, attempt, pgm_apply_retries),
+				 errdetail("Every lock the script took was released before waiting.")));
+		backoff_sleep(attempt);
+	}
+	return attempt;
+}
+
+/* ---------------------------------------------------------------------
+ * Bookkeeping (runs as the owner of migrate_migrations)
+ * ---------------------------------------------------------------------
+ */
+
+static Oid
+migrations_relid(void)
+{
+	Oid			relid = pgm_relation(MIGRATIONS_TABLE);
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("pg_migrate is not installed in this database"),
+				 errhint("Run CREATE EXTENSION pg_migrate.")));
+	return relid;
+}
+
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * Run one parameterised statement on the bookkeeping table as its owner,
+ * with a fresh snapshot (never read-only: it must see what a concurrent
+ * migration committed while we waited for the migration lock).
+ * "%1$s" (or "%s") in sql_fmt is replaced by the table's qualified name.
+ */
+static int
+owner_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
+			  const char *nulls)
+{
+	Oid			relid = migrations_relid();
+	Oid			save_userid;
+	int			save_sec;
+	int			rc;
+	char	   *sql = psprintf(sql_fmt, qualified_name(relid));	/* %1$s */
+
+	int			nestlevel;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec);
+	SetUserIdAndSecContext(pgm_relation_owner(relid),
+						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	nestlevel = pgm_pin_search_path();
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
+		if (rc < 0)
+			elog(ERROR, "bookkeeping query failed: %s", SPI_result_code_string(rc));
+	}
+	PG_FINALLY();
+	{
+		AtEOXact_GUC(false, nestlevel);
+		SetUserIdAndSecContext(save_userid, save_sec);
+	}
+	PG_END_TRY();
+	return rc;
+}
+
+/*
+ * Pin search_path to pg_catalog, pg_temp until AtEOXact_GUC(false, level)
+ * with the returned level, as a function's SET clause would.
+ */
+int
+pgm_pin_search_path(void)
+{
+	int			level = NewGUCNestLevel();
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/*
+ * Take the migration lock.  What a concurrent migration committed while we
+ * waited must be visible afterwards: at READ COMMITTED every query below
+ * takes a fresh snapshot, but a transaction-level snapshot would still hide
+ * it, so under REPEATABLE READ and SERIALIZABLE a wait is a serialization
+ * failure.
+ */
+static void
+serialise_migrations(void)
+{
+	LOCKTAG		tag;
+
+	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, PGM_ADVISORY_KEY1, PGM_ADVISORY_KEY2, 2);
+	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+		return;
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to a concurrent migration"),
+				 errhint("Retry the transaction, or run migrations at READ COMMITTED.")));
+}
+
+static char *
+text_arg(FunctionCallInfo fcinfo, int n)
+{
+	if (PG_NARGS() <= n || PG_ARGISNULL(n))
+		return NULL;
+	return text_to_cstring(PG_GETARG_TEXT_PP(n));
+}
+
+static void
+check_version(const char *version)
+{
+	const char *p;
+
+	if (version == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migration version must not be NULL")));
+	for (p = version; *p; p++)
+		if (!isspace((unsigned char) *p))
+			break;
+	if (*p == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration version must not be empty")));
+	if (strlen(version) > MAX_VERSION_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration version is too long"),
+				 errdetail("A version has at most %d bytes; this one has %zu.",
+						   MAX_VERSION_LEN, strlen(version))));
+}
+
+static void
+check_in_transaction(void)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("migrations cannot be applied on a hot standby"),
+				 errhint("Apply them on the primary; they reach the standby through replication.")));
+}
+
+/* ---------------------------------------------------------------------
+ * migrate_apply(version, up, down, description, irreversible)
+ * ---------------------------------------------------------------------
+ */
+Datum
+migrate_apply(PG_FUNCTION_ARGS)
+{
+	char	   *version = text_arg(fcinfo, 0);
+	char	   *up = text_arg(fcinfo, 1);
+	char	   *down = text_arg(fcinfo, 2);
+	char	   *description = text_arg(fcinfo, 3);
+	bool		irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	char	   *checksum;
+	List	   *stmts;
+	int			retries;
+	TimestampTz started;
+	Interval   *duration;
+	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+		INTERVALOID, INT4OID, TEXTOID};
+	Datum		values[9];
+	char		nulls[9];
+	int			rc;
+
+	pgm_check_preloaded();
+	check_in_transaction();
+	check_version(version);
+	if (up == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the up script of migration \"%s\" must not be NULL", version)));
+	if (down != NULL && irreversible)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration \"%s\" has a down script but is declared irreversible", version),
+				 errhint("Pass either a down script or irreversible => true, not both.")));
+	if (down == NULL && !irreversible)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration \"%s\" has no down script", version),
+				 errhint("Give the statements that undo it, or declare it irreversible with irreversible => true.")));
+
+	stmts = pgm_parse_script(up, "up", false);
+	if (down)
+		(void) pgm_parse_script(down, "down", false);
+	checksum = migration_checksum(up, down);
+
+	serialise_migrations();
+
+	/* Already applied? */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = CStringGetTextDatum(version);
+	rc = owner_execute("SELECT checksum, state FROM %1$s WHERE version OPERATOR(pg_catalog.=) $1",
+					   1, types, values, NULL);
+	if (rc == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		char	   *old_checksum = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+		char	   *state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+
+		if (strcmp(state, "applied") == 0)
+		{
+			if (strcmp(old_checksum, checksum) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_DATA_EXCEPTION),
+						 errmsg("migration \"%s\" was applied with different scripts", version),
+						 errdetail("Applied checksum %s, given checksum %s.", old_checksum, checksum),
+						 errhint("An applied migration must not be edited: write a new migration, "
+								 "or roll this one back first.")));
+			SPI_finish();
+			ereport(NOTICE,
+					(errmsg("migration \"%s\" is already applied, nothing to do", version)));
+			PG_RETURN_TEXT_P(cstring_to_text("already applied"));
+		}
+	}
+	SPI_finish();
+
+	started = GetCurrentTimestamp();
+	retries = run_script_with_retries(stmts, version, "up", NULL);
+	duration = palloc0(sizeof(Interval));
+	duration->time = GetCurrentTimestamp() - started;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(version);
+	if (description)
+		values[1] = CStringGetTextDatum(description);
+	else
+		nulls[1] = 'n';
+	values[2] = CStringGetTextDatum(up);
+	if (down)
+		values[3] = CStringGetTextDatum(down);
+	else
+		nulls[3] = 'n';
+	values[4] = BoolGetDatum(irreversible);
+	values[5] = CStringGetTextDatum(checksum);
+	values[6] = IntervalPGetDatum(duration);
+	values[7] = Int32GetDatum(retries);
+	values[8] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
+	owner_execute("INSERT INTO %1$s (version, description, up, down, irreversible,"
+				  "  checksum, state, applied_at, applied_by, duration, retries,"
+				  "  search_path, apply_seq)"
+				  " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
+				  "  pg_catalog.session_user(), $7, $8, $9,"
+				  "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
+				  "     FROM %1$s))"
+				  " ON CONFLICT (version) DO UPDATE SET"
+				  "  description = EXCLUDED.description, up = EXCLUDED.up,"
+				  "  down = EXCLUDED.down, irreversible = EXCLUDED.irreversible,"
+				  "  checksum = EXCLUDED.checksum, state = 'applied',"
+				  "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
+				  "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
+				  "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
+				  "  rolled_back_at = NULL, rolled_back_by = NULL",
+				  9, types, values, nulls);
+	SPI_finish();
+
+	PG_RETURN_TEXT_P(cstring_to_text("applied"));
+}
+
+/* ---------------------------------------------------------------------
+ * migrate_rollback(version DEFAULT NULL, force DEFAULT false)
+ * ---------------------------------------------------------------------
+ */
+Datum
+migrate_rollback(PG_FUNCTION_ARGS)
+{
+	char	   *version = text_arg(fcinfo, 0);
+	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
+	char	   *down;
+	char	   *state;
+	char	   *search_path;
+	bool		isnull;
+	int64		seq;
+	List	   *stmts;
+	StringInfoData later;
+	uint64		i;
+
+	pgm_check_preloaded();
+	check_in_transaction();
+	if (version != NULL)
+		check_version(version);
+
+	serialise_migrations();
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (version == NULL)
+	{
+		owner_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
+					  " ORDER BY apply_seq DESC LIMIT 1",
+					  0, NULL, NULL, NULL);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_NO_DATA_FOUND),
+					 errmsg("there is no applied migration to roll back")));
+		version = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	}
+
+	values[0] = CStringGetTextDatum(version);
+	owner_execute("SELECT down, state, apply_seq, search_path FROM %1$s"
+				  " WHERE version OPERATOR(pg_catalog.=) $1",
+				  1, types, values, NULL);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_DATA_FOUND),
+				 errmsg("migration \"%s\" does not exist", version)));
+	down = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
+	search_path = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+
+	if (strcmp(state, "applied") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" is not applied", version),
+				 errdetail("Its state is \"%s\".", state)));
+	if (down == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("migration \"%s\" is irreversible", version),
+				 errdetail("It was applied without a down script.")));
+
+	/* Later migrations may build on this one: roll them back first. */
+	values[0] = Int64GetDatum(seq);
+	{
+		Oid			seqtype[1] = {INT8OID};
+
+		owner_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
+					  " AND apply_seq OPERATOR(pg_catalog.>) $1 ORDER BY apply_seq",
+					  1, seqtype, values, NULL);
+	}
+	initStringInfo(&later);
+	for (i = 0; i < SPI_processed; i++)
+		appendStringInfo(&later, "%s%s", i ? ", " : "",
+						 quote_literal_cstr(SPI_getvalue(SPI_tuptable->vals[i],
+														 SPI_tuptable->tupdesc, 1)));
+	if (SPI_processed > 0 && !force)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("migration \"%s\" has later applied migrations", version),
+				 errdetail("Applied after it: %s.", later.data),
+				 errhint("Roll those back first, or pass force => true to roll this one back anyway.")));
+	SPI_finish();
+
+	stmts = pgm_parse_script(down, "down", false);
+	/* The down script sees the search_path the up script saw. */
+	(void) run_script_with_retries(stmts, version, "down", search_path);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	values[0] = CStringGetTextDatum(version);
+	owner_execute("UPDATE %1$s SET state = 'rolled_back',"
+				  " rolled_back_at = pg_catalog.clock_timestamp(),"
+				  " rolled_back_by = pg_catalog.session_user()"
+				  " WHERE version OPERATOR(pg_catalog.=) $1",
+				  1, types, values, NULL);
+	SPI_finish();
+
+	PG_RETURN_TEXT_P(cstring_to_text(version));
+}
+
+/* ---------------------------------------------------------------------
+ * migrate_verify(up, down)
+ * ---------------------------------------------------------------------
+ */
+
+typedef struct VerifyState
+{
+	Tuplestorestate *store;
+	TupleDesc	desc;
+} VerifyState;
+
+static void
+verify_row(void *arg, const char *kind, const char *object,
+		   const char *difference, const char *before, const char *after)
+{
+	VerifyState *vs = (VerifyState *) arg;
+	Datum		values[5];
+	bool		nulls[5] = {false, false, false, false, false};
+
+	values[0] = CStringGetTextDatum(kind);
+	values[1] = CStringGetTextDatum(object);
+	values[2] = CStringGetTextDatum(difference);
+	if (before)
+		values[3] = CStringGetTextDatum(before);
+	else
+		nulls[3] = true;
+	if (after)
+		values[4] = CStringGetTextDatum(after);
+	else
+		nulls[4] = true;
+	tuplestore_putvalues(vs->store, vs->desc, values, nulls);
+}
+
+/* Run a script; on failure return its error message, leaving no trace. */
+static char *
+try_script(List *stmts, const char *what)
+{
+	ErrorData  *edata = run_in_subtransaction(stmts, NULL, what, NULL);
+
+	if (edata == NULL)
+		return NULL;
+	return edata->message ? edata->message : pstrdup("unknown error");
+}
+
+Datum
+migrate_verify(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext percall = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	char	   *up = text_arg(fcinfo, 0);
+	char	   *down = text_arg(fcinfo, 1);
+	List	   *up_stmts;
+	List	   *down_stmts;
+	VerifyState vs;
+	PgmFingerprint *before;
+	PgmFingerprint *after;
+	char	   *failure;
+
+	pgm_check_preloaded();
+	if (up == NULL || down == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("migrate_verify needs both an up and a down script")));
+	up_stmts = pgm_parse_script(up, "up", false);
+	down_stmts = pgm_parse_script(down, "down", false);
+
+	InitMaterializedSRF(fcinfo, 0);
+	vs.store = rsinfo->setResult;
+	vs.desc = rsinfo->setDesc;
+
+	/*
+	 * Everything happens inside one subtransaction that is always rolled
+	 * back: verification changes nothing.
+	 */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(percall);
+	PG_TRY();
+	{
+		before = pgm_fingerprint(percall);
+
+		failure = try_script(up_stmts, "up");
+		if (failure)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the up script fails: %s", failure)));
+
+		failure = try_script(down_stmts, "down");
+		if (failure)
+			verify_row(&vs, "script", "down", "fails after up", NULL, failure);
+		else
+		{
+			after = pgm_fingerprint(percall);
+			pgm_fingerprint_diff(before, after, verify_row, &vs);
+
+			failure = try_script(up_stmts, "up");
+			if (failure)
+				verify_row(&vs, "script", "up", "fails when run again after down",
+						   NULL, failure);
+		}
+
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(percall);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(percall);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(percall);
+		CurrentResourceOwner = oldowner;
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	MemoryContextSwitchTo(percall);
+	return (Datum) 0;
+}
