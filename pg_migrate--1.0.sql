@@ -235,6 +235,8 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.migrate_drift() IS
     'DDL recorded since the last migration was applied or rolled back that no migration accounts for';
+
+------------------------------------------------------------------------
 -- Background jobs (batched backfills)
 --
 -- One row per job in migrate_job_state, one row per key-range slice in

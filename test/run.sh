@@ -70,8 +70,6 @@ run_isolation() {
 # failing assertion counts as one failure.
 run_tap() {
 	local t ok bad rc
-	# PostgreSQL::Test::Utils creates $TESTDIR/tmp_check, not its parents.
-	mkdir -p "$PGM_WORK/tap"
 	for t in "$PGM_TOP"/test/t/*.pl; do
 		[ -e "$t" ] || continue
 		pgm_log "tap: $(basename "$t")"
