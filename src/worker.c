@@ -107,6 +107,13 @@ int			pgm_restart_delay = 5000;
 #define DatumGetItemPointer(X)	((ItemPointer) DatumGetPointer(X))
 #define ItemPointerGetDatum(X)	PointerGetDatum(X)
 
+/*
+ * Dispatchers running at once: after a restart every database gets one,
+ * and they must not take all the background worker slots the job workers
+ * need.
+ */
+#define PGM_MAX_DISPATCHERS	2
+
 /* Limits of the adaptive batch size. */
 #define PGM_MIN_BATCH	10
 #define PGM_MAX_BATCH	1000000
@@ -723,21 +730,36 @@ launcher_pass(void)
 	long		sleep_ms = 10000;
 	int			i;
 
+	int			running = 0;
+
+	/* Reap the dispatchers that finished. */
+	for (i = 0; i < PGM_MAX_DATABASES; i++)
+	{
+		pid_t		pid;
+
+		if (dispatcher_handles[i] == NULL)
+			continue;
+		if (GetBackgroundWorkerPid(dispatcher_handles[i], &pid) == BGWH_STOPPED)
+		{
+			pfree(dispatcher_handles[i]);
+			dispatcher_handles[i] = NULL;
+		}
+		else
+			running++;
+	}
+
 	for (i = 0; i < PGM_MAX_DATABASES; i++)
 	{
 		Oid			dbid;
 		bool		due;
-		pid_t		pid;
 
+		/* One dispatcher per database, a few at once over the server. */
 		if (dispatcher_handles[i] != NULL)
+			continue;
+		if (running >= PGM_MAX_DISPATCHERS)
 		{
-			if (GetBackgroundWorkerPid(dispatcher_handles[i], &pid) == BGWH_STOPPED)
-			{
-				pfree(dispatcher_handles[i]);
-				dispatcher_handles[i] = NULL;
-			}
-			else
-				continue;		/* one dispatcher per database at a time */
+			sleep_ms = Min(sleep_ms, 100);
+			break;
 		}
 
 		LWLockAcquire(pgm_shared->lock, LW_SHARED);
@@ -768,6 +790,7 @@ launcher_pass(void)
 
 		if (start_dispatcher(dbid, &dispatcher_handles[i]))
 		{
+			running++;
 			LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 			if (pgm_shared->dbs[i].dbid == dbid)
 				pgm_shared->dbs[i].wanted = false;
@@ -866,6 +889,7 @@ pgm_dispatcher_main(Datum main_arg)
 	RunnableSlice *runnable = NULL;
 	int			nrunnable = 0;
 	bool		waiting = false;
+	bool		no_bgworker = false;
 	int			i;
 
 	pqsignal(SIGTERM, die);
@@ -930,8 +954,9 @@ pgm_dispatcher_main(Datum main_arg)
 									  runnable[i].job_id, runnable[i].slice,
 									  &handle))
 				{
+					/* No background worker slot free: come back shortly. */
 					release_slot(slotno, generation, false, false);
-					waiting = true;
+					no_bgworker = true;
 					break;
 				}
 				/* A worker that never started must not keep its slot. */
@@ -944,10 +969,17 @@ pgm_dispatcher_main(Datum main_arg)
 
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 	{
-		PgmDatabase *db = find_database(dbid, waiting);
+		PgmDatabase *db = find_database(dbid, waiting || no_bgworker);
 
 		if (db)
+		{
 			db->waiting = waiting;
+			if (no_bgworker)
+			{
+				db->wanted = true;
+				db->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+			}
+		}
 	}
 	LWLockRelease(pgm_shared->lock);
 
@@ -985,6 +1017,7 @@ typedef struct JobRun
 	AttrNumber *key_attnums;
 	Oid		   *key_types;
 	int			pause_ms;
+	int			retry_size;		/* >0: size to use after a failed attempt */
 
 	/* read at each batch from the slice row */
 	char		state[16];
@@ -1517,6 +1550,13 @@ run_batch(JobRun *job, int64 batchno)
 	if (job->done)
 		return BATCH_SLICE_DONE;
 
+	/*
+	 * A failed attempt rolled back its own record of the batch size, so the
+	 * smaller size for the retry comes from memory.
+	 */
+	if (job->retry_size > 0)
+		job->batch_size = Min(job->batch_size, job->retry_size);
+
 	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(job->relid)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
@@ -1871,7 +1911,7 @@ run_job(JobRun *job)
 				ereport(LOG,
 						(errmsg("pg_migrate job " INT64_FORMAT " slice %d: batch retried (%d): %s",
 								job->job_id, job->slice, retries, edata->message)));
-				job->batch_size = Max(job->batch_size / 2, 1);
+				job->retry_size = Max(job->batch_size / 2, 1);
 				MemoryContextSwitchTo(oldcxt);
 				sleep_ms(Min(100L << Min(retries, 6), 5000L));
 				continue;
@@ -1890,6 +1930,7 @@ run_job(JobRun *job)
 			case BATCH_DONE:
 				batchno++;
 				retries = 0;
+				job->retry_size = 0;
 				sleep_ms(job->pause_ms);
 				break;
 			case BATCH_THROTTLED:
