@@ -622,6 +622,9 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 /* Dispatchers the launcher started, by database entry. */
 static BackgroundWorkerHandle *dispatcher_handles[PGM_MAX_DATABASES];
 
+/* Last time every tracked database was looked at again. */
+static TimestampTz last_sweep = 0;
+
 static void
 launcher_detach(int code, Datum arg)
 {
@@ -731,6 +734,21 @@ launcher_pass(void)
 	int			i;
 
 	int			running = 0;
+
+	/*
+	 * Once a minute, look again at every database known to have unfinished
+	 * jobs: a safety net for a notification that got lost, or a worker that
+	 * stopped without finishing its slice.
+	 */
+	if (TimestampDifferenceExceeds(last_sweep, now, 60 * 1000))
+	{
+		last_sweep = now;
+		LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+		for (i = 0; i < PGM_MAX_DATABASES; i++)
+			if (pgm_shared->dbs[i].dbid != InvalidOid)
+				pgm_shared->dbs[i].wanted = true;
+		LWLockRelease(pgm_shared->lock);
+	}
 
 	/* Reap the dispatchers that finished. */
 	for (i = 0; i < PGM_MAX_DATABASES; i++)
@@ -971,7 +989,10 @@ pgm_dispatcher_main(Datum main_arg)
 	{
 		PgmDatabase *db = find_database(dbid, waiting || no_bgworker);
 
-		if (db)
+		/* Nothing left to run here: forget the database until a submission. */
+		if (db && nrunnable == 0 && !db->wanted && db->suspended == 0)
+			memset(db, 0, sizeof(PgmDatabase));
+		else if (db)
 		{
 			db->waiting = waiting;
 			if (no_bgworker)
@@ -1867,6 +1888,7 @@ run_job(JobRun *job)
 	for (;;)
 	{
 		volatile BatchResult result = BATCH_STOP;
+		ErrorData  *volatile error = NULL;
 		MemoryContext oldcxt;
 
 		CHECK_FOR_INTERRUPTS();
@@ -1893,37 +1915,41 @@ run_job(JobRun *job)
 		}
 		PG_CATCH();
 		{
-			ErrorData  *edata;
-
+			/*
+			 * Only save the error here: the retry or the failure is handled
+			 * after PG_END_TRY (a "continue" in here would merely leave the
+			 * PG_TRY block, not start the next loop iteration).
+			 */
 			MemoryContextSwitchTo(batch_cxt);
-			edata = CopyErrorData();
+			error = CopyErrorData();
 			FlushErrorState();
 			AbortCurrentTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(oldcxt);
 
+		if (error != NULL)
+		{
 			/*
 			 * The batch is rolled back, progress included, so retrying it is
 			 * always safe.  Lock timeouts and deadlocks are retried with a
 			 * backoff (and a smaller batch); anything else fails the job.
 			 */
-			if (retryable_error(edata->sqlerrcode) && retries < pgm_batch_max_retries)
+			if (retryable_error(error->sqlerrcode) && retries < pgm_batch_max_retries)
 			{
 				retries++;
 				ereport(LOG,
 						(errmsg("pg_migrate job " INT64_FORMAT " slice %d: batch retried (%d): %s",
-								job->job_id, job->slice, retries, edata->message)));
+								job->job_id, job->slice, retries, error->message)));
 				job->retry_size = Max(job->batch_size / 2, 1);
-				MemoryContextSwitchTo(oldcxt);
 				sleep_ms(Min(100L << Min(retries, 6), 5000L));
 				continue;
 			}
-			MemoryContextSwitchTo(oldcxt);
-			fail_job(job, edata->detail
-					 ? psprintf("%s (%s)", edata->message, edata->detail)
-					 : edata->message);
+			fail_job(job, error->detail
+					 ? psprintf("%s (%s)", error->message, error->detail)
+					 : error->message);
 			return;
 		}
-		PG_END_TRY();
-		MemoryContextSwitchTo(oldcxt);
 
 		switch (result)
 		{
