@@ -259,8 +259,10 @@ CREATE TABLE @extschema@.migrate_job_state (
     set_clause      text,
     where_clause    text,
     key_mode        text NOT NULL CHECK (key_mode IN ('key', 'ctid', 'empty')),
-    key_attnums     int2[],
-    key_types       oid[],
+    -- the key, by column names and types (names and regtype survive a
+    -- dump and restore, where attribute numbers and type OIDs may not)
+    key_columns     text[],
+    key_types       regtype[],
     key_name        text,
     batch_size      integer NOT NULL,
     parallel        integer NOT NULL,

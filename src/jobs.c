@@ -245,7 +245,7 @@ check_where_clause(const char *clause)
 typedef struct JobKey
 {
 	int			nkeys;
-	AttrNumber	attnums[INDEX_MAX_KEYS];
+	char	   *names[INDEX_MAX_KEYS];
 	Oid			types[INDEX_MAX_KEYS];
 	char	   *name;			/* for display */
 	char	   *columns;		/* "a, b" quoted */
@@ -315,7 +315,7 @@ usable_key_index(Relation rel, Oid indexoid, JobKey *key)
 			ok = false;
 			break;
 		}
-		key->attnums[i] = attnum;
+		key->names[i] = pstrdup(NameStr(att->attname));
 		key->types[i] = att->atttypid;
 		appendStringInfo(&cols, "%s%s", i > 0 ? ", " : "",
 						 quote_identifier(NameStr(att->attname)));
@@ -685,7 +685,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		Oid			save_userid;
 		int			save_sec_context;
 		Oid			argtypes[13] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTOID, TEXTOID,
-		TEXTOID, INT2ARRAYOID, OIDARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID};
+		TEXTOID, TEXTARRAYOID, REGTYPEARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID};
 		Datum		args[13];
 		char		nulls[13];
 		bool		isnull;
@@ -710,11 +710,11 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 
 			for (i = 0; i < key.nkeys; i++)
 			{
-				a[i] = Int16GetDatum(key.attnums[i]);
+				a[i] = CStringGetTextDatum(key.names[i]);
 				t[i] = ObjectIdGetDatum(key.types[i]);
 			}
-			args[6] = PointerGetDatum(construct_array(a, key.nkeys, INT2OID, 2, true, TYPALIGN_SHORT));
-			args[7] = PointerGetDatum(construct_array(t, key.nkeys, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+			args[6] = PointerGetDatum(construct_array(a, key.nkeys, TEXTOID, -1, false, TYPALIGN_INT));
+			args[7] = PointerGetDatum(construct_array(t, key.nkeys, REGTYPEOID, sizeof(Oid), true, TYPALIGN_INT));
 		}
 		else
 		{
@@ -733,7 +733,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
 						 "INSERT INTO %s (kind, relation, owner, set_clause, where_clause,"
-						 " key_mode, key_attnums, key_types, key_name, batch_size, parallel,"
+						 " key_mode, key_columns, key_types, key_name, batch_size, parallel,"
 						 " pause, estimated_rows, state, finished_at)"
 						 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 						 " pg_catalog.make_interval(secs => $12 OPERATOR(pg_catalog./) 1000.0), $13,"

@@ -1035,7 +1035,7 @@ typedef struct JobRun
 	char	   *where_clause;
 	bool		ctid_mode;
 	int			nkeys;
-	AttrNumber *key_attnums;
+	char	  **key_names;
 	Oid		   *key_types;
 	int			pause_ms;
 	int			retry_size;		/* >0: size to use after a failed attempt */
@@ -1147,7 +1147,7 @@ load_job(JobRun *job)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT kind, relation::pg_catalog.oid, owner::pg_catalog.oid,"
-					 " set_clause, where_clause, key_mode, key_attnums, key_types,"
+					 " set_clause, where_clause, key_mode, key_columns, key_types,"
 					 " (EXTRACT(epoch FROM pause) OPERATOR(pg_catalog.*) 1000)::integer, state"
 					 " FROM %s WHERE id OPERATOR(pg_catalog.=) $1",
 					 pgm_job_table_name(PGM_JOB_TABLE));
@@ -1183,16 +1183,20 @@ load_job(JobRun *job)
 		d = SPI_getbinval(tup, desc, 7, &isnull);
 		if (isnull)
 			elog(ERROR, "job " INT64_FORMAT " has no key columns", job->job_id);
-		deconstruct_array(DatumGetArrayTypeP(d), INT2OID, 2, true, TYPALIGN_SHORT,
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
 						  &elems, &nulls, &n);
 		job->nkeys = n;
-		job->key_attnums = palloc(sizeof(AttrNumber) * n);
+		job->key_names = palloc(sizeof(char *) * n);
 		for (i = 0; i < n; i++)
-			job->key_attnums[i] = DatumGetInt16(elems[i]);
+		{
+			if (nulls[i])
+				elog(ERROR, "job " INT64_FORMAT " has a malformed key", job->job_id);
+			job->key_names[i] = TextDatumGetCString(elems[i]);
+		}
 		d = SPI_getbinval(tup, desc, 8, &isnull);
 		if (isnull)
 			elog(ERROR, "job " INT64_FORMAT " has no key types", job->job_id);
-		deconstruct_array(DatumGetArrayTypeP(d), OIDOID, sizeof(Oid), true,
+		deconstruct_array(DatumGetArrayTypeP(d), REGTYPEOID, sizeof(Oid), true,
 						  TYPALIGN_INT, &elems, &nulls, &n);
 		if (n != job->nkeys)
 			elog(ERROR, "job " INT64_FORMAT " has a malformed key", job->job_id);
@@ -1311,7 +1315,11 @@ fail_job(JobRun *job, const char *message)
 			(errmsg("pg_migrate job " INT64_FORMAT " failed: %s", job->job_id, message)));
 }
 
-/* "a", "b" of the key columns, or NULL when one of them changed. */
+/*
+ * "a", "b" of the key columns, or NULL when one of them is gone or changed
+ * type.  Columns are found by name: a dump and restore renumbers columns
+ * (dropped ones are not restored), so attribute numbers would not do.
+ */
 static char *
 key_column_list(JobRun *job, const char *prefix)
 {
@@ -1324,8 +1332,7 @@ key_column_list(JobRun *job, const char *prefix)
 		HeapTuple	tup;
 		Form_pg_attribute att;
 
-		tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(job->relid),
-							  Int16GetDatum(job->key_attnums[i]));
+		tup = SearchSysCacheAttName(job->relid, job->key_names[i]);
 		if (!HeapTupleIsValid(tup))
 			return NULL;
 		att = (Form_pg_attribute) GETSTRUCT(tup);
