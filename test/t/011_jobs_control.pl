@@ -70,6 +70,7 @@ cmp_ok($done2, '<', 200000, 'cancel: stopped before the end');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM t WHERE n = 2'), $done2,
 	'cancel: the batches committed before the cancel stay, nothing else');
 my ($ok, $out, $err) = $node->psql('postgres', "SELECT migrate_job_resume($id)");
+my $t0;
 like($err, qr/is cancelled and cannot be resumed/, 'cancel: a cancelled job cannot be resumed');
 $node->safe_psql('postgres', 'UPDATE t SET n = 0');
 
@@ -133,6 +134,33 @@ $node->safe_psql('postgres', 'CREATE ROLE other');
 like($err, qr/permission denied to resume job/, 'control: another role cannot resume the job');
 $node->safe_psql('postgres', 'DROP TRIGGER t_who ON t; UPDATE t SET n = 0, who = NULL');
 
+# The submitter's role dropped while the job runs: the job fails cleanly.
+$node->safe_psql('postgres', q{
+CREATE ROLE gone;
+CREATE TABLE tg (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO tg SELECT g FROM generate_series(1, 100000) g;
+GRANT SELECT, UPDATE ON tg TO gone;
+});
+$id = $node->safe_psql('postgres',
+	"SET ROLE gone; SELECT migrate_batch_update('tg', 'n = n + 1', batch_size => 1000, pause => '50ms')");
+ok(wait_rows_done($node, 'postgres', $id, 2000), 'dropped role: job under way');
+$node->safe_psql('postgres', 'REVOKE ALL ON tg FROM gone; DROP ROLE gone');
+is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'failed', 'dropped role: job fails');
+like($node->safe_psql('postgres', "SELECT last_error FROM migrate_jobs WHERE id = $id"),
+	qr/role that submitted the job no longer exists/, 'dropped role: last_error says why');
+
+# The table dropped while the job runs: DROP TABLE waits one batch at most,
+# the job fails cleanly.
+$id = slow_job('postgres', 'tg');
+ok(wait_rows_done($node, 'postgres', $id, 2000), 'dropped table: job under way');
+$t0 = time();
+$node->safe_psql('postgres', 'DROP TABLE tg');
+cmp_ok(time() - $t0, '<', 5, 'dropped table: DROP TABLE within seconds');
+is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'failed', 'dropped table: job fails');
+like($node->safe_psql('postgres', "SELECT last_error FROM migrate_jobs WHERE id = $id"),
+	qr/table was dropped|does not exist/, 'dropped table: last_error says why');
+ok(wait_no_workers('postgres'), 'dropped table: the worker leaves');
+
 # --- migrate_job_wait holds no snapshot: a CREATE INDEX CONCURRENTLY,
 # which waits for every older snapshot, completes while it waits.
 $id = slow_job('postgres', 't');
@@ -140,7 +168,7 @@ ok(wait_rows_done($node, 'postgres', $id, 2000), 'wait: job under way');
 my $bg = $node->background_psql('postgres');
 $bg->query_until(qr/waiting/, "\\echo waiting\nCALL migrate_job_wait($id);\n");
 usleep(300_000);
-my $t0 = time();
+$t0 = time();
 ($ok, $out, $err) = $node->psql('postgres', 'CREATE INDEX CONCURRENTLY t_n ON t (n)', timeout => 60);
 is($ok, 0, 'wait: CREATE INDEX CONCURRENTLY completes during CALL migrate_job_wait');
 cmp_ok(time() - $t0, '<', 20, 'wait: ... without waiting for the waiter');
