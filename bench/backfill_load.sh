@@ -64,10 +64,10 @@ load
 res[base]=$(measure base)
 
 load
-psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres >/dev/null
+job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
 res[job]=$(measure job)
-job_state=$(psql -XAtq -c "SELECT state FROM migrate_jobs ORDER BY id DESC LIMIT 1" postgres)
-psql -XAtq -c "CALL migrate_job_wait((SELECT max(id) FROM migrate_jobs))" postgres >/dev/null
+job_state=$(psql -XAtq -c "SELECT state FROM migrate_jobs WHERE id = $job" postgres)
+psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
 
 load
 psql -Xq -c "UPDATE bf SET n = n + 1" postgres &

@@ -324,7 +324,8 @@ find_database(Oid dbid, bool create)
 		return NULL;
 	if (free_entry == NULL)
 	{
-		elog(LOG, "pg_migrate: too many databases with jobs, database %u is not tracked", dbid);
+		ereport(LOG,
+				(errmsg("too many databases with background jobs, database %u is not tracked", dbid)));
 		return NULL;
 	}
 	memset(free_entry, 0, sizeof(PgmDatabase));
@@ -1312,7 +1313,7 @@ fail_job(JobRun *job, const char *message)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 	ereport(LOG,
-			(errmsg("pg_migrate job " INT64_FORMAT " failed: %s", job->job_id, message)));
+			(errmsg("background job " INT64_FORMAT " failed: %s", job->job_id, message)));
 }
 
 /*
@@ -1567,7 +1568,7 @@ run_batch(JobRun *job, int64 batchno)
 		!OidIsValid(pgm_relation(PGM_SLICE_TABLE)))
 	{
 		ereport(LOG,
-				(errmsg("pg_migrate job " INT64_FORMAT " stops: the extension was dropped",
+				(errmsg("background job " INT64_FORMAT " stops: extension \"pg_migrate\" was dropped",
 						job->job_id)));
 		return BATCH_STOP;
 	}
@@ -1946,7 +1947,7 @@ run_job(JobRun *job)
 			{
 				retries++;
 				ereport(LOG,
-						(errmsg("pg_migrate job " INT64_FORMAT " slice %d: batch retried (%d): %s",
+						(errmsg("background job " INT64_FORMAT " slice %d: batch retried (%d): %s",
 								job->job_id, job->slice, retries, error->message)));
 				job->retry_size = Max(job->batch_size / 2, 1);
 				sleep_ms(Min(100L << Min(retries, 6), 5000L));
