@@ -77,6 +77,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -586,6 +587,13 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (parsetree != NULL && pgm_shared != NULL)
 		dbid = database_needing_exclusive_use(parsetree);
+
+	/*
+	 * Only for a role that may run the statement: anyone else would merely
+	 * interrupt other people's jobs, and fail anyway.
+	 */
+	if (OidIsValid(dbid) && !PGM_DatabaseOwnercheck(dbid, GetUserId()))
+		dbid = InvalidOid;
 
 	if (!OidIsValid(dbid) || dbid == MyDatabaseId)
 	{

@@ -189,6 +189,13 @@ INSERT INTO t2 SELECT g FROM generate_series(1, 200000) g;
 $id = slow_job('d2', 't2');
 ok(wait_rows_done($node, 'd2', $id, 2000), 'drop database: job under way');
 is(workers_in('d2'), '1', 'drop database: a worker is connected');
+my $d2pid = $node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' AND datname = 'd2'");
+($ok, $out, $err) = $node->psql('postgres', 'SET ROLE other; DROP DATABASE d2');
+like($err, qr/must be owner of database d2/, 'drop database: refused to a non-owner');
+is($node->safe_psql('postgres',
+	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' AND datname = 'd2'"),
+	$d2pid, 'drop database: a refused DROP DATABASE does not interrupt the worker');
 $t0 = time();
 ($ok, $out, $err) = $node->psql('postgres', 'DROP DATABASE d2', timeout => 60);
 is($ok, 0, 'drop database: succeeds') or diag($err);
