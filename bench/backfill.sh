@@ -12,13 +12,19 @@
 # freshly loaded, vacuumed and checkpointed before its run.  Not a timed
 # test: it prints figures.
 #
-#   bash bench/backfill.sh [SIZES...]        default: 1000000 4000000
+#   bash bench/backfill.sh [--batch-target 200ms] [SIZES...]
+#                                            default sizes: 1000000 4000000
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
 pgm_install_deps
 pgm_drop_root bench/backfill.sh "$@"
 
+batch_target=200ms
+if [ "${1:-}" = --batch-target ]; then
+	batch_target=$2
+	shift 2
+fi
 sizes=${*:-1000000 4000000}
 PGM_WORK=$(mktemp -d /tmp/pg_migrate-bench.XXXXXX)
 trap 'pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
@@ -31,6 +37,7 @@ max_wal_size = 32GB
 checkpoint_timeout = 1h
 pg_migrate.max_workers = 4
 CONF
+echo "pg_migrate.batch_target = '$batch_target'" >>"$data/postgresql.conf"
 pg_ctl -D "$data" -l "$data/server.log" -w restart >/dev/null
 
 psql -Xq postgres <<'SQL'
