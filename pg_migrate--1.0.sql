@@ -397,3 +397,190 @@ COMMENT ON FUNCTION @extschema@.migrate_plan(text) IS
     'What a migration would do, per statement and relation, with a risk level; changes nothing';
 COMMENT ON FUNCTION @extschema@.migrate_plan(text, text, text) IS
     'A Markdown review report of a migration (format => ''markdown''); changes nothing';
+
+------------------------------------------------------------------------
+-- Background jobs (batched backfills)
+--
+-- One row per job in migrate_job_state, one row per key-range slice in
+-- migrate_job_slice (a job with parallel => n has up to n slices, each run
+-- by its own worker).  The worker commits a slice's progress in the same
+-- transaction as the batch it describes, which is what makes a job
+-- crash-safe.  Nobody but the extension's owner writes these tables: jobs
+-- are submitted and controlled through the functions below, which check
+-- that the caller owns the job.  See doc/jobs.md.
+------------------------------------------------------------------------
+
+CREATE TABLE @extschema@.migrate_job_state (
+    id              bigserial PRIMARY KEY,
+    kind            text NOT NULL CHECK (kind IN ('update', 'delete')),
+    relation        regclass NOT NULL,
+    owner           regrole NOT NULL,
+    state           text NOT NULL DEFAULT 'queued'
+                    CHECK (state IN ('queued', 'running', 'paused', 'done',
+                                     'failed', 'cancelled')),
+    set_clause      text,
+    where_clause    text,
+    key_mode        text NOT NULL CHECK (key_mode IN ('key', 'ctid', 'empty')),
+    -- the key, by column names and types (names and regtype survive a
+    -- dump and restore, where attribute numbers and type OIDs may not)
+    key_columns     text[],
+    key_types       regtype[],
+    key_name        text,
+    batch_size      integer NOT NULL,
+    parallel        integer NOT NULL,
+    pause           interval NOT NULL,
+    estimated_rows  bigint,
+    last_error      text,
+    submitted_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    started_at      timestamptz,
+    finished_at     timestamptz,
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+CREATE TABLE @extschema@.migrate_job_slice (
+    job_id          bigint NOT NULL
+                    REFERENCES @extschema@.migrate_job_state ON DELETE CASCADE,
+    slice           integer NOT NULL,
+    -- key mode: (next_key, hi_key] remains to be done (next_key NULL: from
+    -- the first key); send/recv binary forms of the key columns
+    hi_key          bytea[],
+    next_key        bytea[],
+    -- ctid mode: blocks [next_block, hi_block) remain; skip_tids are row
+    -- versions this job itself moved ahead of next_block
+    next_block      bigint,
+    hi_block        bigint,
+    skip_tids       tid[],
+    done            boolean NOT NULL DEFAULT false,
+    rows_done       bigint NOT NULL DEFAULT 0,
+    batches         bigint NOT NULL DEFAULT 0,
+    batch_size      integer NOT NULL,
+    last_batch_ms   double precision,
+    retries         integer NOT NULL DEFAULT 0,
+    updated_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (job_id, slice)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_job_state', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_job_state_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('@extschema@.migrate_job_slice', '');
+
+REVOKE ALL ON @extschema@.migrate_job_state FROM PUBLIC;
+REVOKE ALL ON @extschema@.migrate_job_slice FROM PUBLIC;
+REVOKE ALL ON SEQUENCE @extschema@.migrate_job_state_id_seq FROM PUBLIC;
+
+/*
+ * Everyone sees the jobs of the roles whose privileges they have (their
+ * own, for an ordinary user; all of them, for a superuser) and members of
+ * pg_read_all_stats see every job.  The view reads the tables with its
+ * owner's rights; security_barrier keeps the filter ahead of any function a
+ * caller adds to the query.
+ */
+CREATE VIEW @extschema@.migrate_jobs WITH (security_barrier) AS
+SELECT j.id,
+       j.kind,
+       j.relation,
+       j.owner,
+       j.state,
+       COALESCE(s.rows_done, 0) AS rows_done,
+       j.estimated_rows AS estimated_total,
+       CASE WHEN j.started_at IS NOT NULL
+             AND COALESCE(j.finished_at, pg_catalog.now()) OPERATOR(pg_catalog.>) j.started_at
+            THEN pg_catalog.round((COALESCE(s.rows_done, 0)::numeric OPERATOR(pg_catalog./)
+                 EXTRACT(epoch FROM COALESCE(j.finished_at, pg_catalog.now()) OPERATOR(pg_catalog.-) j.started_at)), 1)
+       END AS rate,
+       CASE WHEN j.state OPERATOR(pg_catalog.=) ANY (ARRAY['queued', 'running'])
+             AND j.started_at IS NOT NULL AND s.rows_done OPERATOR(pg_catalog.>) 0
+             AND j.estimated_rows OPERATOR(pg_catalog.>) s.rows_done
+            THEN pg_catalog.make_interval(secs => ((j.estimated_rows OPERATOR(pg_catalog.-) s.rows_done)::double precision
+                 OPERATOR(pg_catalog.*) EXTRACT(epoch FROM pg_catalog.now() OPERATOR(pg_catalog.-) j.started_at)::double precision
+                 OPERATOR(pg_catalog./) s.rows_done::double precision))
+       END AS eta,
+       s.batch_size,
+       COALESCE(s.batches, 0) AS batches,
+       j.parallel,
+       j.key_mode,
+       j.key_name,
+       j.last_error,
+       j.submitted_at,
+       j.started_at,
+       j.finished_at,
+       j.updated_at
+  FROM @extschema@.migrate_job_state j
+  LEFT JOIN LATERAL (
+        SELECT pg_catalog.sum(sl.rows_done)::bigint AS rows_done,
+               pg_catalog.sum(sl.batches)::bigint AS batches,
+               pg_catalog.sum(sl.batch_size) FILTER (WHERE NOT sl.done)::integer AS batch_size
+          FROM @extschema@.migrate_job_slice sl
+         WHERE sl.job_id OPERATOR(pg_catalog.=) j.id) s ON true
+ WHERE pg_catalog.pg_has_role(CURRENT_USER, j.owner, 'USAGE')
+    OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE');
+
+GRANT SELECT ON @extschema@.migrate_jobs TO PUBLIC;
+
+COMMENT ON VIEW @extschema@.migrate_jobs IS
+    'Background jobs with their progress, rate and ETA';
+
+CREATE FUNCTION @extschema@.migrate_batch_update(
+    relation regclass,
+    set_clause text,
+    where_clause text DEFAULT NULL,
+    batch_size integer DEFAULT NULL,
+    parallel integer DEFAULT 1,
+    pause interval DEFAULT '0')
+RETURNS bigint
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_batch_update';
+
+COMMENT ON FUNCTION @extschema@.migrate_batch_update(regclass, text, text, integer, integer, interval) IS
+    'Submit a batched UPDATE run by background workers; returns the job id';
+
+CREATE FUNCTION @extschema@.migrate_batch_delete(
+    relation regclass,
+    where_clause text,
+    batch_size integer DEFAULT NULL,
+    parallel integer DEFAULT 1,
+    pause interval DEFAULT '0')
+RETURNS bigint
+LANGUAGE C
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_batch_delete';
+
+COMMENT ON FUNCTION @extschema@.migrate_batch_delete(regclass, text, integer, integer, interval) IS
+    'Submit a batched DELETE run by background workers; returns the job id';
+
+CREATE FUNCTION @extschema@.migrate_job_pause(job_id bigint)
+RETURNS text
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_job_pause';
+
+CREATE FUNCTION @extschema@.migrate_job_resume(job_id bigint)
+RETURNS text
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_job_resume';
+
+CREATE FUNCTION @extschema@.migrate_job_cancel(job_id bigint)
+RETURNS text
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_job_cancel';
+
+/*
+ * A procedure, and the one object here without a SET clause: a procedure
+ * with one runs in an atomic context and could not commit, and waiting
+ * must commit between polls so that it holds no snapshot a CREATE INDEX
+ * CONCURRENTLY run by the job would wait for.  The C code runs no SQL that
+ * depends on search_path (it reads the job through a schema-qualified
+ * name it builds from the catalog).
+ */
+CREATE PROCEDURE @extschema@.migrate_job_wait(
+    job_id bigint,
+    timeout interval DEFAULT NULL,
+    INOUT state text DEFAULT NULL)
+LANGUAGE C
+AS 'MODULE_PATHNAME', 'migrate_job_wait';
+
+COMMENT ON PROCEDURE @extschema@.migrate_job_wait(bigint, interval, text) IS
+    'Wait until a job is done, failed, cancelled or paused, or the timeout passes; returns its state';

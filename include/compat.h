@@ -79,4 +79,13 @@
 #define PGM_relation_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
+/* pg_database_ownercheck() became object_ownercheck() in 16. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_DatabaseOwnercheck(dbid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dbid), (roleid))
+#else
+#define PGM_DatabaseOwnercheck(dbid, roleid) \
+	pg_database_ownercheck((dbid), (roleid))
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

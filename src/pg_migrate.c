@@ -41,6 +41,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "jobs.h"
 #include "migrate.h"
 #include "pg_migrate.h"
 #include "policy.h"
@@ -100,6 +101,8 @@ _PG_init(void)
 							 NULL, NULL, NULL);
 
 	pgm_policy_define_gucs();
+	pgm_jobs_define_settings();
+
 	MarkGUCPrefixReserved("pg_migrate");
 
 	/* Shared memory: the ring of recent policy violations. */
@@ -114,6 +117,7 @@ _PG_init(void)
 
 	pgm_policy_init();
 	pgm_guard_init();
+	pgm_jobs_init();
 
 	pgm_preloaded = true;
 }

@@ -1,0 +1,71 @@
+# Helpers shared by the background-job TAP tests.
+package PgmJobs;
+
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep time);
+
+use Exporter 'import';
+our @EXPORT = qw(pgm_node wait_job_state job_worker_pids wait_rows_done);
+
+# A started cluster with pg_migrate preloaded and quick job settings.
+sub pgm_node
+{
+	my ($name, %opts) = @_;
+	my $node = PostgreSQL::Test::Cluster->new($name);
+	# wal_level = replica: under minimal, a sequence created and used in
+	# the CREATE EXTENSION transaction goes back after a crash (its nextval
+	# is not WAL-logged), which breaks migrate_ddl_history's ids.
+	$node->init(allows_streaming => 1, %opts);
+	$node->append_conf('postgresql.conf', qq{
+shared_preload_libraries = 'pg_migrate'
+max_worker_processes = 16
+pg_migrate.max_workers = 4
+pg_migrate.restart_delay = '200ms'
+restart_after_crash = on
+log_min_messages = log
+# These tests drop and alter tables on purpose; the policy engine has its own.
+pg_migrate.enforce = off
+});
+	$node->start;
+	return $node;
+}
+
+# Wait until the job reaches one of the states (a regex), or time out.
+sub wait_job_state
+{
+	my ($node, $db, $id, $states, $timeout) = @_;
+	$timeout //= 120;
+	my $deadline = time() + $timeout;
+	my $state = '';
+	while (time() < $deadline)
+	{
+		$state = $node->safe_psql($db, "SELECT state FROM migrate_jobs WHERE id = $id");
+		return $state if $state =~ /^(?:$states)$/;
+		usleep(100_000);
+	}
+	diag("job $id still '$state' after ${timeout}s");
+	return $state;
+}
+
+# Wait until a job has committed at least $rows rows.
+sub wait_rows_done
+{
+	my ($node, $db, $id, $rows, $timeout) = @_;
+	return $node->poll_query_until($db,
+		"SELECT rows_done >= $rows FROM migrate_jobs WHERE id = $id");
+}
+
+# pids of the job workers running now.
+sub job_worker_pids
+{
+	my ($node) = @_;
+	my $out = $node->safe_psql('postgres',
+		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' ORDER BY pid");
+	return grep { $_ ne '' } split /\n/, $out;
+}
+
+1;
