@@ -30,8 +30,10 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "catalog/catalog.h"
+#include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -83,6 +85,7 @@ char	   *pgm_current_migration = NULL;
 /* Prepared insert, kept for the life of the backend; see insert_row(). */
 static SPIPlanPtr insert_plan = NULL;
 static Oid	insert_plan_relid = InvalidOid;
+static Oid	insert_seq_relid = InvalidOid;	/* the table's id sequence */
 
 /* Prepared queries of the event-trigger functions. */
 static SPIPlanPtr ddl_commands_plan = NULL;
@@ -850,6 +853,34 @@ objects_json(List *objects)
 	return buf.data;
 }
 
+/*
+ * With wal_level = minimal, a sequence created in the current transaction
+ * (CREATE EXTENSION, or a restore in one transaction) is not WAL-logged until
+ * commit, yet nextval() records in the page that the next 32 values are
+ * covered by WAL.  After a crash those values would be handed out again and
+ * the next history row would collide with a committed one.  setval() to the
+ * current value clears that count, so that the first nextval() after commit
+ * WAL-logs as it should.
+ */
+static void
+protect_sequence_from_crash(void)
+{
+	Relation	seqrel;
+	bool		skips_wal;
+
+	if (!OidIsValid(insert_seq_relid))
+		return;
+	seqrel = try_relation_open(insert_seq_relid, AccessShareLock);
+	if (seqrel == NULL)
+		return;
+	skips_wal = !RelationNeedsWAL(seqrel);
+	relation_close(seqrel, AccessShareLock);
+	if (skips_wal)
+		DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(insert_seq_relid),
+							DirectFunctionCall1(currval_oid, ObjectIdGetDatum(insert_seq_relid)),
+							BoolGetDatum(true));
+}
+
 #define INSERT_NARGS 13
 
 static void
@@ -874,6 +905,7 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 		};
 		char	   *sql;
 		SPIPlanPtr	plan;
+		List	   *sequences;
 
 		sql = psprintf("INSERT INTO %s.%s"
 					   " (occurred_at, transaction_id, backend_pid,"
@@ -896,10 +928,14 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 			SPI_freeplan(insert_plan);
 		insert_plan = plan;
 		insert_plan_relid = relid;
+		sequences = getOwnedSequences(relid);
+		insert_seq_relid = sequences != NIL ? linitial_oid(sequences) : InvalidOid;
 	}
 
 	if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into the DDL history");
+
+	protect_sequence_from_crash();
 }
 
 /* A role's name; a role dropped by the statement itself is named by OID. */

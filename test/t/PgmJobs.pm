@@ -16,9 +16,8 @@ sub pgm_node
 {
 	my ($name, %opts) = @_;
 	my $node = PostgreSQL::Test::Cluster->new($name);
-	# wal_level = replica: under minimal, a sequence created and used in
-	# the CREATE EXTENSION transaction goes back after a crash (its nextval
-	# is not WAL-logged), which breaks migrate_ddl_history's ids.
+	# wal_level = replica, as production servers run (005_history_wal_minimal
+	# covers minimal).
 	$node->init(allows_streaming => 1, %opts);
 	$node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_migrate'
