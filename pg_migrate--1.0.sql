@@ -407,7 +407,7 @@ COMMENT ON FUNCTION @extschema@.migrate_plan(text, text, text) IS
 -- transaction as the batch it describes, which is what makes a job
 -- crash-safe.  Nobody but the extension's owner writes these tables: jobs
 -- are submitted and controlled through the functions below, which check
--- that the caller owns the job.  See doc/jobs.md.
+-- that the caller owns the job.  See README.md, "Background jobs".
 ------------------------------------------------------------------------
 
 CREATE TABLE @extschema@.migrate_job_state (

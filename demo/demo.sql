@@ -143,3 +143,21 @@ SELECT migrate_plan($$
   down => 'ALTER TABLE accounts DROP COLUMN region');
 \pset format aligned
 \pset tuples_only off
+
+\echo
+\echo '--- 8. A backfill in background workers: one batch per transaction, with progress'
+\echo
+CREATE TABLE events (id bigint PRIMARY KEY, payload text, kind text);
+INSERT INTO events SELECT g, md5(g::text), NULL FROM generate_series(1, 300000) g;
+ANALYZE events;
+-- one UPDATE of every row would lock them all until it commits; instead:
+SELECT migrate_batch_update('events', $$kind = CASE WHEN id % 2 = 0 THEN 'even' ELSE 'odd' END$$,
+                            'kind IS NULL', batch_size => 2000) AS job \gset
+SELECT pg_sleep(0.3);
+SELECT id, state, rows_done, estimated_total, batches, batch_size, rate, eta, key_name
+  FROM migrate_jobs WHERE id = :job;
+SELECT backend_type, left(query, 60) AS what FROM pg_stat_activity
+ WHERE backend_type = 'pg_migrate job';
+CALL migrate_job_wait(:job, '120s');
+SELECT id, state, rows_done, batches, finished_at - started_at AS took FROM migrate_jobs WHERE id = :job;
+SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind;
