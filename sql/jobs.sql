@@ -146,6 +146,31 @@ CALL migrate_job_wait(:job, '60s');
 SELECT state, rows_done, key_mode FROM migrate_jobs WHERE id = :job;
 SELECT count(*) FROM jheap;
 
+-- Triggers of the submitter's table run as the submitter, deferred ones too
+-- (they fire before the worker's own identity comes back at commit).
+CREATE ROLE jobs_trig;
+CREATE TABLE jtrig (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO jtrig SELECT g FROM generate_series(1, 50) g;
+CREATE TABLE jtrig_log (kind text, who name);
+CREATE FUNCTION jtrig_note() RETURNS trigger LANGUAGE plpgsql AS
+  $$ BEGIN INSERT INTO public.jtrig_log VALUES (TG_ARGV[0], current_user); RETURN NULL; END $$;
+CREATE TRIGGER jtrig_now AFTER UPDATE ON jtrig FOR EACH ROW EXECUTE FUNCTION jtrig_note('immediate');
+CREATE CONSTRAINT TRIGGER jtrig_later AFTER UPDATE ON jtrig DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION jtrig_note('deferred');
+ALTER TABLE jtrig OWNER TO jobs_trig;
+ALTER TABLE jtrig_log OWNER TO jobs_trig;
+SET ROLE jobs_trig;
+SELECT migrate_batch_update('jtrig', 'n = n + 1') AS job \gset
+RESET ROLE;
+CALL migrate_job_wait(:job, '60s');
+SELECT state, last_error FROM migrate_jobs WHERE id = :job;
+SELECT kind, who, count(*) FROM jtrig_log GROUP BY kind, who ORDER BY kind;
+
+-- Waiting inside a transaction that keeps one snapshot would never end
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+CALL migrate_job_wait(:job, '1s');
+ROLLBACK;
+
 -- Job tables are kept by pg_dump.
 SELECT c.relname
   FROM pg_extension e, unnest(e.extconfig) AS x(oid)
@@ -154,6 +179,7 @@ SELECT c.relname
  ORDER BY 1;
 
 DROP EXTENSION pg_migrate;
-DROP TABLE jt, jempty, jsecret, juniq, jheap CASCADE;
+DROP TABLE jt, jempty, jsecret, juniq, jheap, jtrig, jtrig_log CASCADE;
+DROP FUNCTION jtrig_note();
 DROP SCHEMA js, "Odd Schema" CASCADE;
-DROP ROLE jobs_r1, jobs_r2;
+DROP ROLE jobs_r1, jobs_r2, jobs_trig;

@@ -870,6 +870,7 @@ control_job(int64 job_id, JobAction action)
 	char	   *state;
 	const char *new_state = NULL;
 	bool		isnull;
+	text	   *result;
 
 	pgm_check_preloaded();
 	table_owner = pgm_job_table_owner();
@@ -945,8 +946,12 @@ control_job(int64 job_id, JobAction action)
 	}
 
 	SetUserIdAndSecContext(save_userid, save_sec_context);
+	/* SPI_getvalue's copy dies with SPI_finish(); build the result first. */
+	result = (text *) SPI_palloc(VARHDRSZ + strlen(state));
+	SET_VARSIZE(result, VARHDRSZ + strlen(state));
+	memcpy(VARDATA(result), state, strlen(state));
 	SPI_finish();
-	return cstring_to_text(state);
+	return result;
 }
 
 Datum
@@ -1014,6 +1019,16 @@ migrate_job_wait(PG_FUNCTION_ARGS)
 
 	nonatomic = fcinfo->context && IsA(fcinfo->context, CallContext) &&
 		!castNode(CallContext, fcinfo->context)->atomic;
+
+	/*
+	 * Inside a transaction that keeps one snapshot for its whole life, every
+	 * poll would see the job as it was at the first: it would never finish.
+	 */
+	if (!nonatomic && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("migrate_job_wait cannot wait inside a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errhint("CALL it outside an explicit transaction block, or at READ COMMITTED.")));
 
 	viewname = MemoryContextStrdup(cxt, pgm_job_table_name("migrate_jobs"));
 	initStringInfo(&sql);

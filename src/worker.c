@@ -65,6 +65,7 @@
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "libpq/pqformat.h"
+#include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "pgstat.h"
@@ -1402,8 +1403,17 @@ prepare_statements(JobRun *job, bool first)
 	int			i;
 	int			k = job->nkeys;
 
-	relname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(job->relid)),
-										 get_rel_name(job->relid));
+	{
+		char	   *nspname = get_namespace_name(get_rel_namespace(job->relid));
+		char	   *name = get_rel_name(job->relid);
+
+		/* Dropped since the existence check: fail the job, not the server. */
+		if (nspname == NULL || name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("the table of job " INT64_FORMAT " was dropped", job->job_id)));
+		relname = quote_qualified_identifier(nspname, name);
+	}
 	initStringInfo(&cond);
 	initStringInfo(&range);
 	initStringInfo(&dml);
@@ -1761,6 +1771,12 @@ run_batch(JobRun *job, int64 batchno)
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
+
+	/*
+	 * Deferred triggers queued by the submitter's statement fire now, still
+	 * as the submitter: at commit they would run as the worker's superuser.
+	 */
+	AfterTriggerFireDeferred();
 
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
