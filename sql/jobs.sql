@@ -166,6 +166,11 @@ CALL migrate_job_wait(:job, '60s');
 SELECT state, last_error FROM migrate_jobs WHERE id = :job;
 SELECT kind, who, count(*) FROM jtrig_log GROUP BY kind, who ORDER BY kind;
 
+-- Clauses are read by the worker with standard_conforming_strings on
+SET standard_conforming_strings = off;
+SELECT migrate_batch_update('jt', $$v = 'a\\b'$$);
+RESET standard_conforming_strings;
+
 -- Waiting inside a transaction that keeps one snapshot would never end
 BEGIN ISOLATION LEVEL REPEATABLE READ;
 CALL migrate_job_wait(:job, '1s');

@@ -444,6 +444,17 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 	BlockNumber nblocks = 0;
 
 	pgm_check_preloaded();
+
+	/*
+	 * The worker reads the clauses with standard_conforming_strings on; a
+	 * clause written for "off" could parse differently there (a backslash
+	 * that ends a literal here would not end it there).
+	 */
+	if (!standard_conforming_strings)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("background jobs cannot be submitted with standard_conforming_strings off"),
+				 errhint("SET standard_conforming_strings = on, and write the clauses for it.")));
 	table_owner = pgm_job_table_owner();
 
 	/* Arguments */

@@ -1654,6 +1654,10 @@ run_batch(JobRun *job, int64 batchno)
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+	/* The clauses were checked at submission under this setting (jobs.c). */
+	(void) set_config_option("standard_conforming_strings", "on",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	snprintf(buf, sizeof(buf), "%d", pgm_batch_lock_timeout);
 	(void) set_config_option("lock_timeout", buf,
 							 PGC_USERSET, PGC_S_SESSION,
