@@ -144,7 +144,8 @@ GRANT SELECT, UPDATE ON tg TO gone;
 $id = $node->safe_psql('postgres',
 	"SET ROLE gone; SELECT migrate_batch_update('tg', 'n = n + 1', batch_size => 1000, pause => '50ms')");
 ok(wait_rows_done($node, 'postgres', $id, 2000), 'dropped role: job under way');
-$node->safe_psql('postgres', 'REVOKE ALL ON tg FROM gone; DROP ROLE gone');
+# one transaction: no batch may run between the REVOKE and the DROP ROLE
+$node->safe_psql('postgres', 'BEGIN; REVOKE ALL ON tg FROM gone; DROP ROLE gone; COMMIT');
 is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'failed', 'dropped role: job fails');
 like($node->safe_psql('postgres', "SELECT last_error FROM migrate_jobs WHERE id = $id"),
 	qr/role that submitted the job no longer exists/, 'dropped role: last_error says why');
