@@ -906,6 +906,12 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 		char	   *sql;
 		SPIPlanPtr	plan;
 		List	   *sequences;
+		char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+		char	   *relname = get_rel_name(relid);
+
+		/* Dropped (DROP EXTENSION) since pgm_relation() found it. */
+		if (nspname == NULL || relname == NULL)
+			return;
 
 		sql = psprintf("INSERT INTO %s.%s"
 					   " (occurred_at, transaction_id, backend_pid,"
@@ -917,8 +923,7 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 					   "  pg_catalog.inet_client_addr(), $5, $6,"
 					   "  $7::pg_catalog.jsonb, $8, $9, $10, $11, $12,"
 					   "  $13::pg_catalog.jsonb)",
-					   quote_identifier(get_namespace_name(get_rel_namespace(relid))),
-					   quote_identifier(get_rel_name(relid)));
+					   quote_identifier(nspname), quote_identifier(relname));
 		plan = SPI_prepare(sql, INSERT_NARGS, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the history insert: %s",
