@@ -6,6 +6,8 @@
 #
 #   bash test/run.sh                 everything
 #   bash test/run.sh regress         one suite (regress, isolation or tap)
+#   bash test/run.sh tap/010_jobs_crash regress/jobs
+#                                    single tests of a suite
 set -uo pipefail
 
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,8 +39,8 @@ count_regress_log() {
 # One pg_regress-style suite:
 #   run_pg_regress NAME DRIVER INPUTDIR TESTDIR EXT
 run_pg_regress() {
-	local name=$1 driver=$2 inputdir=$3 testdir=$4 ext=$5 tests rc
-	tests=$(cd "$PGM_TOP/$testdir" 2>/dev/null && ls ./*."$ext" 2>/dev/null |
+	local name=$1 driver=$2 inputdir=$3 testdir=$4 ext=$5 only=${6:-*} tests rc
+	tests=$(cd "$PGM_TOP/$testdir" 2>/dev/null && ls ./$only."$ext" 2>/dev/null |
 		sed "s|^\./||; s|\.$ext\$||" | sort)
 	[ -n "$tests" ] || return 0
 	pgm_log "$name: $(echo $tests | wc -w) tests"
@@ -59,18 +61,18 @@ run_pg_regress() {
 }
 
 run_regress() {
-	run_pg_regress regress "$PGM_PGXS/test/regress/pg_regress" . sql sql
+	run_pg_regress regress "$PGM_PGXS/test/regress/pg_regress" . sql sql "$@"
 }
 
 run_isolation() {
-	run_pg_regress isolation "$PGM_PGXS/test/isolation/pg_isolation_regress" test test/specs spec
+	run_pg_regress isolation "$PGM_PGXS/test/isolation/pg_isolation_regress" test test/specs spec "$@"
 }
 
 # Each TAP script counts its assertions; a script that dies without a
 # failing assertion counts as one failure.
 run_tap() {
-	local t ok bad rc
-	for t in "$PGM_TOP"/test/t/*.pl; do
+	local t ok bad rc only=${1:-*}
+	for t in "$PGM_TOP"/test/t/$only.pl; do
 		[ -e "$t" ] || continue
 		pgm_log "tap: $(basename "$t")"
 		local log=$PGM_WORK/tap_$(basename "$t" .pl).log
@@ -97,6 +99,9 @@ for s in $suites; do
 	regress) run_regress ;;
 	isolation) run_isolation ;;
 	tap) run_tap ;;
+	regress/*) run_regress "${s#*/}" ;;
+	isolation/*) run_isolation "${s#*/}" ;;
+	tap/*) run_tap "${s#*/}" ;;
 	*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
 	esac
 done
