@@ -90,6 +90,7 @@
 #include "utils/timestamp.h"
 
 #include "jobs.h"
+#include "migrate.h"
 #include "pg_migrate.h"
 
 PGDLLEXPORT void pgm_launcher_main(Datum main_arg);
@@ -887,12 +888,22 @@ typedef struct RunnableSlice
 {
 	int64		job_id;
 	int32		slice;
+	Oid			login_role;		/* migration jobs: the role to log in as */
 } RunnableSlice;
+
+/* What a job worker finds in bgw_extra. */
+typedef struct JobWorkerExtra
+{
+	uint32		generation;
+	Oid			login_role;
+} JobWorkerExtra;
 
 static bool
 start_job_worker(Oid dbid, int slotno, uint32 generation, int64 job_id,
-				 int32 slice, BackgroundWorkerHandle **handle)
+				 int32 slice, Oid login_role, BackgroundWorkerHandle **handle)
 {
+	JobWorkerExtra extra;
+
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
@@ -905,9 +916,37 @@ start_job_worker(Oid dbid, int slotno, uint32 generation, int64 job_id,
 			 job_id, slice);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_migrate job");
 	worker.bgw_main_arg = Int32GetDatum(slotno);
-	memcpy(worker.bgw_extra, &generation, sizeof(generation));
+	StaticAssertStmt(sizeof(JobWorkerExtra) <= BGW_EXTRALEN, "bgw_extra too small");
+	extra.generation = generation;
+	extra.login_role = login_role;
+	memcpy(worker.bgw_extra, &extra, sizeof(extra));
 	worker.bgw_notify_pid = MyProcPid;
 	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
+/*
+ * A migration job's worker logs in as the role of the session that
+ * submitted it; if that role is gone or may not log in any more, the job
+ * cannot run: fail it, saying why, rather than start workers that die at
+ * connection.
+ */
+static void
+fail_unrunnable_migrations(void)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s j SET state = 'failed', updated_at = pg_catalog.now(),"
+					 " last_error = 'the role of the session that submitted the migration cannot log in any more'"
+					 " FROM %s sc WHERE sc.job_id OPERATOR(pg_catalog.=) j.id"
+					 " AND j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
+					 " AND NOT EXISTS (SELECT FROM pg_catalog.pg_authid r"
+					 "  WHERE r.oid OPERATOR(pg_catalog.=) sc.session_role::pg_catalog.oid AND r.rolcanlogin)",
+					 pgm_job_table_name(PGM_JOB_TABLE),
+					 pgm_job_table_name(PGM_SCRIPT_TABLE));
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update the job table");
 }
 
 void
@@ -934,15 +973,23 @@ pgm_dispatcher_main(Datum main_arg)
 		OidIsValid(pgm_relation(PGM_SLICE_TABLE)))
 	{
 		StringInfoData sql;
+		bool		scripts = OidIsValid(pgm_relation(PGM_SCRIPT_TABLE));
 
+		if (scripts)
+			fail_unrunnable_migrations();
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
-						 "SELECT s.job_id, s.slice FROM %s j JOIN %s s"
-						 " ON s.job_id OPERATOR(pg_catalog.=) j.id"
-						 " WHERE j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
-						 " AND NOT s.done ORDER BY j.id, s.slice",
+						 "SELECT s.job_id, s.slice, %s FROM %s j JOIN %s s"
+						 " ON s.job_id OPERATOR(pg_catalog.=) j.id",
+						 scripts ? "sc.session_role::pg_catalog.oid" : "NULL::pg_catalog.oid",
 						 pgm_job_table_name(PGM_JOB_TABLE),
 						 pgm_job_table_name(PGM_SLICE_TABLE));
+		if (scripts)
+			appendStringInfo(&sql, " LEFT JOIN %s sc ON sc.job_id OPERATOR(pg_catalog.=) j.id",
+							 pgm_job_table_name(PGM_SCRIPT_TABLE));
+		appendStringInfoString(&sql,
+							   " WHERE j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
+							   " AND NOT s.done ORDER BY j.id, s.slice");
 		if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the job table");
 		nrunnable = (int) SPI_processed;
@@ -955,6 +1002,9 @@ pgm_dispatcher_main(Datum main_arg)
 
 			runnable[i].job_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
 			runnable[i].slice = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			runnable[i].login_role = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+			if (isnull)
+				runnable[i].login_role = InvalidOid;
 		}
 	}
 	SPI_finish();
@@ -980,7 +1030,7 @@ pgm_dispatcher_main(Datum main_arg)
 			case CLAIM_OK:
 				if (!start_job_worker(dbid, slotno, generation,
 									  runnable[i].job_id, runnable[i].slice,
-									  &handle))
+									  runnable[i].login_role, &handle))
 				{
 					/* No background worker slot free: come back shortly. */
 					release_slot(slotno, generation, false, false);
@@ -2010,9 +2060,11 @@ pgm_job_worker_main(Datum main_arg)
 {
 	JobRun		job;
 	Oid			dbid;
+	JobWorkerExtra extra;
 
 	my_slotno = DatumGetInt32(main_arg);
-	memcpy(&my_generation, MyBgworkerEntry->bgw_extra, sizeof(my_generation));
+	memcpy(&extra, MyBgworkerEntry->bgw_extra, sizeof(extra));
+	my_generation = extra.generation;
 
 	/* Registered before anything can fail, so the slot is always freed. */
 	before_shmem_exit(job_worker_exit, (Datum) 0);
@@ -2038,16 +2090,20 @@ pgm_job_worker_main(Datum main_arg)
 	LWLockRelease(pgm_shared->lock);
 
 	/*
-	 * Connect as the bootstrap superuser: the submitter may be a NOLOGIN
-	 * role, which a background worker cannot connect as.  Each batch
-	 * switches to the submitter.
+	 * A migration job logs in as the role of the session that submitted it
+	 * (see async.c).  A backfill connects as the bootstrap superuser: the
+	 * submitter may be a NOLOGIN role, which a background worker cannot
+	 * connect as, and each batch switches to the submitter.
 	 */
-	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	BackgroundWorkerInitializeConnectionByOid(dbid, extra.login_role, 0);
 	SetConfigOption("application_name",
 					psprintf("pg_migrate job " INT64_FORMAT, job.job_id),
 					PGC_USERSET, PGC_S_SESSION);
 
-	run_job(&job);
+	if (OidIsValid(extra.login_role))
+		pgm_run_script_job(job.job_id);
+	else
+		run_job(&job);
 
 	proc_exit(0);
 }
