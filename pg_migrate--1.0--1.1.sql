@@ -44,10 +44,10 @@ CREATE TABLE @extschema@.migrate_job_script (
     checksum        text NOT NULL,
     -- what the submitting session had: its login role (the worker logs in
     -- as it and then sets the job's owner as its role), its search_path
-    -- and its pg_migrate.enforce
+    -- and the pg_migrate settings it had changed (name => value)
     session_role    regrole NOT NULL,
     search_path     text NOT NULL,
-    enforce         text NOT NULL CHECK (enforce IN ('off', 'warn', 'on')),
+    settings        jsonb NOT NULL DEFAULT '{}',
     statements      integer NOT NULL CHECK (statements OPERATOR(pg_catalog.>) 0),
     -- 1-based number of the next statement to run; statements + 1 when done
     next_statement  integer NOT NULL DEFAULT 1,

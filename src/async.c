@@ -16,8 +16,9 @@
  * ROLE), so the script has exactly the rights it would have had in the
  * submitter's session, and no way back to more (a worker logged in as a
  * superuser and switched to the submitter would let SET SESSION
- * AUTHORIZATION in the script get the superuser back).  The search_path and
- * pg_migrate.enforce of the submitting session go with the job.  The
+ * AUTHORIZATION in the script get the superuser back).  The search_path of
+ * the submitting session and the pg_migrate settings it had changed (SET
+ * or PGOPTIONS) go with the job.  The
  * worker's bookkeeping switches to the owner of the job tables, as the SQL
  * functions do.
  *
@@ -291,9 +292,12 @@ submit_script_job(const ScriptJob *sj)
 	values[9] = CStringGetTextDatum(sj->checksum);
 	values[10] = Int32GetDatum(sj->nstatements);
 	if (job_execute("INSERT INTO @script@ (job_id, direction, version, description, up, down,"
-					" irreversible, session_role, search_path, checksum, statements, enforce)"
+					" irreversible, session_role, search_path, checksum, statements, settings)"
 					" VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
-					" pg_catalog.current_setting('pg_migrate.enforce'))",
+					" (SELECT COALESCE(pg_catalog.jsonb_object_agg(name, setting), '{}')"
+					"    FROM pg_catalog.pg_settings"
+					"   WHERE pg_catalog.starts_with(name, 'pg_migrate.')"
+					"     AND source OPERATOR(pg_catalog.=) ANY ('{client,session}'::pg_catalog.text[])))",
 					11, types, values, nulls) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the job");
 
@@ -415,7 +419,6 @@ typedef struct ScriptRun
 	bool		irreversible;
 	char	   *checksum;
 	char	   *search_path;
-	char	   *enforce;
 	Oid			owner;			/* the role the statements run as */
 	List	   *stmts;			/* PgmScriptStmt of the script to run */
 	List	   *up_stmts;		/* rolling back: what the up script created */
@@ -477,7 +480,7 @@ load_script_job(ScriptRun *run)
 		return false;
 	values[0] = Int64GetDatum(run->job_id);
 	job_execute("SELECT j.state, j.owner::pg_catalog.oid, s.direction, s.version, s.description,"
-				" s.up, s.down, s.irreversible, s.checksum, s.search_path, s.enforce"
+				" s.up, s.down, s.irreversible, s.checksum, s.search_path"
 				" FROM @job@ j JOIN @script@ s ON s.job_id OPERATOR(pg_catalog.=) j.id"
 				" WHERE j.id OPERATOR(pg_catalog.=) $1",
 				1, types, values, NULL);
@@ -499,7 +502,6 @@ load_script_job(ScriptRun *run)
 	run->irreversible = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 	run->checksum = SPI_getvalue(tup, desc, 9);
 	run->search_path = SPI_getvalue(tup, desc, 10);
-	run->enforce = SPI_getvalue(tup, desc, 11);
 	if (run->down)
 	{
 		if (run->down_script == NULL)
@@ -520,7 +522,19 @@ load_script_job(ScriptRun *run)
 	if (run->owner != GetSessionUserId())
 		set_session_option("role", GetUserNameFromId(run->owner, false), PGC_USERSET);
 	set_session_option("search_path", run->search_path, PGC_USERSET);
-	set_session_option("pg_migrate.enforce", run->enforce, PGC_SUSET);
+	job_execute("SELECT key, value FROM @script@, pg_catalog.jsonb_each_text(settings)"
+				" WHERE job_id OPERATOR(pg_catalog.=) $1",
+				1, types, values, NULL);
+	{
+		SPITupleTable *tt = SPI_tuptable;
+		uint64		i;
+
+		/* Values the submitting session could set; so may the job. */
+		for (i = 0; i < SPI_processed; i++)
+			set_session_option(SPI_getvalue(tt->vals[i], tt->tupdesc, 1),
+							   SPI_getvalue(tt->vals[i], tt->tupdesc, 2),
+							   PGC_SUSET);
+	}
 	pgm_current_migration = run->version;
 	return true;
 }
