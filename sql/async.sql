@@ -163,6 +163,22 @@ SET SESSION AUTHORIZATION async_deployer;
 SELECT at_definer();
 RESET SESSION AUTHORIZATION;
 
+-- A job whose submitter's login role loses LOGIN before it runs fails,
+-- saying why, instead of starting workers that cannot log in.
+SET SESSION AUTHORIZATION async_deployer;
+BEGIN;
+SET LOCAL ROLE async_owner;
+SELECT migrate_apply_async('a10', 'CREATE TABLE at_never ()', 'DROP TABLE at_never') AS job \gset
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+ALTER ROLE async_deployer NOLOGIN;
+COMMIT;
+CALL migrate_job_wait(:job, '60s');
+SELECT state, last_error FROM migrate_jobs WHERE id = :job;
+ALTER ROLE async_deployer LOGIN;
+SELECT migrate_job_cancel(:job);
+SELECT to_regclass('at_never') AS never;
+
 -- A job that is cancelled half-way leaves what it did, and the migration
 -- unrecorded.
 SELECT migrate_apply_async('a9', 'CREATE TABLE at_half (); CREATE INDEX CONCURRENTLY at_half_v ON no_such_table (v)',

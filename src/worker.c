@@ -938,13 +938,15 @@ fail_unrunnable_migrations(void)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "UPDATE %s j SET state = 'failed', updated_at = pg_catalog.now(),"
-					 " last_error = 'the role of the session that submitted the migration cannot log in any more'"
+					 " last_error = 'the role of the session that submitted the migration cannot log in to this database any more'"
 					 " FROM %s sc WHERE sc.job_id OPERATOR(pg_catalog.=) j.id"
 					 " AND j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
 					 " AND NOT EXISTS (SELECT FROM pg_catalog.pg_authid r"
-					 "  WHERE r.oid OPERATOR(pg_catalog.=) sc.session_role::pg_catalog.oid AND r.rolcanlogin)",
+					 "  WHERE r.oid OPERATOR(pg_catalog.=) sc.session_role::pg_catalog.oid AND r.rolcanlogin"
+					 "  AND pg_catalog.has_database_privilege(r.oid, %u::pg_catalog.oid, 'CONNECT'))",
 					 pgm_job_table_name(PGM_JOB_TABLE),
-					 pgm_job_table_name(PGM_SCRIPT_TABLE));
+					 pgm_job_table_name(PGM_SCRIPT_TABLE),
+					 MyDatabaseId);
 	if (SPI_execute(sql.data, false, 0) != SPI_OK_UPDATE)
 		elog(ERROR, "could not update the job table");
 }
