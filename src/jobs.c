@@ -73,6 +73,9 @@ PG_FUNCTION_INFO_V1(migrate_job_resume);
 PG_FUNCTION_INFO_V1(migrate_job_cancel);
 PG_FUNCTION_INFO_V1(migrate_job_wait);
 
+/* 1000 years: the longest interval taken literally. */
+#define PGM_MAX_INTERVAL_MS	(INT64CONST(1000) * 365 * 24 * 3600 * 1000)
+
 /* Longest pause between batches accepted. */
 #define PGM_MAX_PAUSE_MS	(3600 * 1000)
 
@@ -403,6 +406,11 @@ interval_to_ms(Interval *iv)
 
 	ms = (double) iv->time / 1000.0 +
 		((double) iv->day + (double) iv->month * DAYS_PER_MONTH) * (double) (USECS_PER_DAY / 1000);
+	/* Longer than anyone waits; and a timestamp plus this cannot overflow. */
+	if (ms > PGM_MAX_INTERVAL_MS)
+		return PGM_MAX_INTERVAL_MS;
+	if (ms < -PGM_MAX_INTERVAL_MS)
+		return -PGM_MAX_INTERVAL_MS;
 	return (int64) ms;
 }
 

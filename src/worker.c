@@ -416,6 +416,12 @@ unsuspend_database(Oid dbid)
 	wake_launcher();
 }
 
+static void
+unsuspend_database_callback(int code, Datum arg)
+{
+	unsuspend_database(DatumGetObjectId(arg));
+}
+
 typedef enum
 {
 	CLAIM_OK,
@@ -608,8 +614,12 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
+	/*
+	 * The database is released however the statement ends: an error, or
+	 * the backend terminated while it waits (FATAL runs no PG_FINALLY).
+	 */
 	suspend_database(dbid);
-	PG_TRY();
+	PG_ENSURE_ERROR_CLEANUP(unsuspend_database_callback, ObjectIdGetDatum(dbid));
 	{
 		if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
@@ -618,11 +628,8 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
-	{
-		unsuspend_database(dbid);
-	}
-	PG_END_TRY();
+	PG_END_ENSURE_ERROR_CLEANUP(unsuspend_database_callback, ObjectIdGetDatum(dbid));
+	unsuspend_database(dbid);
 }
 
 /* ----------------------------------------------------------------
@@ -1534,10 +1541,12 @@ prepare_statements(JobRun *job, bool first)
 	if (job->range_plan)
 		SPI_freeplan(job->range_plan);
 	job->dml_plan = job->range_plan = NULL;
+	/* Cleared first: an error below must not leave them dangling. */
 	if (job->dml_sql)
 		pfree(job->dml_sql);
 	if (job->range_sql)
 		pfree(job->range_sql);
+	job->dml_sql = job->range_sql = NULL;
 	job->dml_sql = MemoryContextStrdup(TopMemoryContext, dml.data);
 	job->range_sql = MemoryContextStrdup(TopMemoryContext, range.data);
 	job->plan_first = first;
