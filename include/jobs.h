@@ -34,6 +34,7 @@ extern int	pgm_batch_max_retries;
 extern int	pgm_max_replication_lag;
 extern int	pgm_default_batch_size;
 extern int	pgm_restart_delay;
+extern int	pgm_worker_nice;
 
 /* worker.c */
 extern void pgm_jobs_define_settings(void);

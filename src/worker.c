@@ -48,6 +48,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "access/genam.h"
@@ -105,6 +106,7 @@ int			pgm_batch_max_retries = 20;
 int			pgm_max_replication_lag = 0;
 int			pgm_default_batch_size = 1000;
 int			pgm_restart_delay = 5000;
+int			pgm_worker_nice = 10;
 
 /* tid Datums are pass-by-reference pointers to ItemPointerData. */
 #define DatumGetItemPointer(X)	((ItemPointer) DatumGetPointer(X))
@@ -159,6 +161,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
+static void apply_worker_nice(void);
 static void pgm_jobs_shmem_request(void);
 static void pgm_jobs_shmem_startup(void);
 static Size pgm_jobs_shmem_size(void);
@@ -223,6 +226,15 @@ pgm_jobs_define_settings(void)
 							&pgm_default_batch_size,
 							1000, 1, PGM_MAX_BATCH,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.worker_nice",
+							"Scheduling priority (nice value) of job workers.",
+							"Workers run at least this nice, so that the application's backends get the CPU first when "
+							"they compete for it; an idle server gives the workers all the CPU they can use.",
+							&pgm_worker_nice,
+							10, 0, 19,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_migrate.restart_delay",
@@ -1993,6 +2005,7 @@ run_job(JobRun *job)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			apply_worker_nice();
 		}
 		MemoryContextReset(batch_cxt);
 		oldcxt = MemoryContextSwitchTo(batch_cxt);
@@ -2066,6 +2079,26 @@ run_job(JobRun *job)
 	}
 }
 
+/*
+ * Make this worker at least pg_migrate.worker_nice nice.  Only ever
+ * raises the nice value (lowering it needs privileges the server should
+ * not have); a failure is logged and otherwise ignored.
+ */
+static void
+apply_worker_nice(void)
+{
+	int			current;
+
+	errno = 0;
+	current = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0 || current >= pgm_worker_nice)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, pgm_worker_nice) != 0)
+		ereport(LOG,
+				(errmsg("could not set the nice value of a pg_migrate job worker to %d: %m",
+						pgm_worker_nice)));
+}
+
 void
 pgm_job_worker_main(Datum main_arg)
 {
@@ -2083,6 +2116,7 @@ pgm_job_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	apply_worker_nice();
 
 	memset(&job, 0, sizeof(job));
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
