@@ -44,6 +44,11 @@ is($node->safe_psql('postgres', "SELECT attempted FROM migrate_job_script WHERE 
 my ($pid) = job_worker_pids($node);
 like($node->safe_psql('postgres', "SELECT application_name FROM pg_stat_activity WHERE pid = $pid"),
 	qr/^pg_migrate job $id$/, 'the worker names its job');
+# Field 19 of /proc/PID/stat is the nice value.
+open(my $fh, '<', "/proc/$pid/stat") or die "cannot read /proc/$pid/stat: $!";
+my @stat = split / /, (<$fh> =~ s/^.*\) //r);
+close $fh;
+is($stat[16], '10', 'the worker runs at pg_migrate.worker_nice');
 kill 'KILL', $pid;
 $writer->quit;
 $node->poll_query_until('postgres', 'SELECT true') or die;
