@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "nodes/parsenodes.h"
 
 /* One statement of a migration script. */
@@ -52,11 +53,14 @@ extern List *pgm_parse_script(const char *script, const char *what,
 							  bool allow_nontransactional);
 extern int	pgm_pin_search_path(void);
 extern char *pgm_migration_checksum(const char *up, const char *down);
+extern char *pgm_text_arg(FunctionCallInfo fcinfo, int n);
 extern void pgm_check_version(const char *version);
 extern void pgm_check_migration_args(const char *version, const char *up,
 									 const char *down, bool irreversible);
 extern void pgm_check_not_standby(void);
 extern void pgm_serialise_migrations(void);
+extern int	pgm_execute_as(Oid owner, const char *sql, int nargs, Oid *types,
+						   Datum *values, const char *nulls);
 extern int	pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types,
 								   Datum *values, const char *nulls);
 extern bool pgm_migration_applied(const char *version, const char *checksum);

@@ -135,30 +135,8 @@ static int
 job_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 			const char *nulls)
 {
-	Oid			owner = pgm_job_table_owner();
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
-	int			rc;
-	char	   *sql = job_sql(sql_fmt);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	nestlevel = pgm_pin_search_path();
-	PG_TRY();
-	{
-		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-		if (rc < 0)
-			elog(ERROR, "job bookkeeping failed: %s", SPI_result_code_string(rc));
-	}
-	PG_FINALLY();
-	{
-		AtEOXact_GUC(false, nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	return rc;
+	return pgm_execute_as(pgm_job_table_owner(), job_sql(sql_fmt),
+						  nargs, types, values, nulls);
 }
 
 /* ----------------------------------------------------------------
@@ -225,16 +203,11 @@ check_submitter(void)
 						GetUserNameFromId(GetUserId(), false))));
 }
 
+/* A migration job to submit: the migration, which way, how long. */
 typedef struct ScriptJob
 {
 	const char *direction;
-	const char *version;
-	const char *description;
-	const char *up;
-	const char *down;
-	bool		irreversible;
-	const char *checksum;
-	const char *search_path;
+	PgmAppliedMigration m;		/* duration, retries, applied_by unused */
 	int			nstatements;
 } ScriptJob;
 
@@ -274,22 +247,22 @@ submit_script_job(const ScriptJob *sj)
 	values[0] = Int64GetDatum(job_id);
 	types[0] = INT8OID;
 	values[1] = CStringGetTextDatum(sj->direction);
-	values[2] = CStringGetTextDatum(sj->version);
-	if (sj->description)
-		values[3] = CStringGetTextDatum(sj->description);
+	values[2] = CStringGetTextDatum(sj->m.version);
+	if (sj->m.description)
+		values[3] = CStringGetTextDatum(sj->m.description);
 	else
 		nulls[3] = 'n';
-	values[4] = CStringGetTextDatum(sj->up);
-	if (sj->down)
-		values[5] = CStringGetTextDatum(sj->down);
+	values[4] = CStringGetTextDatum(sj->m.up);
+	if (sj->m.down)
+		values[5] = CStringGetTextDatum(sj->m.down);
 	else
 		nulls[5] = 'n';
 	types[5] = TEXTOID;
-	values[6] = BoolGetDatum(sj->irreversible);
+	values[6] = BoolGetDatum(sj->m.irreversible);
 	types[6] = BOOLOID;
 	values[7] = ObjectIdGetDatum(GetSessionUserId());
-	values[8] = CStringGetTextDatum(sj->search_path);
-	values[9] = CStringGetTextDatum(sj->checksum);
+	values[8] = CStringGetTextDatum(sj->m.search_path);
+	values[9] = CStringGetTextDatum(sj->m.checksum);
 	values[10] = Int32GetDatum(sj->nstatements);
 	if (job_execute("INSERT INTO @script@ (job_id, direction, version, description, up, down,"
 					" irreversible, session_role, search_path, checksum, statements, settings)"
@@ -312,13 +285,6 @@ submit_script_job(const ScriptJob *sj)
 	return job_id;
 }
 
-static char *
-text_arg(FunctionCallInfo fcinfo, int n)
-{
-	if (PG_NARGS() <= n || PG_ARGISNULL(n))
-		return NULL;
-	return text_to_cstring(PG_GETARG_TEXT_PP(n));
-}
 
 /*
  * migrate_apply_async(version, up, down, description, irreversible)
@@ -334,30 +300,30 @@ migrate_apply_async(PG_FUNCTION_ARGS)
 	pgm_check_not_standby();
 	memset(&sj, 0, sizeof(sj));
 	sj.direction = "up";
-	sj.version = text_arg(fcinfo, 0);
-	sj.up = text_arg(fcinfo, 1);
-	sj.down = text_arg(fcinfo, 2);
-	sj.description = text_arg(fcinfo, 3);
-	sj.irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
-	pgm_check_migration_args(sj.version, sj.up, sj.down, sj.irreversible);
+	sj.m.version = pgm_text_arg(fcinfo, 0);
+	sj.m.up = pgm_text_arg(fcinfo, 1);
+	sj.m.down = pgm_text_arg(fcinfo, 2);
+	sj.m.description = pgm_text_arg(fcinfo, 3);
+	sj.m.irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	pgm_check_migration_args(sj.m.version, sj.m.up, sj.m.down, sj.m.irreversible);
 	check_submitter();
 
-	stmts = pgm_parse_script(sj.up, "up", true);
-	check_async_script(stmts, sj.version, "up");
-	if (sj.down)
-		check_async_script(pgm_parse_script(sj.down, "down", true), sj.version, "down");
+	stmts = pgm_parse_script(sj.m.up, "up", true);
+	check_async_script(stmts, sj.m.version, "up");
+	if (sj.m.down)
+		check_async_script(pgm_parse_script(sj.m.down, "down", true), sj.m.version, "down");
 	sj.nstatements = list_length(stmts);
-	sj.checksum = pgm_migration_checksum(sj.up, sj.down);
-	sj.search_path = GetConfigOption("search_path", false, false);
+	sj.m.checksum = pgm_migration_checksum(sj.m.up, sj.m.down);
+	sj.m.search_path = GetConfigOption("search_path", false, false);
 
 	pgm_serialise_migrations();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (pgm_migration_applied(sj.version, sj.checksum))
+	if (pgm_migration_applied(sj.m.version, sj.m.checksum))
 	{
 		SPI_finish();
 		ereport(NOTICE,
-				(errmsg("migration \"%s\" is already applied, nothing to do", sj.version)));
+				(errmsg("migration \"%s\" is already applied, nothing to do", sj.m.version)));
 		PG_RETURN_NULL();
 	}
 	SPI_finish();
@@ -373,7 +339,7 @@ migrate_apply_async(PG_FUNCTION_ARGS)
 Datum
 migrate_rollback_async(PG_FUNCTION_ARGS)
 {
-	char	   *version = text_arg(fcinfo, 0);
+	char	   *version = pgm_text_arg(fcinfo, 0);
 	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	PgmRollbackTarget t;
 	ScriptJob	sj;
@@ -394,11 +360,11 @@ migrate_rollback_async(PG_FUNCTION_ARGS)
 
 	memset(&sj, 0, sizeof(sj));
 	sj.direction = "down";
-	sj.version = t.version;
-	sj.up = t.up;
-	sj.down = t.down;
-	sj.checksum = pgm_migration_checksum(t.up, t.down);
-	sj.search_path = t.search_path;
+	sj.m.version = t.version;
+	sj.m.up = t.up;
+	sj.m.down = t.down;
+	sj.m.checksum = pgm_migration_checksum(t.up, t.down);
+	sj.m.search_path = t.search_path;
 	sj.nstatements = list_length(stmts);
 	PG_RETURN_INT64(submit_script_job(&sj));
 }

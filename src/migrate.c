@@ -494,26 +494,22 @@ qualified_name(Oid relid)
 }
 
 /*
- * Run one parameterised statement on the bookkeeping table as its owner,
- * with a fresh snapshot (never read-only: it must see what a concurrent
- * migration committed while we waited for the migration lock).
- * "%1$s" (or "%s") in sql_fmt is replaced by the table's qualified name.
+ * Run one parameterised statement as the given role (the owner of the
+ * tables it reads and writes), under search_path = pg_catalog, pg_temp, as
+ * a restricted operation: nothing the caller set up can run inside it.
+ * The caller is connected to SPI.
  */
 int
-pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
-			  const char *nulls)
+pgm_execute_as(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls)
 {
-	Oid			relid = migrations_relid();
 	Oid			save_userid;
 	int			save_sec;
-	int			rc;
-	char	   *sql = psprintf(sql_fmt, qualified_name(relid));	/* %1$s */
-
 	int			nestlevel;
+	int			rc;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(pgm_relation_owner(relid),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = pgm_pin_search_path();
 	PG_TRY();
@@ -529,6 +525,23 @@ pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values
 	}
 	PG_END_TRY();
 	return rc;
+}
+
+/*
+ * Run one parameterised statement on the bookkeeping table as its owner,
+ * with a fresh snapshot (never read-only: it must see what a concurrent
+ * migration committed while we waited for the migration lock).
+ * "%1$s" (or "%s") in sql_fmt is replaced by the table's qualified name.
+ */
+int
+pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
+					   const char *nulls)
+{
+	Oid			relid = migrations_relid();
+
+	return pgm_execute_as(pgm_relation_owner(relid),
+						  psprintf(sql_fmt, qualified_name(relid)),
+						  nargs, types, values, nulls);
 }
 
 /*
@@ -569,8 +582,8 @@ pgm_serialise_migrations(void)
 				 errhint("Retry the transaction, or run migrations at READ COMMITTED.")));
 }
 
-static char *
-text_arg(FunctionCallInfo fcinfo, int n)
+char *
+pgm_text_arg(FunctionCallInfo fcinfo, int n)
 {
 	if (PG_NARGS() <= n || PG_ARGISNULL(n))
 		return NULL;
@@ -814,16 +827,11 @@ void
 pgm_refuse_unfinished_async(void)
 {
 	StringInfoData sql;
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
 	int64		job_id = 0;
 	char	   *state = NULL;
 
 	if (!OidIsValid(pgm_relation(PGM_JOB_TABLE)))
 		return;
-	owner = pgm_job_table_owner();
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT id, state FROM %s WHERE kind OPERATOR(pg_catalog.=) 'migration'"
@@ -832,30 +840,15 @@ pgm_refuse_unfinished_async(void)
 					 pgm_job_table_name(PGM_JOB_TABLE));
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	nestlevel = pgm_pin_search_path();
-	PG_TRY();
+	pgm_execute_as(pgm_job_table_owner(), sql.data, 0, NULL, NULL, NULL);
+	if (SPI_processed == 1)
 	{
-		if (SPI_execute(sql.data, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the job table");
-		if (SPI_processed == 1)
-		{
-			bool		isnull;
+		bool		isnull;
 
-			job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-												 SPI_tuptable->tupdesc, 1, &isnull));
-			state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-		}
+		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	}
-	PG_FINALLY();
-	{
-		AtEOXact_GUC(false, nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-
 	if (state != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
@@ -875,10 +868,10 @@ pgm_refuse_unfinished_async(void)
 Datum
 migrate_apply(PG_FUNCTION_ARGS)
 {
-	char	   *version = text_arg(fcinfo, 0);
-	char	   *up = text_arg(fcinfo, 1);
-	char	   *down = text_arg(fcinfo, 2);
-	char	   *description = text_arg(fcinfo, 3);
+	char	   *version = pgm_text_arg(fcinfo, 0);
+	char	   *up = pgm_text_arg(fcinfo, 1);
+	char	   *down = pgm_text_arg(fcinfo, 2);
+	char	   *description = pgm_text_arg(fcinfo, 3);
 	bool		irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	char	   *checksum;
 	List	   *stmts;
@@ -959,7 +952,7 @@ pgm_check_migration_args(const char *version, const char *up, const char *down,
 Datum
 migrate_rollback(PG_FUNCTION_ARGS)
 {
-	char	   *version = text_arg(fcinfo, 0);
+	char	   *version = pgm_text_arg(fcinfo, 0);
 	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
 	PgmRollbackTarget t;
 	List	   *stmts;
@@ -1095,8 +1088,8 @@ Datum
 migrate_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *up = text_arg(fcinfo, 0);
-	char	   *down = text_arg(fcinfo, 1);
+	char	   *up = pgm_text_arg(fcinfo, 0);
+	char	   *down = pgm_text_arg(fcinfo, 1);
 	VerifyState vs;
 
 	pgm_check_preloaded();
