@@ -41,6 +41,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "commands/dbcommands.h"
@@ -833,6 +834,12 @@ migrate_override(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an override needs a reason"),
 				 errdetail("The reason is stored in the DDL history.")));
+	/* Nothing it could lift runs there; accepting it would mislead. */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("policy overrides cannot be used on a hot standby"),
+				 errhint("Schema changes run on the primary; make the override there.")));
 	if (!IsTransactionBlock())
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
