@@ -684,6 +684,22 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 }
 
 /*
+ * The hint of a refusal: the safe alternative.  A restore meets refusals
+ * because it was run without the documented settings (its indexes and
+ * foreign keys come after the data, on populated tables); then the hint
+ * names those settings first.
+ */
+static const char *
+refusal_hint(PgmRule rule)
+{
+	if (pgm_session_is_restore())
+		return psprintf("When restoring a dump, run pg_restore as a superuser with %s. "
+						"Otherwise: %s",
+						PGM_RESTORE_PGOPTIONS, pgm_rules[rule].alternative);
+	return pgm_rules[rule].alternative;
+}
+
+/*
  * Act on the verdicts of a statement about to run: warn, log and remember
  * the violations, and raise the first refusal.  Overrides used are returned
  * as JSON text for the history row.  Called only when enforcement is on or
@@ -751,7 +767,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 				(errcode(ERRCODE_PGM_POLICY_VIOLATION),
 				 errmsg("%s", refusal->message),
 				 errdetail("%s", refusal->detail),
-				 errhint("%s", pgm_rules[refusal->op->rule].alternative)));
+				 errhint("%s", refusal_hint(refusal->op->rule))));
 
 	appendStringInfoChar(&json, ']');
 	if (any_override)
