@@ -73,6 +73,28 @@ CREATE TEMP TABLE hd_temp (i int);
 RESET ROLE;
 ALTER TABLE hd_renamed RENAME TO migrate_ddl_history;
 
+-- Errors that say nothing about the table's state (here a lock timeout,
+-- raised by a trigger) stay errors, for superusers too: a statement
+-- retried after a lock timeout must see it, and is retried.
+CREATE FUNCTION hd_busy() RETURNS trigger LANGUAGE plpgsql
+  AS $$ BEGIN RAISE EXCEPTION 'history busy' USING ERRCODE = 'lock_not_available'; END $$;
+SET pg_migrate.record_ddl = off;
+CREATE TRIGGER hd_busy BEFORE INSERT ON migrate_ddl_history
+  FOR EACH ROW EXECUTE FUNCTION hd_busy();
+SET pg_migrate.record_ddl = on;
+\set VERBOSITY terse
+CREATE TABLE hd_t9 (i int);
+SELECT to_regclass('hd_t9') IS NOT NULL AS t9;
+SET pg_migrate.lock_retries = 1;
+ALTER TABLE hd_t1 ADD COLUMN j int;
+\set VERBOSITY default
+RESET pg_migrate.lock_retries;
+SELECT count(*) AS j_columns FROM pg_attribute
+ WHERE attrelid = 'hd_t1'::regclass AND attname = 'j';
+SET pg_migrate.record_ddl = off;
+DROP TRIGGER hd_busy ON migrate_ddl_history;
+SET pg_migrate.record_ddl = on;
+
 -- 4. The history detached from the extension and dropped; then the
 -- documented repair: drop and re-create the extension.
 ALTER EXTENSION pg_migrate DROP TABLE migrate_ddl_history;
@@ -100,7 +122,7 @@ SELECT command_tag, statement FROM migrate_ddl_history ORDER BY id;
 
 -- Clean up
 DROP TABLE hd_t1, hd_t2, hd_t3, hd_t4, hd_t5, hd_t6, hd_t7, hd_t8, hd_temp;
-DROP FUNCTION hd_fail();
+DROP FUNCTION hd_fail(), hd_busy();
 DROP EXTENSION pg_migrate;
 REVOKE CREATE ON SCHEMA public FROM hd_user;
 DROP ROLE hd_user, hd_owner;

@@ -989,14 +989,36 @@ history_unwritable(const char *cause)
 }
 
 /*
+ * Errors that say nothing about the state of the history table: the insert
+ * met a lock timeout, a deadlock, a cancel, a shortage or an internal
+ * failure.  They stay what they are (a statement retried after a lock
+ * timeout must see the lock timeout), for superusers too.
+ */
+static bool
+transient_error(int sqlerrcode)
+{
+	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		category == ERRCODE_TRANSACTION_ROLLBACK ||
+		category == ERRCODE_INSUFFICIENT_RESOURCES ||
+		category == ERRCODE_OPERATOR_INTERVENTION ||
+		category == ERRCODE_SYSTEM_ERROR ||
+		category == ERRCODE_INTERNAL_ERROR;
+}
+
+/*
  * Insert the row as the table's owner: ordinary roles cannot write the
  * history themselves, and a security-restricted operation keeps anything
  * the insert might run from changing session state.
  *
- * A failure is turned into history_unwritable()'s report.  For superusers,
- * whose statement goes ahead, the insert runs in a subtransaction so that
- * its failure can be rolled back alone; for everybody else the statement
- * fails anyway, so no subtransaction is spent.  A cancel stays a cancel.
+ * A failure that comes from the table's state is turned into
+ * history_unwritable()'s report.  For superusers, whose statement goes
+ * ahead, the insert runs in a subtransaction so that its failure can be
+ * rolled back alone; for everybody else the statement fails anyway, so no
+ * subtransaction is spent.  (The subtransaction takes a subtransaction id:
+ * a superuser's transaction with more than 64 DDL statements overflows the
+ * cache of them, as plpgsql exception blocks in a loop do.)
  */
 static void
 write_row(Oid relid, Datum *values, const char *nulls)
@@ -1036,15 +1058,16 @@ write_row(Oid relid, Datum *values, const char *nulls)
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
-			PG_RE_THROW();
 		FlushErrorState();
+		/* Our subtransaction goes first, whatever happens next. */
 		if (recover)
 		{
 			RollbackAndReleaseCurrentSubTransaction();
 			MemoryContextSwitchTo(cxt);
 			CurrentResourceOwner = owner;
 		}
+		if (transient_error(edata->sqlerrcode))
+			ReThrowError(edata);
 	}
 	PG_END_TRY();
 
