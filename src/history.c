@@ -955,6 +955,20 @@ role_name(Oid roleid)
 }
 
 /*
+ * May the statements of this session go ahead when the history cannot
+ * record them?  Only when it is logged in as a superuser (see
+ * history_unwritable).  The session's role counts, not the current one: a
+ * superuser's SECURITY DEFINER function does not carry an ordinary
+ * session's DDL past a broken history, while a superuser who SET ROLE to
+ * another role can still repair.
+ */
+static bool
+may_bypass_history(void)
+{
+	return superuser_arg(GetSessionUserId());
+}
+
+/*
  * The history cannot take the row of a statement that has run: its table
  * was dropped, renamed, stripped of its owner's privileges, or given a
  * trigger that fails.
@@ -968,7 +982,7 @@ role_name(Oid roleid)
 static void
 history_unwritable(const char *cause)
 {
-	if (superuser())
+	if (may_bypass_history())
 		ereport(WARNING,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the DDL history could not record this statement"),
@@ -981,8 +995,8 @@ history_unwritable(const char *cause)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("statement refused because the DDL history cannot record it"),
-				 errdetail("%s Statements of roles other than superusers are refused "
-						   "while the history cannot record them.", cause),
+				 errdetail("%s Statements of sessions not logged in as a superuser are "
+						   "refused while the history cannot record them.", cause),
 				 errhint("Ask a superuser to repair %s "
 						 "(README: \"Repairing a damaged installation\").",
 						 HISTORY_TABLE)));
@@ -1025,7 +1039,7 @@ write_row(Oid relid, Datum *values, const char *nulls)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	bool		recover = superuser();
+	bool		recover = may_bypass_history();
 	ErrorData  *edata = NULL;
 	Oid			save_userid;
 	int			save_sec_context;
