@@ -14,6 +14,9 @@ use Test::More;
 use PgmJobs;
 
 my $primary = pgm_node('primary');
+# small batches, so that the job is still running when the primary stops
+$primary->append_conf('postgresql.conf', "pg_migrate.batch_target = '10ms'");
+$primary->reload;
 $primary->safe_psql('postgres', q{
 CREATE EXTENSION pg_migrate;
 CREATE TABLE t (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
@@ -27,15 +30,12 @@ my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'b', has_streaming => 1);
 $standby->start;
 
-# A paused job, and a slow one interrupted while it runs.
+# A paused job (and, further down, a slow one interrupted while it runs).
 my $paused = $primary->safe_psql('postgres',
-	"SELECT migrate_batch_update('u', 'n = n + 1', batch_size => 100, pause => '100ms')");
-ok(wait_rows_done($primary, 'postgres', $paused, 300), 'primary: the second job is under way');
+	"SELECT migrate_batch_update('u', 'n = n + 1', batch_size => 100, pause => '300ms')");
+ok(wait_rows_done($primary, 'postgres', $paused, 100), 'primary: the second job is under way');
 is($primary->safe_psql('postgres', "SELECT migrate_job_pause($paused)"), 'paused',
 	'primary: the second job is paused');
-my $running = $primary->safe_psql('postgres',
-	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 200, pause => '100ms')");
-ok(wait_rows_done($primary, 'postgres', $running, 1000), 'primary: the job is under way');
 $primary->wait_for_catchup($standby);
 
 # --- Every function that writes refuses on the standby, saying why.
@@ -51,11 +51,11 @@ my %refusals = (
 	  qr/25006: background jobs cannot be submitted on a hot standby/,
 	"SELECT migrate_batch_delete('t', 'id < 0')" =>
 	  qr/25006: background jobs cannot be submitted on a hot standby/,
-	"SELECT migrate_job_pause($running)" =>
+	"SELECT migrate_job_pause($paused)" =>
 	  qr/25006: cannot pause a background job on a hot standby/,
 	"SELECT migrate_job_resume($paused)" =>
 	  qr/25006: cannot resume a background job on a hot standby/,
-	"SELECT migrate_job_cancel($running)" =>
+	"SELECT migrate_job_cancel($paused)" =>
 	  qr/25006: cannot cancel a background job on a hot standby/,
 	"BEGIN; SELECT migrate_override('drop_table', 'standby'); COMMIT" =>
 	  qr/25006: policy overrides cannot be used on a hot standby/,
@@ -72,10 +72,13 @@ foreach my $sql (sort keys %refusals)
 {
 	like(standby_error($sql), $refusals{$sql}, "standby: $sql refuses, saying why");
 }
-like(standby_error("SELECT migrate_job_pause($running)"),
+like(standby_error("SELECT migrate_job_pause($paused)"),
 	qr/HINT:  .*primary/, 'standby: the hint points at the primary');
 
-# --- The primary goes away while the job runs.
+# --- The primary goes away while a job runs.
+my $running = $primary->safe_psql('postgres',
+	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 100, pause => '300ms')");
+ok(wait_rows_done($primary, 'postgres', $running, 300), 'primary: the job is under way');
 $primary->wait_for_catchup($standby);
 $primary->stop('immediate');
 
@@ -83,6 +86,7 @@ my $state_before = $standby->safe_psql('postgres',
 	"SELECT state, rows_done FROM migrate_jobs WHERE id = $running");
 like($state_before, qr/^running\|\d+$/, 'standby: the job replicated as running');
 my ($rows_before) = $state_before =~ /\|(\d+)$/;
+note("the job had $rows_before rows done when the primary stopped");
 cmp_ok($rows_before, '<', 20000, 'standby: the job was interrupted before its end');
 is($standby->safe_psql('postgres', "SELECT state FROM migrate_jobs WHERE id = $paused"),
 	'paused', 'standby: the paused job replicated as paused');
