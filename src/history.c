@@ -1028,18 +1028,57 @@ transient_error(int sqlerrcode)
  *
  * A failure that comes from the table's state is turned into
  * history_unwritable()'s report.  For superusers, whose statement goes
- * ahead, the insert runs in a subtransaction so that its failure can be
- * rolled back alone; for everybody else the statement fails anyway, so no
- * subtransaction is spent.  (The subtransaction takes a subtransaction id:
- * a superuser's transaction with more than 64 DDL statements overflows the
- * cache of them, as plpgsql exception blocks in a loop do.)
+ * ahead, the insert into a history that does not look as the extension
+ * made it runs in a subtransaction so that its failure can be rolled back
+ * alone.  A healthy history (the usual case) and everybody else's
+ * statements (which fail anyway) spend no subtransaction: each would take a
+ * subtransaction id, and a migration of more than 64 DDL statements would
+ * overflow the cache of them.
  */
+/*
+ * Is the history table as the extension made it, as far as what can make
+ * an insert fail goes: its owner may insert and draw ids, and it has no
+ * triggers but the extension's own?  A cheap look at the catalog caches,
+ * so that a healthy history spends no subtransaction on a superuser's
+ * statement.
+ */
+static bool
+history_looks_writable(Oid relid)
+{
+	Oid			owner = pgm_relation_owner(relid);
+	Oid			seqid = pgm_relation(HISTORY_TABLE "_id_seq");
+	Relation	rel;
+	bool		ok = true;
+
+	if (pg_class_aclcheck(relid, owner, ACL_INSERT) != ACLCHECK_OK ||
+		!OidIsValid(seqid) ||
+		pg_class_aclcheck(seqid, owner, ACL_USAGE) != ACLCHECK_OK)
+		return false;
+
+	rel = relation_open(relid, AccessShareLock);
+	if (rel->trigdesc != NULL)
+	{
+		int			i;
+
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			const char *name = rel->trigdesc->triggers[i].tgname;
+
+			if (strcmp(name, "migrate_ddl_history_append_only") != 0 &&
+				strcmp(name, "migrate_ddl_history_no_truncate") != 0)
+				ok = false;
+		}
+	}
+	relation_close(rel, AccessShareLock);
+	return ok;
+}
+
 static void
 write_row(Oid relid, Datum *values, const char *nulls)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	bool		recover = may_bypass_history();
+	bool		recover = may_bypass_history() && !history_looks_writable(relid);
 	ErrorData  *edata = NULL;
 	Oid			save_userid;
 	int			save_sec_context;
