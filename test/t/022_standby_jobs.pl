@@ -67,6 +67,10 @@ my %refusals = (
 	  qr/25006: migrations cannot be applied on a hot standby/,
 	"SELECT migrate_rollback('1')" =>
 	  qr/25006: migrations cannot be applied on a hot standby/,
+	"SELECT migrate_apply_async('2', 'CREATE INDEX CONCURRENTLY t_n ON t (n)', 'DROP INDEX CONCURRENTLY t_n')" =>
+	  qr/25006: migrations cannot be applied on a hot standby/,
+	"SELECT migrate_rollback_async('1')" =>
+	  qr/25006: migrations cannot be applied on a hot standby/,
 );
 foreach my $sql (sort keys %refusals)
 {
