@@ -179,6 +179,21 @@ ALTER ROLE async_deployer LOGIN;
 SELECT migrate_job_cancel(:job);
 SELECT to_regclass('at_never') AS never;
 
+-- Nor one whose submitter is no longer a member of the role it ran as.
+SET SESSION AUTHORIZATION async_deployer;
+BEGIN;
+SET LOCAL ROLE async_owner;
+SELECT migrate_apply_async('a11', 'CREATE TABLE at_never ()', 'DROP TABLE at_never') AS job \gset
+RESET ROLE;
+RESET SESSION AUTHORIZATION;
+REVOKE async_owner FROM async_deployer;
+COMMIT;
+CALL migrate_job_wait(:job, '60s');
+SELECT state, last_error FROM migrate_jobs WHERE id = :job;
+GRANT async_owner TO async_deployer;
+SELECT migrate_job_cancel(:job);
+SELECT to_regclass('at_never') AS never;
+
 -- A job that is cancelled half-way leaves what it did, and the migration
 -- unrecorded.
 SELECT migrate_apply_async('a9', 'CREATE TABLE at_half (); CREATE INDEX CONCURRENTLY at_half_v ON no_such_table (v)',

@@ -839,10 +839,24 @@ run_one(ScriptRun *run, PgmScriptStmt *st, bool attempted)
 
 	if (!st->own_transaction)
 	{
-		/* One transaction: the statement and its progress. */
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
+		int			next;
+		bool		attempted_now;
+		bool		go;
+
+		/*
+		 * One transaction: the statement and its progress, the progress row
+		 * locked first, so that the statement runs only if it is still the
+		 * next one to run.
+		 */
+		begin_step();
+		go = read_script_progress(run, &next, &attempted_now) && next == st->number;
+		SPI_finish();
+		if (!go)
+		{
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			return;
+		}
 		set_statement_lock_timeout(st);
 		set_exemptions(run);
 		pgm_judge_script_dml(st);
@@ -916,9 +930,31 @@ pgm_run_script_job(int64 job_id)
 	run.stmt_cxt = AllocSetContextCreate(TopMemoryContext, "pg_migrate migration statement",
 										 ALLOCSET_DEFAULT_SIZES);
 
-	begin_step();
-	runnable = load_script_job(&run);
-	end_step();
+	/*
+	 * What fails here (the submitter may not SET ROLE to the job's owner any
+	 * more, a setting is refused) fails the job: a worker that exited with
+	 * the error would only be started again.
+	 */
+	PG_TRY();
+	{
+		begin_step();
+		runnable = load_script_job(&run);
+		end_step();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(run.cxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		if (run.version == NULL)
+			run.version = "?";
+		fail_script_job(&run, psprintf("the job could not start: %s", error->message));
+		return;
+	}
+	PG_END_TRY();
 	if (!runnable)
 		return;
 
