@@ -854,6 +854,21 @@ launcher_pass(void)
 	return sleep_ms;
 }
 
+/*
+ * Pin the session's search_path of a dispatcher or job worker, which runs
+ * its bookkeeping as the bootstrap superuser.  Connecting applied the
+ * settings of ALTER DATABASE ... SET, which the database's owner chooses,
+ * and a job's own batches run code of the submitter in this session, which
+ * may leave temporary types and tables behind (pg_temp is searched first
+ * for those unless the path lists it).  Every query here is schema-qualified
+ * as well; this makes an unqualified name that slips in later harmless.
+ */
+static void
+pin_session_search_path(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
+}
+
 void
 pgm_launcher_main(Datum main_arg)
 {
@@ -983,6 +998,7 @@ pgm_dispatcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pin_session_search_path();
 
 	pgstat_report_activity(STATE_RUNNING, "looking for runnable jobs");
 
@@ -1594,7 +1610,7 @@ replication_lag_over_limit(void)
 
 	if (pgm_max_replication_lag <= 0)
 		return 0;
-	if (SPI_execute("SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.max(replay_lag)), 0)::float8"
+	if (SPI_execute("SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.max(replay_lag)), 0)::pg_catalog.float8"
 					" OPERATOR(pg_catalog.*) 1000 FROM pg_catalog.pg_stat_replication",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		return 0;
@@ -2141,6 +2157,7 @@ pgm_job_worker_main(Datum main_arg)
 	 * connect as, and each batch switches to the submitter.
 	 */
 	BackgroundWorkerInitializeConnectionByOid(dbid, extra.login_role, 0);
+	pin_session_search_path();
 	SetConfigOption("application_name",
 					psprintf("pg_migrate job " INT64_FORMAT, job.job_id),
 					PGC_USERSET, PGC_S_SESSION);
