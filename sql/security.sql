@@ -17,6 +17,53 @@ DROP FUNCTION migrate_apply(text, text, text, text, boolean);
 CREATE TABLE migrate_migrations (version text);
 CREATE EXTENSION pg_migrate;
 DROP TABLE migrate_migrations;
+-- the same, planted by an ordinary role with CREATE on the schema: a
+-- sequence (a serial column would pick another name; registering it for
+-- pg_dump then fails), a composite type and a view where a view goes, an
+-- index name, a function; event triggers need a superuser
+CREATE ROLE sec_early;
+GRANT CREATE ON SCHEMA public TO sec_early;
+SET ROLE sec_early;
+CREATE SEQUENCE migrate_ddl_history_id_seq;
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP SEQUENCE migrate_ddl_history_id_seq;
+CREATE SEQUENCE migrate_job_state_id_seq;
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP SEQUENCE migrate_job_state_id_seq;
+CREATE TYPE migrate_jobs AS (id bigint);
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP TYPE migrate_jobs;
+CREATE VIEW migrate_rules AS SELECT 'drop_table'::text AS rule;
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP VIEW migrate_rules;
+CREATE TABLE sec_early_t (i int);
+CREATE INDEX migrate_ddl_history_occurred_at_idx ON sec_early_t (i);
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP TABLE sec_early_t;
+CREATE FUNCTION migrate_is_rule(rule text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP FUNCTION migrate_is_rule(text);
+CREATE FUNCTION sec_early_evt() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';
+CREATE EVENT TRIGGER migrate_sql_drop ON sql_drop EXECUTE FUNCTION sec_early_evt();
+RESET ROLE;
+CREATE EVENT TRIGGER migrate_sql_drop ON sql_drop EXECUTE FUNCTION sec_early_evt();
+CREATE EXTENSION pg_migrate;
+DROP EVENT TRIGGER migrate_sql_drop;
+DROP FUNCTION sec_early_evt();
+REVOKE CREATE ON SCHEMA public FROM sec_early;
+DROP ROLE sec_early;
 CREATE EXTENSION pg_migrate;
 
 CREATE ROLE sec_attacker;
