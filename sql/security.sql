@@ -146,6 +146,35 @@ CREATE TABLE sec_long_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
 SELECT objects->0->>'identity' AS truncated_identity FROM migrate_ddl_history
  WHERE statement LIKE '%sec_long_%';
 
+-- A down script runs only for roles whose privileges its author holds: a
+-- superuser rolling back an ordinary role's migration would otherwise run
+-- that role's code with a superuser's rights.
+GRANT EXECUTE ON FUNCTION migrate_apply(text, text, text, text, boolean),
+                          migrate_rollback(text, boolean) TO sec_attacker;
+SET ROLE sec_attacker;
+SELECT migrate_apply('sec_trojan', 'CREATE TABLE public.sec_trojan_up (i int)',
+  'CREATE TABLE public.sec_trojan_down AS SELECT current_user AS who, pg_catalog.now() AS at; DROP TABLE public.sec_trojan_up');
+RESET ROLE;
+SELECT migrate_rollback('sec_trojan');
+SELECT migrate_rollback();
+SELECT count(*) AS down_script_ran FROM pg_class WHERE relname = 'sec_trojan_down';
+-- as its author, it runs
+SET ROLE sec_attacker;
+SELECT migrate_rollback('sec_trojan');
+RESET ROLE;
+SELECT who FROM public.sec_trojan_down;
+SELECT version, applied_by = session_user AS by_session_user, applied_as FROM migrate_migrations
+ WHERE version = 'sec_trojan';
+-- A role with fewer privileges than the author may run its down script:
+-- with its own rights, which here are not enough
+SELECT migrate_apply('sec_admin', 'CREATE TABLE public.sec_admin_up (i int)', 'DROP TABLE public.sec_admin_up');
+SET ROLE sec_attacker;
+SELECT migrate_rollback('sec_admin');
+RESET ROLE;
+DROP TABLE public.sec_trojan_down, public.sec_admin_up;
+REVOKE EXECUTE ON FUNCTION migrate_apply(text, text, text, text, boolean),
+                           migrate_rollback(text, boolean) FROM sec_attacker;
+
 -- Clean up
 DROP TABLE "sec ""quoted""; DROP TABLE x; --", sec_backslash, sec_t, sec_attacker_table,
   sec_long_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa;
