@@ -226,7 +226,18 @@ SELECT count(*) AS junk_policies FROM migrate_policy WHERE note = public.sec_jun
 DROP TABLE public."sec_dXrop;--me";
 DROP TABLE public."sec_d'rop;--me";
 DELETE FROM migrate_policy WHERE NOT shipped;
+-- a refusal on a table whose quoted, qualified name is longer than
+-- migrate_violations() keeps: clipped on a character boundary, still UTF-8
+SELECT repeat('"', 9) || repeat('☺', 17) AS long_name \gset
+SELECT format('CREATE SCHEMA %I', :'long_name') \gexec
+SELECT format('CREATE TABLE %I.%I (i int)', :'long_name', :'long_name') \gexec
+SELECT format('DROP TABLE %I.%I', :'long_name', :'long_name') \gexec
+SELECT octet_length(relation) AS clipped_to,
+       convert_from(convert_to(relation, 'UTF8'), 'UTF8') = relation AS valid_utf8,
+       starts_with(format('%I.%I', :'long_name', :'long_name'), relation) AS a_prefix
+  FROM migrate_violations() WHERE rule = 'drop_table' LIMIT 1;
 SET pg_migrate.enforce = off;
+SELECT format('DROP SCHEMA %I CASCADE', :'long_name') \gexec
 DROP TABLE public."sec_dXrop;--me";
 
 -- DDL with such text is recorded verbatim, its objects by their names
