@@ -26,6 +26,13 @@ GRANT SELECT, UPDATE, DELETE ON public.sec_victim TO sec_j;
 --
 CREATE TABLE public.sec_cols (id int PRIMARY KEY, n int NOT NULL DEFAULT 0, secret text);
 INSERT INTO public.sec_cols SELECT g, 0, 'secret ' || g FROM generate_series(1, 20) g;
+-- UPDATE (or DELETE) without SELECT: refused, the job reads the table
+GRANT UPDATE, DELETE ON public.sec_cols TO sec_j;
+SET ROLE sec_j;
+SELECT migrate_batch_update('public.sec_cols', 'n = 1');
+SELECT migrate_batch_delete('public.sec_cols', 'true');
+RESET ROLE;
+REVOKE ALL ON public.sec_cols FROM sec_j;
 -- privileges on some columns only: a job needs the table-level ones, even
 -- for clauses that would touch only the granted columns
 GRANT SELECT (id, n), UPDATE (n) ON public.sec_cols TO sec_j;
