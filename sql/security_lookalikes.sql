@@ -25,7 +25,9 @@ CREATE ROLE sec_deployer;
 GRANT CREATE ON SCHEMA public TO sec_deployer;
 GRANT EXECUTE ON FUNCTION migrate_apply(text, text, text, text, boolean),
                           migrate_rollback(text, boolean),
-                          migrate_verify(text, text) TO sec_deployer;
+                          migrate_verify(text, text),
+                          migrate_apply_async(text, text, text, text, boolean),
+                          migrate_rollback_async(text, boolean) TO sec_deployer;
 CREATE SEQUENCE public.sec_trap_hits;
 CREATE TABLE public.sec_trap_log (what text, who name);
 GRANT USAGE ON SEQUENCE public.sec_trap_hits TO PUBLIC;
@@ -266,6 +268,14 @@ SELECT version, state, applied_by FROM public.migrate_status();
 SELECT command_tag FROM public.migrate_drift();
 SELECT * FROM public.migrate_verify('CREATE TABLE public.sec_v (i int)', 'DROP TABLE public.sec_v');
 SELECT public.migrate_rollback();
+-- asynchronous: the job worker takes on the role's search_path for its
+-- script, not for its own queries
+SELECT public.migrate_apply_async('sec_l_4', 'CREATE TABLE public.sec_a (i int)',
+                                  'DROP TABLE public.sec_a') AS job \gset
+CALL public.migrate_job_wait(:job, '60s');
+SELECT public.migrate_rollback_async('sec_l_4') AS job \gset
+CALL public.migrate_job_wait(:job, '60s');
+SELECT version, state FROM public.migrate_status() WHERE version OPERATOR(pg_catalog.=) 'sec_l_4';
 SELECT * FROM public.migrate_rules LIMIT 0;
 SELECT * FROM public.migrate_policy LIMIT 0;
 -- a script that calls now() unqualified resolves it as the caller does:
