@@ -157,6 +157,7 @@ SELECT migrate_apply('sec_trojan', 'CREATE TABLE public.sec_trojan_up (i int)',
 RESET ROLE;
 SELECT migrate_rollback('sec_trojan');
 SELECT migrate_rollback();
+SELECT migrate_rollback_async('sec_trojan');
 SELECT count(*) AS down_script_ran FROM pg_class WHERE relname = 'sec_trojan_down';
 -- as its author, it runs
 SET ROLE sec_attacker;
