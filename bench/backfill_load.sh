@@ -9,21 +9,22 @@
 # maximum latency (from pgbench's per-transaction log) and the ratio to the
 # baseline.  Not a timed test: it prints figures.
 #
-#   bash bench/backfill_load.sh [ROWS] [SECONDS] [CLIENTS]
+#   bash bench/backfill_load.sh [--results FILE] [ROWS] [SECONDS] [CLIENTS]
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
 pgm_install_deps
 pgm_drop_root bench/backfill_load.sh "$@"
+. "$PGM_TOP/bench/lib.sh"
 
+if [ "${1:-}" = --results ]; then
+	BENCH_RESULTS=$2
+	shift 2
+fi
 rows=${1:-2000000}
 secs=${2:-15}
 clients=${3:-4}
-PGM_WORK=$(mktemp -d /tmp/pg_migrate-bench.XXXXXX)
-trap 'pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
-pgm_build
-pgm_start_cluster "$PGM_WORK/data" $((20000 + RANDOM % 20000))
-data=$PGM_WORK/data
+bench_cluster
 cat >>"$data/postgresql.conf" <<'CONF'
 shared_buffers = 1GB
 max_wal_size = 32GB
@@ -31,7 +32,7 @@ checkpoint_timeout = 1h
 # the benchmark drops and re-creates its tables: the policy engine would refuse
 pg_migrate.enforce = off
 CONF
-pg_ctl -D "$data" -l "$data/server.log" -w restart >/dev/null
+bench_restart
 psql -Xq -c "CREATE EXTENSION pg_migrate" postgres
 
 cat >"$PGM_WORK/write.sql" <<SQL
@@ -63,15 +64,18 @@ measure() {
 
 declare -A res
 load
+bench_progress "pgbench alone, ${secs}s"
 res[base]=$(measure base)
 
 load
+bench_progress "pgbench during migrate_batch_update, ${secs}s"
 job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
 res[job]=$(measure job)
 job_state=$(psql -XAtq -c "SELECT state FROM migrate_jobs WHERE id = $job" postgres)
 psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
 
 load
+bench_progress "pgbench during one plain UPDATE, ${secs}s"
 psql -Xq -c "UPDATE bf SET n = n + 1" postgres &
 upd=$!
 sleep 0.2
@@ -80,16 +84,22 @@ plain_running=$(kill -0 $upd 2>/dev/null && echo "still running" || echo "finish
 wait $upd
 
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(postgres --version | awk '{print $3}')"
+bench_machine
+bench_settings load
 echo "table: $rows rows; pgbench: $clients clients, ${secs}s of single-row UPDATEs on random rows"
+bench_result param load rows "$rows"
+bench_result param load seconds "$secs"
+bench_result param load clients "$clients"
 printf '%-40s %10s %8s %10s %10s\n' "" "TPS" "ratio" "p99 ms" "max ms"
+read -r btps _ <<<"${res[base]}"
 for k in base job plain; do
 	read -r tps p99 max <<<"${res[$k]}"
 	case $k in
-	base) name="pgbench alone" ;;
-	job) name="during migrate_batch_update ($job_state at end)" ;;
-	plain) name="during one plain UPDATE ($plain_running at end)" ;;
+	base) name="pgbench alone" end="" ;;
+	job) name="during migrate_batch_update ($job_state at end)" end=$job_state ;;
+	plain) name="during one plain UPDATE ($plain_running at end)" end=$plain_running ;;
 	esac
-	read -r btps _ <<<"${res[base]}"
-	printf '%-40s %10.1f %8.2f %10.1f %10.1f\n' "$name" "$tps" "$(awk -v a="$tps" -v b="$btps" 'BEGIN {print a / b}')" "$p99" "$max"
+	ratio=$(bench_ratio "$tps" "$btps")
+	bench_result load "$k" "$tps" "$ratio" "$p99" "$max" "$end"
+	printf '%-40s %10.1f %8.2f %10.1f %10.1f\n' "$name" "$tps" "$ratio" "$p99" "$max"
 done
