@@ -75,6 +75,7 @@ SQL
 
 load() {
 	psql -Xq postgres <<SQL
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS bf;
 CREATE TABLE bf (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL, c int);
 INSERT INTO bf SELECT g, g % 1000, md5(g::text) FROM generate_series(1, $1) g;
@@ -133,19 +134,11 @@ SQL
 	bench_since "$t0"
 }
 
-methods="plain job1 job2 loop limit"
-declare -A label=(
-	[plain]="plain UPDATE"
-	[job1]="migrate_batch_update"
-	[job2]="migrate_batch_update parallel 2"
-	[loop]="PL/pgSQL keyset loop, COMMIT/10k"
-	[limit]="DO loop, IN (... LIMIT 1000)"
-)
 bench_result param backfill sizes "$sizes"
 bench_result param backfill quadratic_max "$quadratic_max"
 declare -A secs
 for n in $sizes; do
-	for method in $methods; do
+	for method in $BENCH_METHODS; do
 		if [ "$method" = limit ] && [ "$n" -gt "$quadratic_max" ]; then
 			bench_result skipped "$n" "$method" quadratic
 			bench_progress "$(printf '%9d rows  %-6s not run (quadratic, above %d rows)' "$n" "$method" "$quadratic_max")"
@@ -169,14 +162,14 @@ done
 echo
 bench_machine
 bench_settings backfill
-printf '%-10s %-34s %9s %10s\n' rows method seconds "speed vs UPDATE"
+printf '%-10s %-50s %9s %10s\n' rows method seconds "speed vs UPDATE"
 for n in $sizes; do
 	p=${secs[$n,plain]}
-	for m in $methods; do
+	for m in $BENCH_METHODS; do
 		if [ -n "${secs[$n,$m]:-}" ]; then
-			printf '%-10s %-34s %9.2f %10s\n' "$n" "${label[$m]}" "${secs[$n,$m]}" "$(bench_ratio "$p" "${secs[$n,$m]}")"
+			printf '%-10s %-50s %9.2f %10s\n' "$n" "${BENCH_LABEL[$m]}" "${secs[$n,$m]}" "$(bench_ratio "$p" "${secs[$n,$m]}")"
 		else
-			printf '%-10s %-34s %9s %10s\n' "$n" "${label[$m]}" "not run" "(quadratic)"
+			printf '%-10s %-50s %9s %10s\n' "$n" "${BENCH_LABEL[$m]}" "not run" "(quadratic)"
 		fi
 	done
 done
@@ -184,9 +177,9 @@ set -- $sizes
 while [ $# -ge 2 ]; do
 	echo
 	echo "growth $1 -> $2 rows ($(bench_ratio "$2" "$1")x the rows):"
-	for m in $methods; do
+	for m in $BENCH_METHODS; do
 		[ -n "${secs[$1,$m]:-}" ] && [ -n "${secs[$2,$m]:-}" ] || continue
-		printf '  %-34s %sx the time\n' "${label[$m]}" "$(bench_ratio "${secs[$2,$m]}" "${secs[$1,$m]}")"
+		printf '  %-50s %sx the time\n' "${BENCH_LABEL[$m]}" "$(bench_ratio "${secs[$2,$m]}" "${secs[$1,$m]}")"
 	done
 	shift
 done

@@ -9,6 +9,17 @@
 
 BENCH_RESULTS=${BENCH_RESULTS:-}
 
+# The methods bench/backfill.sh compares, in the order they run and are
+# shown, and their names in tables and charts.
+BENCH_METHODS="plain job1 job2 loop limit"
+declare -A BENCH_LABEL=(
+	[plain]="plain UPDATE"
+	[job1]="migrate_batch_update, 1 worker"
+	[job2]="migrate_batch_update, parallel => 2"
+	[loop]="PL/pgSQL keyset loop, COMMIT every 10k rows"
+	[limit]="DO block looping UPDATE ... IN (SELECT ... LIMIT 1000)"
+)
+
 # A private build and a cluster with pg_migrate preloaded in a fresh work
 # directory removed at exit.  Sets PGM_WORK and data; the caller appends
 # its settings to $data/postgresql.conf and calls bench_restart.

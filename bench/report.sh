@@ -52,11 +52,11 @@ fi
 
 if [ -n "$quick" ]; then
 	sizes="20000 100000 200000"
-	load_args="300000 5 4"
+	load_args="500000 5 4"
 	ddl_args="1 3 2"
 else
 	sizes="100000 1000000 4000000"
-	load_args="2000000 15 4"
+	load_args="2000000 20 4"
 	ddl_args="3 10 4"
 fi
 quadratic_max=200000
@@ -110,15 +110,6 @@ while IFS=$'\t' read -r kind a b c d e f; do
 	esac
 done < <(cat "$logs"/backfill.tsv "$logs"/load.tsv "$logs"/ddl.tsv)
 
-methods="plain job1 job2 loop limit"
-declare -A LABEL=(
-	[plain]="plain UPDATE (one statement)"
-	[job1]="migrate_batch_update, 1 worker"
-	[job2]="migrate_batch_update, parallel => 2"
-	[loop]="PL/pgSQL keyset loop, COMMIT every 10,000 rows"
-	[limit]="DO block, UPDATE … WHERE id IN (SELECT … WHERE c IS NULL LIMIT 1000)"
-)
-
 # 1000000 -> 1M, 20000 -> 20k
 short() {
 	awk -v n="$1" 'BEGIN {
@@ -145,11 +136,11 @@ done
 # ---- the chart --------------------------------------------------------
 {
 	printf 'rows'
-	for m in $methods; do printf ' "%s"' "${LABEL[$m]}"; done
+	for m in $BENCH_METHODS; do printf ' "%s"' "${BENCH_LABEL[$m]}"; done
 	echo
 	for n in $sizes; do
 		printf '%s' "$n"
-		for m in $methods; do
+		for m in $BENCH_METHODS; do
 			v=${BF[$n,$m]:-skip}
 			[ "$v" = skip ] && v=-
 			printf ' %s' "$v"
@@ -158,21 +149,32 @@ done
 	done
 } >"$logs/backfill.dat"
 xtics=$(for n in $sizes; do printf '"%s" %s,' "$(short "$n")" "$n"; done)
-term="pngcairo size 960,600 font 'sans,10'"
-gnuplot -e 'set terminal pngcairo' -e 'exit' 2>/dev/null || term="png size 960,600"
+# Ranges a little wider than the data (log scale would round to decades).
+yrange=$(awk 'NR > 1 {for (i = 2; i <= NF; i++) if ($i != "-") {
+	if (lo == "" || $i < lo) lo = $i; if (hi == "" || $i > hi) hi = $i } }
+	END {printf "%g:%g", lo / 1.6, hi * 1.6}' "$logs/backfill.dat")
+term="pngcairo size 960,640 font 'sans,10'"
+gnuplot -e 'set terminal pngcairo' >/dev/null 2>&1 || term="png size 960,640"
 gnuplot <<GP
-set terminal $term
+set terminal $term noenhanced
 set output '$outdir/backfill.png'
 set title "Backfill time vs rows (pg_migrate $PGM_COMMIT, $started${quick:+, quick run})"
 set xlabel "rows in the table (log scale)"
 set ylabel "seconds, wall time (log scale)"
 set logscale xy
+set xrange [$first / 1.4 : $last * 1.4]
+set yrange [$yrange]
 set xtics (${xtics%,})
-set key top left box opaque
+set ytics (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+set key below left Left reverse maxrows 5
 set grid
 set datafile missing "-"
-set offsets graph 0.05, graph 0.05, 0, 0
-plot for [c=2:6] '$logs/backfill.dat' using 1:c with linespoints lw 2 pt 7 ps 1.2 title columnheader(c)
+set linetype 1 lc rgb "#1f77b4" lw 2 pt 7 ps 1.2
+set linetype 2 lc rgb "#d62728" lw 2 pt 5 ps 1.2
+set linetype 3 lc rgb "#9467bd" lw 2 pt 9 ps 1.4
+set linetype 4 lc rgb "#2ca02c" lw 2 pt 11 ps 1.4
+set linetype 5 lc rgb "#ff7f0e" lw 2 pt 13 ps 1.4
+plot for [c=2:6] '$logs/backfill.dat' using 1:c with linespoints title columnheader(c)
 GP
 
 # ---- REPORT.md --------------------------------------------------------
@@ -233,11 +235,22 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	echo "Every method fills a new nullable column (\`c = a + 1\`) on every row of a table"
 	echo "\`bf (id bigint PRIMARY KEY, a int, b text, c int)\`, freshly loaded, vacuumed,"
 	echo "analyzed and checkpointed before each run, so every method starts from an"
-	echo "identical table. Seconds are wall time; for \`migrate_batch_update\` from the"
-	echo "submitting call to the end of \`CALL migrate_job_wait\` (fixing the key range,"
-	echo "starting the workers and polling included). *Speed* is the plain UPDATE's time"
-	echo "divided by the method's: above 1 is faster than one plain UPDATE. The quadratic"
-	echo "loop runs only up to $(thousands "$quadratic_max") rows."
+	echo "identical table:"
+	echo
+	echo "- *plain UPDATE*: \`UPDATE bf SET c = a + 1\`, one statement, one transaction;"
+	echo "- *migrate_batch_update*: \`migrate_batch_update('bf', 'c = a + 1')\` (and with"
+	echo "  \`parallel => 2\`, two workers on two halves of the key range), timed from the"
+	echo "  submitting call to the end of \`CALL migrate_job_wait\`, so fixing the key"
+	echo "  range, starting the workers and polling are included;"
+	echo "- *PL/pgSQL keyset loop*: a procedure that walks the primary key in ranges of"
+	echo "  10,000 rows, one \`UPDATE … WHERE id > lo AND id <= hi\` and a \`COMMIT\` per range;"
+	echo "- *DO block looping*: \`UPDATE bf SET c = a + 1 WHERE id IN (SELECT id FROM bf"
+	echo "  WHERE c IS NULL LIMIT 1000)\` until no row is left, in one DO block (one"
+	echo "  transaction). Each round scans past every row already done, so its time grows"
+	echo "  with the square of the size: it runs only up to $(thousands "$quadratic_max") rows."
+	echo
+	echo "Seconds are wall time. *Speed* is the plain UPDATE's time divided by the"
+	echo "method's: above 1 is faster than one plain UPDATE."
 	echo
 	printf '| method |'
 	for n in $sizes; do printf ' %s rows: s (speed) |' "$(thousands "$n")"; done
@@ -245,8 +258,8 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	printf '|---|'
 	for n in $sizes; do printf -- '---:|'; done
 	echo
-	for m in $methods; do
-		printf '| %s |' "${LABEL[$m]}"
+	for m in $BENCH_METHODS; do
+		printf '| %s |' "${BENCH_LABEL[$m]}"
 		for n in $sizes; do
 			v=${BF[$n,$m]:-}
 			if [ -z "$v" ]; then
@@ -274,8 +287,8 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	p=""
 	for n in $sizes; do [ -z "$p" ] || printf -- '---:|'; p=$n; done
 	echo
-	for m in $methods; do
-		printf '| %s |' "${LABEL[$m]}"
+	for m in $BENCH_METHODS; do
+		printf '| %s |' "${BENCH_LABEL[$m]}"
 		p=""
 		for n in $sizes; do
 			if [ -n "$p" ]; then
@@ -300,12 +313,17 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	echo "## 2. Backfill under pgbench load"
 	echo
 	echo "pgbench runs single-row \`UPDATE\`s on random rows of a $(thousands "$load_rows")-row table"
-	echo "($load_clients clients, ${load_secs} s each): alone, while \`migrate_batch_update\` backfills"
-	echo "every row, and while one plain \`UPDATE\` does. *Ratio* is TPS divided by the TPS"
-	echo "of pgbench alone; p99 and worst are per-transaction latencies from pgbench's log"
-	echo "(the worst is the longest an application write waited)."
+	echo "($load_clients clients, ${load_secs} s each time, \`synchronous_commit = on\`): alone, while"
+	echo "\`migrate_batch_update\` backfills every row, and while one plain \`UPDATE\` does,"
+	echo "each on a freshly loaded table. A backfill's figures come from pgbench's"
+	echo "per-transaction log over the time the backfill ran (from its submission to its"
+	echo "end, or to pgbench's end if it ran longer; last column), so a backfill that"
+	echo "ends early is not flattered by the quiet time after it. *TPS* counts the"
+	echo "transactions that ended in that time; *ratio* is TPS over the TPS of pgbench"
+	echo "alone; *p99* and *worst* are the latencies of every transaction that ran"
+	echo "during it (*worst* is the longest an application write waited)."
 	echo
-	echo "| pgbench | TPS | ratio | p99 ms | worst ms | backfill at the end of the window |"
+	echo "| pgbench | TPS | ratio | p99 ms | worst ms | backfill measured |"
 	echo "|---|---:|---:|---:|---:|---|"
 	for k in base job plain; do
 		case $k in
@@ -313,12 +331,9 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 		job) name="during migrate_batch_update" ;;
 		plain) name="during one plain UPDATE" ;;
 		esac
-		read -r tps ratio p99 max <<<"${LOAD[$k]}"
-		echo "| $name | $(fmt "$tps" 1) | $ratio | $p99 | $max | ${LOADEND[$k]:-–} |"
+		read -r tps ratio p99 worst <<<"${LOAD[$k]}"
+		echo "| $name | $(fmt "$tps" 1) | $ratio | $p99 | $worst | ${LOADEND[$k]:-–} |"
 	done
-	echo
-	echo "A backfill that was already done before the window ended flatters its row;"
-	echo "one still running at the end was measured for the whole window."
 	echo
 	echo "## 3. DDL overhead"
 	echo
@@ -382,7 +397,7 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	lim=$(awk -v a="$last" -v b="$prev" 'BEGIN {printf "%.2f", 1.1 * a / b}')
 	for m in job1 job2; do
 		v=$(bench_ratio "${BF[$last,$m]}" "${BF[$prev,$m]}")
-		echo "| growth $(short "$prev") → $(short "$last"), ${LABEL[$m]} | ≤ ${lim}× | ${v}× | $(check "$v" "<=" "$lim") |"
+		echo "| growth $(short "$prev") → $(short "$last"), ${BENCH_LABEL[$m]} | ≤ ${lim}× | ${v}× | $(check "$v" "<=" "$lim") |"
 	done
 	read -r _ v _ <<<"${LOAD[job]}"
 	echo "| pgbench TPS during migrate_batch_update vs alone | ≥ 0.80× | ${v}× | $(check "$v" ">=" 0.8) |"
