@@ -8,11 +8,11 @@
 #
 #   bash bench/report.sh [--quick] [OUTDIR]      default OUTDIR: bench/report
 #
-# --quick uses small sizes and short runs (a few minutes), to check that the
-# report is produced; its figures are not the ones to quote.  A full run
-# takes about 20 minutes on 2 cores.  Installs what it needs (gnuplot,
-# pgaudit) from Debian; as root it runs the benchmarks as an unprivileged
-# user and copies the report back into OUTDIR.
+# --quick uses small sizes and short runs (two or three minutes), to check
+# that the report is produced; its figures are not the ones to quote.  A
+# full run takes about a quarter of an hour on 2 cores.  Installs what it
+# needs (gnuplot, pgaudit) from Debian; as root it runs the benchmarks as an
+# unprivileged user and copies the report back into OUTDIR.
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
@@ -57,7 +57,7 @@ if [ -n "$quick" ]; then
 else
 	sizes="100000 1000000 4000000"
 	load_args="2000000 20 4"
-	ddl_args="3 10 4"
+	ddl_args="5 10 4"
 fi
 quadratic_max=200000
 
