@@ -106,7 +106,7 @@ SELECT migrate_batch_update('bf', 'c = a + 1', parallel => $1) AS job \gset
 CALL migrate_job_wait(:job);
 SQL
 )
-	[ "$state" = done ] || { echo "job ended $state" >&2; exit 1; }
+	[ "$state" = "done" ] || { echo "job ended $state" >&2; exit 1; }
 	bench_since "$t0"
 }
 

@@ -73,20 +73,20 @@ run_pgbench() {
 # for the whole backfill and ended just after it counts.  Log columns: 3 is
 # the latency in microseconds, 5 and 6 the end time (seconds, microseconds).
 stats() {
-	local log=$PGM_WORK/log_$1 done
+	local log=$PGM_WORK/log_$1 ended
 	cat "$log"/pgbench_log.* >"$log/all"
-	done=$(awk -v from="$2" -v to="$3" '
+	ended=$(awk -v from="$2" -v to="$3" '
 		{ end = $5 + $6 / 1e6 }
 		end >= from && end <= to { n++ }
 		END { print n + 0 }' "$log/all")
 	awk -v from="$2" -v to="$3" '
 		{ end = $5 + $6 / 1e6; start = end - $3 / 1e6 }
 		end >= from && start <= to { print $3 }' "$log/all" | sort -n |
-		awk -v from="$2" -v to="$3" -v done="$done" '
+		awk -v from="$2" -v to="$3" -v ended="$ended" '
 		{ a[NR] = $1 }
 		END {
 			i = int(NR * 0.99); if (i < 1) i = 1
-			printf "%.1f %.1f %.1f %.1f\n", done / (to - from), NR ? a[i] / 1000 : 0,
+			printf "%.1f %.1f %.1f %.1f\n", ended / (to - from), NR ? a[i] / 1000 : 0,
 				NR ? a[NR] / 1000 : 0, to - from }'
 }
 

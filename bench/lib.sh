@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by bench/*.sh, sourced after test/lib.sh has dropped root: the
 # throwaway cluster a benchmark runs on, timing and arithmetic helpers, and
 # the description of the machine and settings that goes with every figure.
