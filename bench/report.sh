@@ -32,9 +32,13 @@ outdir=${outdir:-$PGM_TOP/bench/report}
 pgm_install_deps gnuplot-nox "postgresql-$PGM_PGVER-pgaudit"
 # The commit measured (the copy made for the unprivileged user has no .git).
 if [ -z "${PGM_COMMIT:-}" ]; then
-	PGM_COMMIT=$(git -C "$PGM_TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
-	[ -z "$(git -C "$PGM_TOP" status --porcelain --untracked-files=no 2>/dev/null)" ] ||
-		PGM_COMMIT="$PGM_COMMIT with uncommitted changes"
+	if PGM_COMMIT=$(git -C "$PGM_TOP" rev-parse --short HEAD 2>/dev/null); then
+		PGM_COMMIT="commit $PGM_COMMIT"
+		[ -z "$(git -C "$PGM_TOP" status --porcelain --untracked-files=no)" ] ||
+			PGM_COMMIT="$PGM_COMMIT with uncommitted changes"
+	else
+		PGM_COMMIT="(not a git checkout)"
+	fi
 	export PGM_COMMIT
 fi
 if [ "$(id -u)" -eq 0 ]; then
@@ -55,7 +59,7 @@ if [ -n "$quick" ]; then
 	load_args="500000 5 4"
 	ddl_args="1 3 2"
 else
-	sizes="100000 1000000 4000000"
+	sizes="100000 200000 1000000 4000000"
 	load_args="2000000 20 4"
 	ddl_args="5 10 4"
 fi
@@ -136,7 +140,11 @@ done
 # ---- the chart --------------------------------------------------------
 {
 	printf 'rows'
-	for m in $BENCH_METHODS; do printf ' "%s"' "${BENCH_LABEL[$m]}"; done
+	for m in $BENCH_METHODS; do
+		printf ' "%s' "${BENCH_LABEL[$m]}"
+		[ "$m" != limit ] || printf ' (run up to %s rows)' "$(short "$quadratic_max")"
+		printf '"'
+	done
 	echo
 	for n in $sizes; do
 		printf '%s' "$n"
