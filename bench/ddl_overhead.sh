@@ -16,8 +16,9 @@
 #     the same time
 #   - worst reader stall while a plain ALTER TABLE waits behind a long
 #     transaction (the lock-queue problem), and how long the ALTER took
-# Rounds alternate (nothing, pg_migrate, pgaudit, ...) so drift in machine
-# load affects every configuration alike; the tables show medians.  Not a
+# Rounds alternate (nothing, pg_migrate, pgaudit, then the other way round)
+# so drift in machine load affects every configuration alike, and every
+# measurement starts from a checkpoint; the tables show medians.  Not a
 # timed test: it prints figures.
 #
 #   bash bench/ddl_overhead.sh [--results FILE] [ROUNDS] [SECONDS] [BLOCKER_SECONDS]
@@ -124,10 +125,16 @@ CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
 DROP TABLE bench_ddl_:client_id;
 SQL
 
-tpcb() { pgbench -n -c 2 -j 2 -T "$secs" postgres 2>/dev/null | bench_tps; }
+# Every measurement starts from a checkpoint, so that none pays for writing
+# out what the one before it dirtied.
+tpcb() {
+	psql -Xq -c CHECKPOINT postgres
+	pgbench -n -c 2 -j 2 -T "$secs" postgres 2>/dev/null | bench_tps
+}
 # DDL statements per second of the loop in database $1 (two per transaction)
 ddl() {
 	local t
+	psql -Xq -c CHECKPOINT postgres
 	t=$(pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/ddl.sql" "$1" 2>/dev/null | bench_tps)
 	awk -v t="$t" 'BEGIN {printf "%.1f", 2 * t}'
 }
@@ -150,28 +157,41 @@ stall_run() {
 	reads=$(psql -XAtq -c "SELECT count(*) FROM stall_log WHERE run = '$run'" postgres)
 }
 
-declare -a tpcb_none tpcb_pgm ddl_none ddl_pgm ddl_hist ddl_audit ddl_evt
-for r in $(seq 1 "$rounds"); do
+# One configuration's measurements, each right after a restart: the DDL
+# loops first, then TPC-B.
+round_none() {
 	set_preload none
-	t=$(tpcb)
 	d=$(ddl bare)
 	e=$(ddl evtrig)
+	t=$(tpcb)
 	tpcb_none+=("$t"); ddl_none+=("$d"); ddl_evt+=("$e")
 	bench_progress "$(printf 'round %d  nothing loaded   TPC-B %8.1f tps  DDL %7.1f stmts/s (event trigger: %.1f)' "$r" "$t" "$d" "$e")"
-
+}
+round_pgm() {
 	set_preload pg_migrate
-	t=$(tpcb)
 	d=$(ddl postgres)
 	# The same loop with the policy engine switched off: what the history
 	# alone costs, to attribute the difference.
 	h=$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' ddl postgres)
+	t=$(tpcb)
 	tpcb_pgm+=("$t"); ddl_pgm+=("$d"); ddl_hist+=("$h")
 	bench_progress "$(printf 'round %d  pg_migrate       TPC-B %8.1f tps  DDL %7.1f stmts/s (history only: %.1f)' "$r" "$t" "$d" "$h")"
-
+}
+round_pgaudit() {
 	set_preload pgaudit
 	a=$(ddl audit)
 	ddl_audit+=("$a")
 	bench_progress "$(printf 'round %d  pgaudit                             DDL %7.1f stmts/s' "$r" "$a")"
+}
+
+# Odd rounds go one way through the configurations, even rounds the other.
+declare -a tpcb_none tpcb_pgm ddl_none ddl_pgm ddl_hist ddl_audit ddl_evt
+for r in $(seq 1 "$rounds"); do
+	if [ $((r % 2)) -eq 1 ]; then
+		round_none; round_pgm; round_pgaudit
+	else
+		round_pgaudit; round_pgm; round_none
+	fi
 done
 # pgaudit wrote one line per statement: check that it logged at all
 audited=$(grep -c 'AUDIT: SESSION' "$data/server.log" || true)
