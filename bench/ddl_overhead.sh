@@ -157,41 +157,45 @@ stall_run() {
 	reads=$(psql -XAtq -c "SELECT count(*) FROM stall_log WHERE run = '$run'" postgres)
 }
 
-# One configuration's measurements, each right after a restart: the DDL
-# loops first, then TPC-B.
-round_none() {
-	set_preload none
-	d=$(ddl bare)
-	e=$(ddl evtrig)
-	t=$(tpcb)
-	tpcb_none+=("$t"); ddl_none+=("$d"); ddl_evt+=("$e")
-	bench_progress "$(printf 'round %d  nothing loaded   TPC-B %8.1f tps  DDL %7.1f stmts/s (event trigger: %.1f)' "$r" "$t" "$d" "$e")"
-}
-round_pgm() {
-	set_preload pg_migrate
-	d=$(ddl postgres)
-	# The same loop with the policy engine switched off: what the history
-	# alone costs, to attribute the difference.
-	h=$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' ddl postgres)
-	t=$(tpcb)
-	tpcb_pgm+=("$t"); ddl_pgm+=("$d"); ddl_hist+=("$h")
-	bench_progress "$(printf 'round %d  pg_migrate       TPC-B %8.1f tps  DDL %7.1f stmts/s (history only: %.1f)' "$r" "$t" "$d" "$h")"
-}
-round_pgaudit() {
-	set_preload pgaudit
-	a=$(ddl audit)
-	ddl_audit+=("$a")
-	bench_progress "$(printf 'round %d  pgaudit                             DDL %7.1f stmts/s' "$r" "$a")"
+# One configuration's measurements, right after a restart: the DDL loops
+# first, then TPC-B.
+round_config() {
+	local line
+	set_preload "$1"
+	case $1 in
+	none)
+		ddl_none+=("$(ddl bare)")
+		ddl_evt+=("$(ddl evtrig)")
+		tpcb_none+=("$(tpcb)")
+		line="nothing loaded   TPC-B ${tpcb_none[-1]} tps, DDL ${ddl_none[-1]} stmts/s (event trigger: ${ddl_evt[-1]})"
+		;;
+	pg_migrate)
+		ddl_pgm+=("$(ddl postgres)")
+		# The same loop with the policy engine switched off: what the
+		# history alone costs, to attribute the difference.
+		ddl_hist+=("$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' ddl postgres)")
+		tpcb_pgm+=("$(tpcb)")
+		line="pg_migrate       TPC-B ${tpcb_pgm[-1]} tps, DDL ${ddl_pgm[-1]} stmts/s (history only: ${ddl_hist[-1]})"
+		;;
+	pgaudit)
+		ddl_audit+=("$(ddl audit)")
+		line="pgaudit          DDL ${ddl_audit[-1]} stmts/s"
+		;;
+	esac
+	bench_progress "round $r  $line"
 }
 
 # Odd rounds go one way through the configurations, even rounds the other.
 declare -a tpcb_none tpcb_pgm ddl_none ddl_pgm ddl_hist ddl_audit ddl_evt
 for r in $(seq 1 "$rounds"); do
 	if [ $((r % 2)) -eq 1 ]; then
-		round_none; round_pgm; round_pgaudit
+		order="none pg_migrate pgaudit"
 	else
-		round_pgaudit; round_pgm; round_none
+		order="pgaudit pg_migrate none"
 	fi
+	for c in $order; do
+		round_config "$c"
+	done
 done
 # pgaudit wrote one line per statement: check that it logged at all
 audited=$(grep -c 'AUDIT: SESSION' "$data/server.log" || true)
