@@ -167,7 +167,7 @@ round_config() {
 		ddl_none+=("$(ddl bare)")
 		ddl_evt+=("$(ddl evtrig)")
 		tpcb_none+=("$(tpcb)")
-		line="nothing loaded   TPC-B ${tpcb_none[-1]} tps, DDL ${ddl_none[-1]} stmts/s (event trigger: ${ddl_evt[-1]})"
+		line="nothing loaded   TPC-B $(printf %.1f "${tpcb_none[-1]}") tps, DDL ${ddl_none[-1]} stmts/s (event trigger: ${ddl_evt[-1]})"
 		;;
 	pg_migrate)
 		ddl_pgm+=("$(ddl postgres)")
@@ -175,7 +175,7 @@ round_config() {
 		# history alone costs, to attribute the difference.
 		ddl_hist+=("$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' ddl postgres)")
 		tpcb_pgm+=("$(tpcb)")
-		line="pg_migrate       TPC-B ${tpcb_pgm[-1]} tps, DDL ${ddl_pgm[-1]} stmts/s (history only: ${ddl_hist[-1]})"
+		line="pg_migrate       TPC-B $(printf %.1f "${tpcb_pgm[-1]}") tps, DDL ${ddl_pgm[-1]} stmts/s (history only: ${ddl_hist[-1]})"
 		;;
 	pgaudit)
 		ddl_audit+=("$(ddl audit)")
