@@ -347,9 +347,10 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	echo
 	echo "A \`CREATE TABLE (id int PRIMARY KEY, v text)\` / \`DROP TABLE\` loop, one client,"
 	echo "median of $ddl_rounds × ${ddl_secs} s, in statements per second; *ratio* is against the"
-	echo "cluster with nothing loaded (a database without any extension). Rounds"
-	echo "alternate between the configurations so that changes in machine load touch"
-	echo "all of them."
+	echo "cluster with nothing loaded (a database without any extension). Rounds go"
+	echo "through the configurations one way, then the other, and every measurement"
+	echo "starts from a checkpoint, so that changes in machine load touch all of them"
+	echo "alike."
 	echo
 	echo "| configuration | DDL statements/s | ratio |"
 	echo "|---|---:|---:|"
