@@ -3,7 +3,8 @@
 # on one cluster: pgbench single-row UPDATEs on random rows of the table
 # being backfilled,
 #   - alone (baseline),
-#   - while migrate_batch_update changes every row,
+#   - while migrate_batch_update changes every row (workers at their
+#     default pg_migrate.worker_nice, then at 0: the application's priority),
 #   - while one plain UPDATE changes every row,
 # each on a freshly loaded table.  pgbench runs for the same duration each
 # time; the figures of a backfill phase are taken from pgbench's
@@ -92,6 +93,12 @@ stats() {
 
 min() { awk -v a="$1" -v b="$2" 'BEGIN {print (a < b) ? a : b}'; }
 max() { awk -v a="$1" -v b="$2" 'BEGIN {print (a > b) ? a : b}'; }
+# covered FROM TO PGBENCH_END: how much of a backfill pgbench saw
+covered() {
+	awk -v a="$1" -v b="$2" -v e="$3" 'BEGIN {
+		if (b <= e) printf "all of it (%.1f s)", b - a
+		else printf "first %.1f s of %.1f s", e - a, b - a }'
+}
 
 declare -A res cover
 load
@@ -100,15 +107,23 @@ run_pgbench base
 res[base]=$(stats base "$pg_from" "$pg_to")
 cover[base]=""
 
-load
-bench_progress "pgbench during migrate_batch_update, ${secs}s"
-job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
-run_pgbench job
-psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
-read -r bf_from bf_to < <(psql -XAtq -F ' ' -c "SELECT extract(epoch FROM submitted_at), extract(epoch FROM finished_at) FROM migrate_jobs WHERE id = $job" postgres)
-res[job]=$(stats job "$(max "$pg_from" "$bf_from")" "$(min "$pg_to" "$bf_to")")
-cover[job]=$(awk -v a="$bf_from" -v b="$bf_to" -v e="$pg_to" 'BEGIN {
-	if (b <= e) printf "all of it (%.1f s)", b - a; else printf "first %.1f s of %.1f s", e - a, b - a }')
+# The backfill with the workers' default priority, then at the same
+# priority as the application (pg_migrate.worker_nice = 0).
+backfill() {
+	local job bf_from bf_to
+	load
+	bench_progress "pgbench during migrate_batch_update${2:+, $2}, ${secs}s"
+	job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
+	run_pgbench "$1"
+	psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
+	read -r bf_from bf_to < <(psql -XAtq -F ' ' -c "SELECT extract(epoch FROM submitted_at), extract(epoch FROM finished_at) FROM migrate_jobs WHERE id = $job" postgres)
+	res[$1]=$(stats "$1" "$(max "$pg_from" "$bf_from")" "$(min "$pg_to" "$bf_to")")
+	cover[$1]=$(covered "$bf_from" "$bf_to" "$pg_to")
+}
+backfill job
+psql -Xq -c "ALTER SYSTEM SET pg_migrate.worker_nice = 0" -c "SELECT pg_reload_conf()" postgres >/dev/null
+backfill job_nice0 "pg_migrate.worker_nice = 0"
+psql -Xq -c "ALTER SYSTEM RESET pg_migrate.worker_nice" -c "SELECT pg_reload_conf()" postgres >/dev/null
 
 load
 bench_progress "pgbench during one plain UPDATE, ${secs}s"
@@ -120,8 +135,7 @@ run_pgbench plain
 wait $upd
 bf_to=$(cat "$PGM_WORK/plain.end")
 res[plain]=$(stats plain "$(max "$pg_from" "$bf_from")" "$(min "$pg_to" "$bf_to")")
-cover[plain]=$(awk -v a="$bf_from" -v b="$bf_to" -v e="$pg_to" 'BEGIN {
-	if (b <= e) printf "all of it (%.1f s)", b - a; else printf "first %.1f s of %.1f s", e - a, b - a }')
+cover[plain]=$(covered "$bf_from" "$bf_to" "$pg_to")
 
 echo
 bench_machine
@@ -130,16 +144,17 @@ echo "table: $rows rows; pgbench: $clients clients, ${secs}s of single-row UPDAT
 bench_result param load rows "$rows"
 bench_result param load seconds "$secs"
 bench_result param load clients "$clients"
-printf '%-30s %9s %6s %9s %9s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "backfill measured"
+printf '%-34s %9s %6s %9s %9s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "backfill measured"
 read -r btps _ <<<"${res[base]}"
-for k in base job plain; do
+for k in base job job_nice0 plain; do
 	read -r tps p99 worst _ <<<"${res[$k]}"
 	case $k in
 	base) name="pgbench alone" ;;
 	job) name="during migrate_batch_update" ;;
+	job_nice0) name="same, pg_migrate.worker_nice = 0" ;;
 	plain) name="during one plain UPDATE" ;;
 	esac
 	ratio=$(bench_ratio "$tps" "$btps")
 	bench_result load "$k" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
-	printf '%-30s %9.1f %6s %9.1f %9.1f  %s\n' "$name" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
+	printf '%-34s %9.1f %6s %9.1f %9.1f  %s\n' "$name" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
 done

@@ -85,7 +85,7 @@ bench_settings() {
 		line="$line${line:+, }$name=$value"
 	done < <(psql -XAtq -F $'\t' postgres <<'SQL'
 SELECT name, current_setting(name) FROM pg_settings
- WHERE (source = 'configuration file' OR name IN ('synchronous_commit', 'fsync', 'wal_level'))
+ WHERE (source = 'configuration file' OR name IN ('synchronous_commit', 'fsync', 'wal_level', 'pg_migrate.worker_nice'))
    AND name NOT IN ('port', 'listen_addresses', 'unix_socket_directories',
                     'DateStyle', 'TimeZone', 'log_timezone', 'default_text_search_config',
                     'dynamic_shared_memory_type')

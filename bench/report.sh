@@ -322,8 +322,9 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	echo
 	echo "pgbench runs single-row \`UPDATE\`s on random rows of a $(thousands "$load_rows")-row table"
 	echo "($load_clients clients, ${load_secs} s each time, \`synchronous_commit = on\`): alone, while"
-	echo "\`migrate_batch_update\` backfills every row, and while one plain \`UPDATE\` does,"
-	echo "each on a freshly loaded table. A backfill's figures come from pgbench's"
+	echo "\`migrate_batch_update\` backfills every row (its workers at the default"
+	echo "\`pg_migrate.worker_nice\`, then at 0, the application's own priority), and"
+	echo "while one plain \`UPDATE\` does, each on a freshly loaded table. A backfill's figures come from pgbench's"
 	echo "per-transaction log over the time the backfill ran (from its submission to its"
 	echo "end, or to pgbench's end if it ran longer; last column), so a backfill that"
 	echo "ends early is not flattered by the quiet time after it. *TPS* counts the"
@@ -333,10 +334,11 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	echo
 	echo "| pgbench | TPS | ratio | p99 ms | worst ms | backfill measured |"
 	echo "|---|---:|---:|---:|---:|---|"
-	for k in base job plain; do
+	for k in base job job_nice0 plain; do
 		case $k in
 		base) name="alone" ;;
 		job) name="during migrate_batch_update" ;;
+		job_nice0) name="same, \`pg_migrate.worker_nice = 0\`" ;;
 		plain) name="during one plain UPDATE" ;;
 		esac
 		read -r tps ratio p99 worst <<<"${LOAD[$k]}"
