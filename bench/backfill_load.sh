@@ -146,15 +146,9 @@ bench_result param load seconds "$secs"
 bench_result param load clients "$clients"
 printf '%-34s %9s %6s %9s %9s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "backfill measured"
 read -r btps _ <<<"${res[base]}"
-for k in base job job_nice0 plain; do
+for k in $BENCH_LOAD_PHASES; do
 	read -r tps p99 worst _ <<<"${res[$k]}"
-	case $k in
-	base) name="pgbench alone" ;;
-	job) name="during migrate_batch_update" ;;
-	job_nice0) name="same, pg_migrate.worker_nice = 0" ;;
-	plain) name="during one plain UPDATE" ;;
-	esac
 	ratio=$(bench_ratio "$tps" "$btps")
 	bench_result load "$k" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
-	printf '%-34s %9.1f %6s %9.1f %9.1f  %s\n' "$name" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
+	printf '%-34s %9.1f %6s %9.1f %9.1f  %s\n' "${BENCH_LOAD_LABEL[$k]}" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
 done

@@ -21,6 +21,15 @@ declare -A BENCH_LABEL=(
 	[limit]="DO block looping UPDATE ... IN (SELECT ... LIMIT 1000)"
 )
 
+# The phases of bench/backfill_load.sh, in order, and their names.
+BENCH_LOAD_PHASES="base job job_nice0 plain"
+declare -A BENCH_LOAD_LABEL=(
+	[base]="pgbench alone"
+	[job]="during migrate_batch_update"
+	[job_nice0]="same, pg_migrate.worker_nice = 0"
+	[plain]="during one plain UPDATE"
+)
+
 # A private build and a cluster with pg_migrate preloaded in a fresh work
 # directory removed at exit.  Sets PGM_WORK and data; the caller appends
 # its settings to $data/postgresql.conf and calls bench_restart.

@@ -324,25 +324,20 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	echo "($load_clients clients, ${load_secs} s each time, \`synchronous_commit = on\`): alone, while"
 	echo "\`migrate_batch_update\` backfills every row (its workers at the default"
 	echo "\`pg_migrate.worker_nice\`, then at 0, the application's own priority), and"
-	echo "while one plain \`UPDATE\` does, each on a freshly loaded table. A backfill's figures come from pgbench's"
-	echo "per-transaction log over the time the backfill ran (from its submission to its"
-	echo "end, or to pgbench's end if it ran longer; last column), so a backfill that"
-	echo "ends early is not flattered by the quiet time after it. *TPS* counts the"
+	echo "while one plain \`UPDATE\` does, each on a freshly loaded table. A backfill's"
+	echo "figures come from pgbench's per-transaction log over the time the backfill ran"
+	echo "(from its submission to its end, or to pgbench's end if it ran longer; last"
+	echo "column), so a backfill that ends early is not flattered by the quiet time"
+	echo "after it. *TPS* counts the"
 	echo "transactions that ended in that time; *ratio* is TPS over the TPS of pgbench"
 	echo "alone; *p99* and *worst* are the latencies of every transaction that ran"
 	echo "during it (*worst* is the longest an application write waited)."
 	echo
-	echo "| pgbench | TPS | ratio | p99 ms | worst ms | backfill measured |"
+	echo "| pgbench runs | TPS | ratio | p99 ms | worst ms | backfill measured |"
 	echo "|---|---:|---:|---:|---:|---|"
-	for k in base job job_nice0 plain; do
-		case $k in
-		base) name="alone" ;;
-		job) name="during migrate_batch_update" ;;
-		job_nice0) name="same, \`pg_migrate.worker_nice = 0\`" ;;
-		plain) name="during one plain UPDATE" ;;
-		esac
+	for k in $BENCH_LOAD_PHASES; do
 		read -r tps ratio p99 worst <<<"${LOAD[$k]}"
-		echo "| $name | $(fmt "$tps" 1) | $ratio | $p99 | $worst | ${LOADEND[$k]:-–} |"
+		echo "| ${BENCH_LOAD_LABEL[$k]} | $(fmt "$tps" 1) | $ratio | $p99 | $worst | ${LOADEND[$k]:-–} |"
 	done
 	echo
 	echo "## 3. DDL overhead"
