@@ -119,6 +119,9 @@ int			pgm_worker_nice = 10;
  */
 #define PGM_MAX_DISPATCHERS	2
 
+/* Shortest duration batches aim at while the application waits for them. */
+#define PGM_MIN_TARGET_MS	10.0
+
 /* Limits of the adaptive batch size. */
 #define PGM_MIN_BATCH	10
 #define PGM_MAX_BATCH	1000000
@@ -1136,6 +1139,7 @@ typedef struct JobRun
 	Oid		   *key_types;
 	int			pause_ms;
 	int			retry_size;		/* >0: size to use after a failed attempt */
+	double		target_ms;		/* duration batches aim at now (adapt_target) */
 
 	/* read at each batch from the slice row */
 	char		state[16];
@@ -1620,10 +1624,46 @@ replication_lag_over_limit(void)
 	return lag;
 }
 
+/*
+ * Sessions waiting for this batch's transaction: the application's writes
+ * to rows the batch has locked.  Counted on the transaction's own lock,
+ * which the first waiter of every row queues on (the others queue behind it
+ * on the row).
+ */
 static int
-next_batch_size(int size, double elapsed_ms, bool ctid_mode)
+batch_waiters(void)
 {
-	double		target = pgm_batch_target;
+	TransactionId xid = GetTopTransactionIdIfAny();
+	LOCKTAG		tag;
+
+	if (!TransactionIdIsValid(xid))
+		return 0;
+	SET_LOCKTAG_TRANSACTION(tag, xid);
+	return LockWaiterCount(&tag);
+}
+
+/*
+ * The duration batches aim at: pg_migrate.batch_target while nobody waits
+ * for them, shorter while the application's writes queue behind their row
+ * locks (each wait is then at most one short batch, and fewer writes meet
+ * a locked row), and back up gradually once they stop.
+ */
+static void
+adapt_target(JobRun *job)
+{
+	double		floor_ms = Min(PGM_MIN_TARGET_MS, (double) pgm_batch_target);
+
+	if (job->target_ms <= 0 || job->target_ms > pgm_batch_target)
+		job->target_ms = pgm_batch_target;
+	if (batch_waiters() > 0)
+		job->target_ms = Max(floor_ms, job->target_ms / 2);
+	else
+		job->target_ms = Min((double) pgm_batch_target, job->target_ms * 1.25);
+}
+
+static int
+next_batch_size(int size, double elapsed_ms, bool ctid_mode, double target)
+{
 	double		factor;
 	int			result;
 
@@ -1874,7 +1914,9 @@ run_batch(JobRun *job, int64 batchno)
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 
-	new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode);
+	adapt_target(job);
+	new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode,
+							   job->target_ms);
 
 	/* The progress, in the batch's own transaction. */
 	initStringInfo(&sql);
