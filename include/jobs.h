@@ -35,6 +35,7 @@ extern int	pgm_max_replication_lag;
 extern int	pgm_default_batch_size;
 extern int	pgm_restart_delay;
 extern int	pgm_worker_nice;
+extern double pgm_batch_yield;
 
 /* worker.c */
 extern void pgm_jobs_define_settings(void);

@@ -107,6 +107,7 @@ int			pgm_max_replication_lag = 0;
 int			pgm_default_batch_size = 1000;
 int			pgm_restart_delay = 5000;
 int			pgm_worker_nice = 10;
+double		pgm_batch_yield = 2.0;
 
 /* tid Datums are pass-by-reference pointers to ItemPointerData. */
 #define DatumGetItemPointer(X)	((ItemPointer) DatumGetPointer(X))
@@ -230,6 +231,16 @@ pgm_jobs_define_settings(void)
 							1000, 1, PGM_MAX_BATCH,
 							PGC_USERSET, 0,
 							NULL, NULL, NULL);
+
+	DefineCustomRealVariable("pg_migrate.batch_yield",
+							 "How much of the server a backfill leaves to busy sessions.",
+							 "While other sessions are busy (on the CPU, or waiting for I/O or a lock), a job "
+							 "worker sleeps this many times the duration of its last batch before the next "
+							 "one. 0 turns this off.",
+							 &pgm_batch_yield,
+							 2.0, 0.0, 100.0,
+							 PGC_SIGHUP, 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_migrate.worker_nice",
 							"Scheduling priority (nice value) of job workers.",
@@ -1140,6 +1151,7 @@ typedef struct JobRun
 	int			pause_ms;
 	int			retry_size;		/* >0: size to use after a failed attempt */
 	double		target_ms;		/* duration batches aim at now (adapt_target) */
+	double		last_batch_ms;	/* how long the last batch took */
 
 	/* read at each batch from the slice row */
 	char		state[16];
@@ -1904,6 +1916,7 @@ run_batch(JobRun *job, int64 batchno)
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
 	elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
+	job->last_batch_ms = elapsed_ms;
 
 	/*
 	 * Deferred triggers queued by the submitter's statement fire now, still
@@ -2028,6 +2041,51 @@ sleep_ms(long ms)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/*
+ * Is anybody else busy on the server: a client backend running on the CPU,
+ * or waiting for I/O, a buffer or a lock?  Read from the PGPROC array
+ * without locks: it is a hint, taken between batches.  Background workers,
+ * autovacuum, processes connected to no database (physical WAL senders)
+ * and sessions that are idle, sleeping or waiting for a client are not
+ * busy.
+ */
+static bool
+others_busy(void)
+{
+	int			i;
+
+	for (i = 0; i < MaxBackends; i++)
+	{
+		PGPROC	   *proc = GetPGProcByNumber(i);
+		uint32		wait;
+		uint32		wait_class;
+
+		if (proc == MyProc || proc->pid == 0 || proc->isBackgroundWorker ||
+			!OidIsValid(proc->databaseId) ||
+			(proc->statusFlags & PROC_IS_AUTOVACUUM))
+			continue;
+		wait = proc->wait_event_info;
+		wait_class = wait & 0xFF000000;
+		if (wait == 0 || wait_class == PG_WAIT_LWLOCK || wait_class == PG_WAIT_LOCK ||
+			wait_class == PG_WAIT_BUFFER_PIN || wait_class == PG_WAIT_IO)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * How long to leave the server to the others after a batch: while they
+ * are busy, pg_migrate.batch_yield times the batch's duration.  An idle
+ * server gets no pause.
+ */
+static long
+yield_ms(JobRun *job)
+{
+	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 || !others_busy())
+		return 0;
+	return (long) Min(job->last_batch_ms * pgm_batch_yield, 60000.0);
+}
+
 static void
 run_job(JobRun *job)
 {
@@ -2125,7 +2183,7 @@ run_job(JobRun *job)
 				batchno++;
 				retries = 0;
 				job->retry_size = 0;
-				sleep_ms(job->pause_ms);
+				sleep_ms(job->pause_ms + yield_ms(job));
 				break;
 			case BATCH_THROTTLED:
 				sleep_ms(1000);
