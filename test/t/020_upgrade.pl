@@ -284,6 +284,17 @@ is($node->safe_psql('old', 'SELECT n, count(*) FROM accounts GROUP BY n'), '1|20
 is($node->safe_psql('old', 'SELECT version, state FROM migrate_status()'),
 	'2026_01_add_status|applied', 'before the update: migrate_status works');
 
+# The documented procedure restarts the server between installing the new
+# library and updating: the 1.0 schema keeps working across it.
+$node->restart;
+$node->safe_psql('old', 'CREATE TABLE after_restart (i int)');
+is($node->safe_psql('old',
+		"SELECT count(*) FROM migrate_ddl_history WHERE statement = 'CREATE TABLE after_restart (i int)'"),
+	'1', 'before the update, after a restart: DDL is recorded');
+($rc, $out, $err) = $node->psql('old', 'ALTER TABLE accounts RENAME COLUMN email TO mail');
+like($err, qr/rule "rename_column" refuses this statement/,
+	'before the update, after a restart: the policy row refuses a rename');
+
 my $max_id = $node->safe_psql('old', 'SELECT max(id) FROM migrate_ddl_history');
 my $before = snapshot('old', $max_id);
 
@@ -351,6 +362,12 @@ like($err, qr/version "1\.1" of extension "pg_migrate" is already installed/,
 	'... and says there is nothing to do');
 is(describe('old'), $updated, '... and changes no object');
 is_deeply(snapshot('old', $max_id), $again, '... and no data');
+
+# --- there is no way back --------------------------------------------------
+($rc, $out, $err) = $node->psql('old', "ALTER EXTENSION pg_migrate UPDATE TO '1.0'");
+like($err, qr/has no update path from version "1\.1" to version "1\.0"/,
+	'downgrading is refused: there is no update path back to 1.0');
+is(describe('old'), $updated, '... and the refusal changes nothing');
 
 # --- objects created ahead of the extension are not taken over -----------
 #
