@@ -197,8 +197,8 @@ is($node->safe_psql('postgres', "SET search_path = ops, public; CALL ops.migrate
 	'done', '(a) the extension works in its hostile schema');
 is($node->safe_psql('postgres', q{
 	SET search_path = ops, public;
-	SELECT state, rows_done, rate IS NOT NULL FROM ops.migrate_jobs}),
-	'done|1000|t', '(a) ... jobs included');
+	SELECT state, rows_done FROM ops.migrate_jobs}),
+	'done|1000', '(a) ... jobs included');
 is($node->safe_psql('postgres',
 		"SELECT count(*) FROM ops.migrate_ddl_history WHERE statement LIKE 'CREATE TABLE public.%'"),
 	'2', '(a) ... and the history records DDL');
