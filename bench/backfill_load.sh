@@ -3,7 +3,8 @@
 # on one cluster: pgbench single-row UPDATEs on random rows of the table
 # being backfilled,
 #   - alone (baseline),
-#   - while migrate_batch_update changes every row,
+#   - while migrate_batch_update changes every row (workers at their
+#     default pg_migrate.worker_nice, then at 0: the application's priority),
 #   - while one plain UPDATE changes every row,
 # each for the same duration on a freshly loaded table.  Prints TPS, p99 and
 # maximum latency (from pgbench's per-transaction log) and the ratio to the
@@ -65,11 +66,20 @@ declare -A res
 load
 res[base]=$(measure base)
 
-load
-job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
-res[job]=$(measure job)
-job_state=$(psql -XAtq -c "SELECT state FROM migrate_jobs WHERE id = $job" postgres)
-psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
+# the backfill with the workers' default priority, then at the same
+# priority as the application (pg_migrate.worker_nice = 0)
+backfill() {
+	load
+	job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
+	res[$1]=$(measure "$1")
+	job_state[$1]=$(psql -XAtq -c "SELECT state FROM migrate_jobs WHERE id = $job" postgres)
+	psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
+}
+declare -A job_state
+backfill job
+psql -Xq -c "ALTER SYSTEM SET pg_migrate.worker_nice = 0" -c "SELECT pg_reload_conf()" postgres >/dev/null
+backfill job_nice0
+psql -Xq -c "ALTER SYSTEM RESET pg_migrate.worker_nice" -c "SELECT pg_reload_conf()" postgres >/dev/null
 
 load
 psql -Xq -c "UPDATE bf SET n = n + 1" postgres &
@@ -82,14 +92,15 @@ wait $upd
 echo
 echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(postgres --version | awk '{print $3}')"
 echo "table: $rows rows; pgbench: $clients clients, ${secs}s of single-row UPDATEs on random rows"
-printf '%-40s %10s %8s %10s %10s\n' "" "TPS" "ratio" "p99 ms" "max ms"
-for k in base job plain; do
+printf '%-52s %10s %8s %10s %10s\n' "" "TPS" "ratio" "p99 ms" "max ms"
+for k in base job job_nice0 plain; do
 	read -r tps p99 max <<<"${res[$k]}"
 	case $k in
 	base) name="pgbench alone" ;;
-	job) name="during migrate_batch_update ($job_state at end)" ;;
+	job) name="during migrate_batch_update (${job_state[job]} at end)" ;;
+	job_nice0) name="same, pg_migrate.worker_nice = 0 (${job_state[job_nice0]} at end)" ;;
 	plain) name="during one plain UPDATE ($plain_running at end)" ;;
 	esac
 	read -r btps _ <<<"${res[base]}"
-	printf '%-40s %10.1f %8.2f %10.1f %10.1f\n' "$name" "$tps" "$(awk -v a="$tps" -v b="$btps" 'BEGIN {print a / b}')" "$p99" "$max"
+	printf '%-52s %10.1f %8.2f %10.1f %10.1f\n' "$name" "$tps" "$(awk -v a="$tps" -v b="$btps" 'BEGIN {print a / b}')" "$p99" "$max"
 done

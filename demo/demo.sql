@@ -161,3 +161,20 @@ SELECT backend_type, left(query, 60) AS what FROM pg_stat_activity
 CALL migrate_job_wait(:job, '120s');
 SELECT id, state, rows_done, batches, finished_at - started_at AS took FROM migrate_jobs WHERE id = :job;
 SELECT kind, count(*) FROM events GROUP BY kind ORDER BY kind;
+
+\echo
+\echo '--- 9. A migration that cannot run in a transaction: a background worker runs it'
+\echo '---    statement by statement (CREATE INDEX CONCURRENTLY blocks no writer)'
+\echo
+-- migrate_apply refuses it (the hint says what to use instead):
+SELECT migrate_apply('2026_11_03_events_kind_idx',
+  'CREATE INDEX CONCURRENTLY events_kind ON events (kind)',
+  'DROP INDEX CONCURRENTLY events_kind');
+SELECT migrate_apply_async('2026_11_03_events_kind_idx',
+  'CREATE INDEX CONCURRENTLY events_kind ON events (kind); VACUUM (ANALYZE) events',
+  'DROP INDEX CONCURRENTLY events_kind') AS job \gset
+CALL migrate_job_wait(:job, '120s');
+SELECT id, kind, migration, state, rows_done AS statements_done, estimated_total AS statements
+  FROM migrate_jobs WHERE id = :job;
+SELECT version, state, applied_by FROM migrate_status() WHERE version = '2026_11_03_events_kind_idx';
+SELECT indexrelid::regclass AS index, indisvalid AS valid FROM pg_index WHERE indrelid = 'events'::regclass;

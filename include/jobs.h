@@ -18,6 +18,7 @@
 /* Names of the job tables, in the extension's schema. */
 #define PGM_JOB_TABLE		"migrate_job_state"
 #define PGM_SLICE_TABLE		"migrate_job_slice"
+#define PGM_SCRIPT_TABLE	"migrate_job_script"	/* since 1.1 */
 
 /* Upper bound of parallel => n, whatever max_workers says. */
 #define PGM_MAX_PARALLEL	32
@@ -33,6 +34,7 @@ extern int	pgm_batch_max_retries;
 extern int	pgm_max_replication_lag;
 extern int	pgm_default_batch_size;
 extern int	pgm_restart_delay;
+extern int	pgm_worker_nice;
 
 /* worker.c */
 extern void pgm_jobs_define_settings(void);

@@ -28,8 +28,16 @@ extern int	pgm_small_table_size;	/* kB; policy.c */
 /* True when the library was loaded by shared_preload_libraries. */
 extern bool pgm_preloaded;
 
+/*
+ * The settings a restore runs with (README, "Backups and restores"), named
+ * in the hints of the errors a restore run without them meets.
+ */
+#define PGM_RESTORE_PGOPTIONS \
+	"PGOPTIONS='-c pg_migrate.record_ddl=off -c pg_migrate.enforce=off'"
+
 /* pg_migrate.c */
 extern void pgm_check_preloaded(void);
+extern bool pgm_session_is_restore(void);
 extern Oid	pgm_extension_schema(void);
 extern Oid	pgm_relation(const char *relname);
 extern Oid	pgm_relation_owner(Oid relid);

@@ -544,6 +544,54 @@ statement_for_report(PlannedStmt *pstmt, const char *queryString)
 	return pgm_redact_statement(text, pstmt->utilityStmt);
 }
 
+/*
+ * COPY into the history while recording is on is how a restore run without
+ * the documented settings fails: its own CREATE EXTENSION and CREATE TABLEs
+ * were recorded first and took the ids the dump brings back.  PostgreSQL's
+ * duplicate-key error does not say why; the hint does.
+ */
+static bool
+is_copy_into_history(Node *parsetree)
+{
+	CopyStmt   *copy;
+
+	if (!IsA(parsetree, CopyStmt) || !pgm_record_ddl)
+		return false;
+	copy = (CopyStmt *) parsetree;
+	return copy->is_from && copy->relation != NULL &&
+		strcmp(copy->relation->relname, "migrate_ddl_history") == 0;
+}
+
+static void
+run_copy_into_history(PlannedStmt *pstmt, const char *queryString,
+					  bool readOnlyTree, ProcessUtilityContext context,
+					  ParamListInfo params, QueryEnvironment *queryEnv,
+					  DestReceiver *dest, QueryCompletion *qc)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION || edata->hint != NULL)
+			PG_RE_THROW();
+		FlushErrorState();
+		edata->hint = psprintf("When restoring a dump, run pg_restore as a superuser with %s, "
+							   "so that the restore does not record its own statements.",
+							   PGM_RESTORE_PGOPTIONS);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
 static void
 pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 				   bool readOnlyTree, ProcessUtilityContext context,
@@ -560,6 +608,13 @@ pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		call_next(pstmt, queryString, readOnlyTree, context, params,
 				  queryEnv, dest, qc);
+		return;
+	}
+
+	if (is_copy_into_history(parsetree))
+	{
+		run_copy_into_history(pstmt, queryString, readOnlyTree, context,
+							  params, queryEnv, dest, qc);
 		return;
 	}
 

@@ -32,6 +32,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
+#include "access/xact.h"
 #include "catalog/catalog.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
@@ -72,6 +73,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 
 #include "history.h"
@@ -953,6 +955,180 @@ role_name(Oid roleid)
 }
 
 /*
+ * May the statements of this session go ahead when the history cannot
+ * record them?  Only when it is logged in as a superuser (see
+ * history_unwritable).  The session's role counts, not the current one: a
+ * superuser's SECURITY DEFINER function does not carry an ordinary
+ * session's DDL past a broken history, while a superuser who SET ROLE to
+ * another role can still repair.
+ */
+static bool
+may_bypass_history(void)
+{
+	return superuser_arg(GetSessionUserId());
+}
+
+/*
+ * The history cannot take the row of a statement that has run: its table
+ * was dropped, renamed, stripped of its owner's privileges, or given a
+ * trigger that fails.
+ *
+ * A superuser's statement goes ahead with a WARNING: superusers are the
+ * ones who repair the installation, and they could switch recording off
+ * anyway.  Anybody else's statement is refused (fail closed): the audit
+ * trail must not silently lose the changes of the roles it exists to
+ * watch, and the statement is rolled back with the reason.
+ */
+static void
+history_unwritable(const char *cause)
+{
+	if (may_bypass_history())
+		ereport(WARNING,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the DDL history could not record this statement"),
+				 errdetail("%s", cause),
+				 errhint("Repair %s, or drop and re-create the extension "
+						 "with pg_migrate.record_ddl and pg_migrate.enforce off "
+						 "(README: \"Repairing a damaged installation\").",
+						 HISTORY_TABLE)));
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("statement refused because the DDL history cannot record it"),
+				 errdetail("%s Statements of sessions not logged in as a superuser are "
+						   "refused while the history cannot record them.", cause),
+				 errhint("Ask a superuser to repair %s "
+						 "(README: \"Repairing a damaged installation\").",
+						 HISTORY_TABLE)));
+}
+
+/*
+ * Errors that say nothing about the state of the history table: the insert
+ * met a lock timeout, a deadlock, a cancel, a shortage or an internal
+ * failure.  They stay what they are (a statement retried after a lock
+ * timeout must see the lock timeout), for superusers too.
+ */
+static bool
+transient_error(int sqlerrcode)
+{
+	int			category = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		category == ERRCODE_TRANSACTION_ROLLBACK ||
+		category == ERRCODE_INSUFFICIENT_RESOURCES ||
+		category == ERRCODE_OPERATOR_INTERVENTION ||
+		category == ERRCODE_SYSTEM_ERROR ||
+		category == ERRCODE_INTERNAL_ERROR;
+}
+
+/*
+ * Insert the row as the table's owner: ordinary roles cannot write the
+ * history themselves, and a security-restricted operation keeps anything
+ * the insert might run from changing session state.
+ *
+ * A failure that comes from the table's state is turned into
+ * history_unwritable()'s report.  For superusers, whose statement goes
+ * ahead, the insert into a history that does not look as the extension
+ * made it runs in a subtransaction so that its failure can be rolled back
+ * alone.  A healthy history (the usual case) and everybody else's
+ * statements (which fail anyway) spend no subtransaction: each would take a
+ * subtransaction id, and a migration of more than 64 DDL statements would
+ * overflow the cache of them.
+ */
+/*
+ * Is the history table as the extension made it, as far as what can make
+ * an insert fail goes: its owner may insert and draw ids, and it has no
+ * triggers but the extension's own?  A cheap look at the catalog caches,
+ * so that a healthy history spends no subtransaction on a superuser's
+ * statement.
+ */
+static bool
+history_looks_writable(Oid relid)
+{
+	Oid			owner = pgm_relation_owner(relid);
+	Oid			seqid = pgm_relation(HISTORY_TABLE "_id_seq");
+	Relation	rel;
+	bool		ok = true;
+
+	if (pg_class_aclcheck(relid, owner, ACL_INSERT) != ACLCHECK_OK ||
+		!OidIsValid(seqid) ||
+		pg_class_aclcheck(seqid, owner, ACL_USAGE) != ACLCHECK_OK)
+		return false;
+
+	rel = relation_open(relid, AccessShareLock);
+	if (rel->trigdesc != NULL)
+	{
+		int			i;
+
+		for (i = 0; i < rel->trigdesc->numtriggers; i++)
+		{
+			const char *name = rel->trigdesc->triggers[i].tgname;
+
+			if (strcmp(name, "migrate_ddl_history_append_only") != 0 &&
+				strcmp(name, "migrate_ddl_history_no_truncate") != 0)
+				ok = false;
+		}
+	}
+	relation_close(rel, AccessShareLock);
+	return ok;
+}
+
+static void
+write_row(Oid relid, Datum *values, const char *nulls)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	bool		recover = may_bypass_history() && !history_looks_writable(relid);
+	ErrorData  *edata = NULL;
+	Oid			save_userid;
+	int			save_sec_context;
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	if (recover)
+	{
+		BeginInternalSubTransaction(NULL);
+		MemoryContextSwitchTo(cxt);
+	}
+	PG_TRY();
+	{
+		SetUserIdAndSecContext(pgm_relation_owner(relid),
+							   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		insert_row(relid, values, nulls);
+		SPI_finish();
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		if (recover)
+		{
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
+	}
+	PG_CATCH();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* Our subtransaction goes first, whatever happens next. */
+		if (recover)
+		{
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(cxt);
+			CurrentResourceOwner = owner;
+		}
+		if (transient_error(edata->sqlerrcode))
+			ReThrowError(edata);
+	}
+	PG_END_TRY();
+
+	if (edata != NULL)
+		history_unwritable(psprintf("Inserting the row failed: %s.", edata->message));
+}
+
+/*
  * Write the row for a statement that has just run.  Called by the hook in
  * the statement's (sub)transaction.
  */
@@ -961,8 +1137,6 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 {
 	MemoryContext oldcxt;
 	Oid			relid;
-	Oid			save_userid;
-	int			save_sec_context;
 	Datum		values[INSERT_NARGS];
 	char		nulls[INSERT_NARGS];
 	const char *lock;
@@ -972,9 +1146,10 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	TimestampTz now;
 	int			n = 0;
 
+	/* Not installed here, or the statement dropped the extension. */
 	relid = pgm_relation(HISTORY_TABLE);
-	if (!OidIsValid(relid))
-		return;					/* not installed here, or just dropped */
+	if (!OidIsValid(relid) && !OidIsValid(pgm_extension_schema()))
+		return;
 
 	oldcxt = MemoryContextSwitchTo(frame->cxt);
 
@@ -993,6 +1168,17 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	}
 	if (all_temp && !pgm_record_temp_objects)
 	{
+		MemoryContextSwitchTo(oldcxt);
+		return;
+	}
+
+	/* Installed, but the table was dropped or renamed away. */
+	if (!OidIsValid(relid))
+	{
+		history_unwritable(psprintf("Table \"%s\" does not exist in schema \"%s\" of extension \"%s\".",
+									HISTORY_TABLE,
+									get_namespace_name(pgm_extension_schema()),
+									PGM_EXTENSION_NAME));
 		MemoryContextSwitchTo(oldcxt);
 		return;
 	}
@@ -1036,27 +1222,7 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	values[1] = DirectFunctionCall1(namein, values[1]);
 	values[2] = DirectFunctionCall1(namein, values[2]);
 
-	/*
-	 * Insert as the table's owner: ordinary roles cannot write the history
-	 * themselves, and a security-restricted operation keeps anything the
-	 * insert might run from changing session state.
-	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(pgm_relation_owner(relid),
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		insert_row(relid, values, nulls);
-		SPI_finish();
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
+	write_row(relid, values, nulls);
 
 	MemoryContextSwitchTo(oldcxt);
 }

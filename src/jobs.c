@@ -33,6 +33,7 @@
 #include "access/relation.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/catalog.h"
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
@@ -72,6 +73,9 @@ PG_FUNCTION_INFO_V1(migrate_job_pause);
 PG_FUNCTION_INFO_V1(migrate_job_resume);
 PG_FUNCTION_INFO_V1(migrate_job_cancel);
 PG_FUNCTION_INFO_V1(migrate_job_wait);
+
+/* 1000 years: the longest interval taken literally. */
+#define PGM_MAX_INTERVAL_MS	(INT64CONST(1000) * 365 * 24 * 3600 * 1000)
 
 /* Longest pause between batches accepted. */
 #define PGM_MAX_PAUSE_MS	(3600 * 1000)
@@ -154,6 +158,21 @@ pgm_jobs_notify_at_commit(void)
 		notify_callback_registered = true;
 	}
 	notify_pending = true;
+}
+
+/*
+ * Jobs write, and on a hot standby nothing can: say so before anything
+ * else fails with a less helpful message.  action is NULL for a submission.
+ */
+static void
+refuse_on_standby(const char *action)
+{
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 action ? errmsg("cannot %s a background job on a hot standby", action) :
+				 errmsg("background jobs cannot be submitted on a hot standby"),
+				 errhint("Submit and control jobs on the primary; a standby runs none until it is promoted.")));
 }
 
 /* ----------------------------------------------------------------
@@ -403,6 +422,11 @@ interval_to_ms(Interval *iv)
 
 	ms = (double) iv->time / 1000.0 +
 		((double) iv->day + (double) iv->month * DAYS_PER_MONTH) * (double) (USECS_PER_DAY / 1000);
+	/* Longer than anyone waits; and a timestamp plus this cannot overflow. */
+	if (ms > PGM_MAX_INTERVAL_MS)
+		return PGM_MAX_INTERVAL_MS;
+	if (ms < -PGM_MAX_INTERVAL_MS)
+		return -PGM_MAX_INTERVAL_MS;
 	return (int64) ms;
 }
 
@@ -444,6 +468,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 	BlockNumber nblocks = 0;
 
 	pgm_check_preloaded();
+	refuse_on_standby(NULL);
 
 	/*
 	 * The worker reads the clauses with standard_conforming_strings on; a
@@ -884,6 +909,7 @@ control_job(int64 job_id, JobAction action)
 	text	   *result;
 
 	pgm_check_preloaded();
+	refuse_on_standby(action_names[action]);
 	table_owner = pgm_job_table_owner();
 
 	SPI_connect();

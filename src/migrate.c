@@ -59,6 +59,7 @@
 #include "check.h"
 #include "classify.h"
 #include "history.h"
+#include "jobs.h"
 #include "migrate.h"
 #include "pg_migrate.h"
 #include "policy.h"
@@ -178,6 +179,8 @@ pgm_parse_script(const char *script, const char *what, bool allow_nontransaction
 					(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 					 errmsg("%s cannot run inside migrate_apply", name),
 					 errdetail("Statement %d of the %s script: %s", n, what, st->text),
+					 strcmp(what, "down") == 0 ?
+					 errhint("Use migrate_rollback_async(), which runs each statement in its own transaction.") :
 					 errhint("Use migrate_apply_async(), which runs each statement in its own transaction.")));
 		st->own_transaction = (name != NULL);
 		result = lappend(result, st);
@@ -192,8 +195,8 @@ pgm_parse_script(const char *script, const char *what, bool allow_nontransaction
 
 /* SHA-256 over both scripts, each length-prefixed so that no two pairs of
  * scripts can produce the same input. */
-static char *
-migration_checksum(const char *up, const char *down)
+char *
+pgm_migration_checksum(const char *up, const char *down)
 {
 	StringInfoData buf;
 	bytea	   *input;
@@ -229,8 +232,8 @@ migration_checksum(const char *up, const char *down)
  * here, on the planner's estimate of the rows it touches (rule large_dml),
  * before it runs.
  */
-static void
-judge_dml(PgmScriptStmt *st)
+void
+pgm_judge_script_dml(PgmScriptStmt *st)
 {
 	PgmClassification *cls;
 	List	   *verdicts;
@@ -256,8 +259,8 @@ judge_dml(PgmScriptStmt *st)
  * What the up script created that its own down script may drop: tables it
  * created and columns it added.  Names resolve as the scripts' own do.
  */
-static List *
-created_by(List *up_stmts)
+List *
+pgm_created_by(List *up_stmts)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
@@ -324,7 +327,7 @@ run_statements(List *stmts, const char *version, const char *what,
 	 */
 	if (undo_of != NIL)
 	{
-		pgm_exemptions = created_by(undo_of);
+		pgm_exemptions = pgm_created_by(undo_of);
 		pgm_exemption_reason = version ?
 			psprintf("rollback of migration \"%s\", which created it", version) :
 			"down script of the migration being verified, which created it";
@@ -338,7 +341,7 @@ run_statements(List *stmts, const char *version, const char *what,
 		int			rc;
 
 		pgstat_report_activity(STATE_RUNNING, st->text);
-		judge_dml(st);
+		pgm_judge_script_dml(st);
 		rc = SPI_execute(st->text, false, 0);
 		if (rc < 0)
 			ereport(ERROR,
@@ -491,26 +494,22 @@ qualified_name(Oid relid)
 }
 
 /*
- * Run one parameterised statement on the bookkeeping table as its owner,
- * with a fresh snapshot (never read-only: it must see what a concurrent
- * migration committed while we waited for the migration lock).
- * "%1$s" (or "%s") in sql_fmt is replaced by the table's qualified name.
+ * Run one parameterised statement as the given role (the owner of the
+ * tables it reads and writes), under search_path = pg_catalog, pg_temp, as
+ * a restricted operation: nothing the caller set up can run inside it.
+ * The caller is connected to SPI.
  */
-static int
-owner_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
-			  const char *nulls)
+int
+pgm_execute_as(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
+			   const char *nulls)
 {
-	Oid			relid = migrations_relid();
 	Oid			save_userid;
 	int			save_sec;
-	int			rc;
-	char	   *sql = psprintf(sql_fmt, qualified_name(relid));	/* %1$s */
-
 	int			nestlevel;
+	int			rc;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(pgm_relation_owner(relid),
-						   save_sec | SECURITY_LOCAL_USERID_CHANGE |
+	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	nestlevel = pgm_pin_search_path();
 	PG_TRY();
@@ -526,6 +525,23 @@ owner_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 	}
 	PG_END_TRY();
 	return rc;
+}
+
+/*
+ * Run one parameterised statement on the bookkeeping table as its owner,
+ * with a fresh snapshot (never read-only: it must see what a concurrent
+ * migration committed while we waited for the migration lock).
+ * "%1$s" (or "%s") in sql_fmt is replaced by the table's qualified name.
+ */
+int
+pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
+					   const char *nulls)
+{
+	Oid			relid = migrations_relid();
+
+	return pgm_execute_as(pgm_relation_owner(relid),
+						  psprintf(sql_fmt, qualified_name(relid)),
+						  nargs, types, values, nulls);
 }
 
 /*
@@ -550,8 +566,8 @@ pgm_pin_search_path(void)
  * it, so under REPEATABLE READ and SERIALIZABLE a wait is a serialization
  * failure.
  */
-static void
-serialise_migrations(void)
+void
+pgm_serialise_migrations(void)
 {
 	LOCKTAG		tag;
 
@@ -566,16 +582,16 @@ serialise_migrations(void)
 				 errhint("Retry the transaction, or run migrations at READ COMMITTED.")));
 }
 
-static char *
-text_arg(FunctionCallInfo fcinfo, int n)
+char *
+pgm_text_arg(FunctionCallInfo fcinfo, int n)
 {
 	if (PG_NARGS() <= n || PG_ARGISNULL(n))
 		return NULL;
 	return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
-static void
-check_version(const char *version)
+void
+pgm_check_version(const char *version)
 {
 	const char *p;
 
@@ -598,8 +614,8 @@ check_version(const char *version)
 						   MAX_VERSION_LEN, strlen(version))));
 }
 
-static void
-check_in_transaction(void)
+void
+pgm_check_not_standby(void)
 {
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -609,59 +625,25 @@ check_in_transaction(void)
 }
 
 /* ---------------------------------------------------------------------
- * migrate_apply(version, up, down, description, irreversible)
+ * Bookkeeping shared with the asynchronous forms (async.c)
  * ---------------------------------------------------------------------
  */
-Datum
-migrate_apply(PG_FUNCTION_ARGS)
+
+/*
+ * Is this version applied with exactly these scripts?  false when it is not
+ * applied; an error when it is applied with different scripts.  The caller
+ * holds the migration lock and is connected to SPI.
+ */
+bool
+pgm_migration_applied(const char *version, const char *checksum)
 {
-	char	   *version = text_arg(fcinfo, 0);
-	char	   *up = text_arg(fcinfo, 1);
-	char	   *down = text_arg(fcinfo, 2);
-	char	   *description = text_arg(fcinfo, 3);
-	bool		irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
-	char	   *checksum;
-	List	   *stmts;
-	int			retries;
-	TimestampTz started;
-	Interval   *duration;
-	Oid			types[9] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
-		INTERVALOID, INT4OID, TEXTOID};
-	Datum		values[9];
-	char		nulls[9];
+	Oid			types[1] = {TEXTOID};
+	Datum		values[1];
 	int			rc;
 
-	pgm_check_preloaded();
-	check_in_transaction();
-	check_version(version);
-	if (up == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the up script of migration \"%s\" must not be NULL", version)));
-	if (down != NULL && irreversible)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration \"%s\" has a down script but is declared irreversible", version),
-				 errhint("Pass either a down script or irreversible => true, not both.")));
-	if (down == NULL && !irreversible)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("migration \"%s\" has no down script", version),
-				 errhint("Give the statements that undo it, or declare it irreversible with irreversible => true.")));
-
-	stmts = pgm_parse_script(up, "up", false);
-	if (down)
-		(void) pgm_parse_script(down, "down", false);
-	checksum = migration_checksum(up, down);
-
-	serialise_migrations();
-
-	/* Already applied? */
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	values[0] = CStringGetTextDatum(version);
-	rc = owner_execute("SELECT checksum, state FROM %1$s WHERE version OPERATOR(pg_catalog.=) $1",
-					   1, types, values, NULL);
+	rc = pgm_migrations_execute("SELECT checksum, state FROM %1$s WHERE version OPERATOR(pg_catalog.=) $1",
+								1, types, values, NULL);
 	if (rc == SPI_OK_SELECT && SPI_processed == 1)
 	{
 		char	   *old_checksum = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
@@ -676,94 +658,88 @@ migrate_apply(PG_FUNCTION_ARGS)
 						 errdetail("Applied checksum %s, given checksum %s.", old_checksum, checksum),
 						 errhint("An applied migration must not be edited: write a new migration, "
 								 "or roll this one back first.")));
-			SPI_finish();
-			ereport(NOTICE,
-					(errmsg("migration \"%s\" is already applied, nothing to do", version)));
-			PG_RETURN_TEXT_P(cstring_to_text("already applied"));
+			return true;
 		}
 	}
-	SPI_finish();
-
-	started = GetCurrentTimestamp();
-	retries = run_script_with_retries(stmts, version, "up", NULL, NIL);
-	duration = palloc0(sizeof(Interval));
-	duration->time = GetCurrentTimestamp() - started;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	memset(nulls, ' ', sizeof(nulls));
-	values[0] = CStringGetTextDatum(version);
-	if (description)
-		values[1] = CStringGetTextDatum(description);
-	else
-		nulls[1] = 'n';
-	values[2] = CStringGetTextDatum(up);
-	if (down)
-		values[3] = CStringGetTextDatum(down);
-	else
-		nulls[3] = 'n';
-	values[4] = BoolGetDatum(irreversible);
-	values[5] = CStringGetTextDatum(checksum);
-	values[6] = IntervalPGetDatum(duration);
-	values[7] = Int32GetDatum(retries);
-	values[8] = CStringGetTextDatum(GetConfigOption("search_path", false, false));
-	owner_execute("INSERT INTO %1$s (version, description, up, down, irreversible,"
-				  "  checksum, state, applied_at, applied_by, duration, retries,"
-				  "  search_path, apply_seq)"
-				  " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
-				  "  pg_catalog.session_user(), $7, $8, $9,"
-				  "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
-				  "     FROM %1$s))"
-				  " ON CONFLICT (version) DO UPDATE SET"
-				  "  description = EXCLUDED.description, up = EXCLUDED.up,"
-				  "  down = EXCLUDED.down, irreversible = EXCLUDED.irreversible,"
-				  "  checksum = EXCLUDED.checksum, state = 'applied',"
-				  "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
-				  "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
-				  "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
-				  "  rolled_back_at = NULL, rolled_back_by = NULL",
-				  9, types, values, nulls);
-	SPI_finish();
-
-	PG_RETURN_TEXT_P(cstring_to_text("applied"));
+	return false;
 }
 
-/* ---------------------------------------------------------------------
- * migrate_rollback(version DEFAULT NULL, force DEFAULT false)
- * ---------------------------------------------------------------------
+/*
+ * Record a migration as applied.  applied_by NULL means the session user.
+ * The caller holds the migration lock and is connected to SPI.
  */
-Datum
-migrate_rollback(PG_FUNCTION_ARGS)
+void
+pgm_record_applied(const PgmAppliedMigration *m)
 {
-	char	   *version = text_arg(fcinfo, 0);
-	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+		INTERVALOID, INT4OID, TEXTOID, NAMEOID};
+	Datum		values[10];
+	char		nulls[10];
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = CStringGetTextDatum(m->version);
+	if (m->description)
+		values[1] = CStringGetTextDatum(m->description);
+	else
+		nulls[1] = 'n';
+	values[2] = CStringGetTextDatum(m->up);
+	if (m->down)
+		values[3] = CStringGetTextDatum(m->down);
+	else
+		nulls[3] = 'n';
+	values[4] = BoolGetDatum(m->irreversible);
+	values[5] = CStringGetTextDatum(m->checksum);
+	values[6] = IntervalPGetDatum(m->duration);
+	values[7] = Int32GetDatum(m->retries);
+	values[8] = CStringGetTextDatum(m->search_path);
+	if (m->applied_by)
+		values[9] = DirectFunctionCall1(namein, CStringGetDatum(m->applied_by));
+	else
+		nulls[9] = 'n';
+	pgm_migrations_execute("INSERT INTO %1$s (version, description, up, down, irreversible,"
+						   "  checksum, state, applied_at, applied_by, duration, retries,"
+						   "  search_path, apply_seq)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
+						   "  COALESCE($10, pg_catalog.session_user()), $7, $8, $9,"
+						   "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
+						   "     FROM %1$s))"
+						   " ON CONFLICT (version) DO UPDATE SET"
+						   "  description = EXCLUDED.description, up = EXCLUDED.up,"
+						   "  down = EXCLUDED.down, irreversible = EXCLUDED.irreversible,"
+						   "  checksum = EXCLUDED.checksum, state = 'applied',"
+						   "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
+						   "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
+						   "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
+						   "  rolled_back_at = NULL, rolled_back_by = NULL",
+						   10, types, values, nulls);
+}
+
+/*
+ * The migration migrate_rollback(version, force) would roll back, with
+ * its scripts.  version NULL means the last one applied.  Errors when it
+ * cannot be rolled back.  The caller holds the migration lock; the
+ * strings are allocated in the caller's memory context.
+ */
+void
+pgm_rollback_target(PgmRollbackTarget *t, const char *version, bool force)
+{
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1];
-	char	   *down;
 	char	   *state;
-	char	   *search_path;
-	char	   *up;
 	bool		isnull;
 	int64		seq;
-	List	   *stmts;
 	StringInfoData later;
 	uint64		i;
-
-	pgm_check_preloaded();
-	check_in_transaction();
-	if (version != NULL)
-		check_version(version);
-
-	serialise_migrations();
+	MemoryContext cxt = CurrentMemoryContext;
+	char	   *s;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-
 	if (version == NULL)
 	{
-		owner_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
-					  " ORDER BY apply_seq DESC LIMIT 1",
-					  0, NULL, NULL, NULL);
+		pgm_migrations_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
+							   " ORDER BY apply_seq DESC LIMIT 1",
+							   0, NULL, NULL, NULL);
 		if (SPI_processed == 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_NO_DATA_FOUND),
@@ -772,28 +748,30 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	}
 
 	values[0] = CStringGetTextDatum(version);
-	owner_execute("SELECT down, state, apply_seq, search_path, up FROM %1$s"
-				  " WHERE version OPERATOR(pg_catalog.=) $1",
-				  1, types, values, NULL);
+	pgm_migrations_execute("SELECT down, state, apply_seq, search_path, up FROM %1$s"
+						   " WHERE version OPERATOR(pg_catalog.=) $1",
+						   1, types, values, NULL);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_DATA_FOUND),
 				 errmsg("migration \"%s\" does not exist", version)));
-	down = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	t->version = MemoryContextStrdup(cxt, version);
+	s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	t->down = s ? MemoryContextStrdup(cxt, s) : NULL;
 	state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
-	search_path = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-	up = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+	t->search_path = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
+	t->up = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5));
 
 	if (strcmp(state, "applied") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("migration \"%s\" is not applied", version),
+				 errmsg("migration \"%s\" is not applied", t->version),
 				 errdetail("Its state is \"%s\".", state)));
-	if (down == NULL)
+	if (t->down == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("migration \"%s\" is irreversible", version),
+				 errmsg("migration \"%s\" is irreversible", t->version),
 				 errdetail("It was applied without a down script.")));
 
 	/* Later migrations may build on this one: roll them back first. */
@@ -801,9 +779,9 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	{
 		Oid			seqtype[1] = {INT8OID};
 
-		owner_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
-					  " AND apply_seq OPERATOR(pg_catalog.>) $1 ORDER BY apply_seq",
-					  1, seqtype, values, NULL);
+		pgm_migrations_execute("SELECT version FROM %1$s WHERE state OPERATOR(pg_catalog.=) 'applied'"
+							   " AND apply_seq OPERATOR(pg_catalog.>) $1 ORDER BY apply_seq",
+							   1, seqtype, values, NULL);
 	}
 	initStringInfo(&later);
 	for (i = 0; i < SPI_processed; i++)
@@ -813,27 +791,193 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	if (SPI_processed > 0 && !force)
 		ereport(ERROR,
 				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
-				 errmsg("migration \"%s\" has later applied migrations", version),
+				 errmsg("migration \"%s\" has later applied migrations", t->version),
 				 errdetail("Applied after it: %s.", later.data),
 				 errhint("Roll those back first, or pass force => true to roll this one back anyway.")));
 	SPI_finish();
+}
 
-	stmts = pgm_parse_script(down, "down", false);
-	/* The down script sees the search_path the up script saw. */
-	(void) run_script_with_retries(stmts, version, "down", search_path,
-								   pgm_parse_script(up, "up", false));
+/* Record a migration as rolled back; by NULL means the session user. */
+void
+pgm_record_rolled_back(const char *version, const char *by)
+{
+	Oid			types[2] = {TEXTOID, NAMEOID};
+	Datum		values[2];
+	char		nulls[2] = {' ', ' '};
+
+	values[0] = CStringGetTextDatum(version);
+	if (by)
+		values[1] = DirectFunctionCall1(namein, CStringGetDatum(by));
+	else
+		nulls[1] = 'n';
+	pgm_migrations_execute("UPDATE %1$s SET state = 'rolled_back',"
+						   " rolled_back_at = pg_catalog.clock_timestamp(),"
+						   " rolled_back_by = COALESCE($2, pg_catalog.session_user())"
+						   " WHERE version OPERATOR(pg_catalog.=) $1",
+						   2, types, values, nulls);
+}
+
+/*
+ * Refuse to start a migration while a background worker is applying or
+ * rolling back one (or failed half-way through one): the scripts are
+ * applied in order, and a half-applied migration must be finished or
+ * cancelled first.  The caller holds the migration lock.
+ */
+void
+pgm_refuse_unfinished_async(void)
+{
+	StringInfoData sql;
+	int64		job_id = 0;
+	char	   *state = NULL;
+
+	if (!OidIsValid(pgm_relation(PGM_JOB_TABLE)))
+		return;
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT id, state FROM %s WHERE kind OPERATOR(pg_catalog.=) 'migration'"
+					 " AND state OPERATOR(pg_catalog.<>) ALL ('{done,cancelled}'::pg_catalog.text[])"
+					 " ORDER BY id LIMIT 1",
+					 pgm_job_table_name(PGM_JOB_TABLE));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pgm_execute_as(pgm_job_table_owner(), sql.data, 0, NULL, NULL, NULL);
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+
+		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+		state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	}
+	if (state != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("background job " INT64_FORMAT " has not finished its migration", job_id),
+				 errdetail("The job is %s.", state),
+				 errhint("Wait for it with CALL migrate_job_wait(" INT64_FORMAT "), resume it with "
+						 "migrate_job_resume(" INT64_FORMAT "), or cancel it with migrate_job_cancel("
+						 INT64_FORMAT ") after repairing what it left half-done.",
+						 job_id, job_id, job_id)));
+	SPI_finish();
+}
+
+/* ---------------------------------------------------------------------
+ * migrate_apply(version, up, down, description, irreversible)
+ * ---------------------------------------------------------------------
+ */
+Datum
+migrate_apply(PG_FUNCTION_ARGS)
+{
+	char	   *version = pgm_text_arg(fcinfo, 0);
+	char	   *up = pgm_text_arg(fcinfo, 1);
+	char	   *down = pgm_text_arg(fcinfo, 2);
+	char	   *description = pgm_text_arg(fcinfo, 3);
+	bool		irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	char	   *checksum;
+	List	   *stmts;
+	TimestampTz started;
+	PgmAppliedMigration m;
+
+	pgm_check_preloaded();
+	pgm_check_not_standby();
+	pgm_check_migration_args(version, up, down, irreversible);
+
+	stmts = pgm_parse_script(up, "up", false);
+	if (down)
+		(void) pgm_parse_script(down, "down", false);
+	checksum = pgm_migration_checksum(up, down);
+
+	pgm_serialise_migrations();
+
+	/* Already applied? */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (pgm_migration_applied(version, checksum))
+	{
+		SPI_finish();
+		ereport(NOTICE,
+				(errmsg("migration \"%s\" is already applied, nothing to do", version)));
+		PG_RETURN_TEXT_P(cstring_to_text("already applied"));
+	}
+	SPI_finish();
+	pgm_refuse_unfinished_async();
+
+	memset(&m, 0, sizeof(m));
+	started = GetCurrentTimestamp();
+	m.retries = run_script_with_retries(stmts, version, "up", NULL, NIL);
+	m.duration = palloc0(sizeof(Interval));
+	m.duration->time = GetCurrentTimestamp() - started;
+	m.version = version;
+	m.description = description;
+	m.up = up;
+	m.down = down;
+	m.irreversible = irreversible;
+	m.checksum = checksum;
+	m.search_path = GetConfigOption("search_path", false, false);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	values[0] = CStringGetTextDatum(version);
-	owner_execute("UPDATE %1$s SET state = 'rolled_back',"
-				  " rolled_back_at = pg_catalog.clock_timestamp(),"
-				  " rolled_back_by = pg_catalog.session_user()"
-				  " WHERE version OPERATOR(pg_catalog.=) $1",
-				  1, types, values, NULL);
+	pgm_record_applied(&m);
 	SPI_finish();
 
-	PG_RETURN_TEXT_P(cstring_to_text(version));
+	PG_RETURN_TEXT_P(cstring_to_text("applied"));
+}
+
+/* The argument checks migrate_apply and migrate_apply_async share. */
+void
+pgm_check_migration_args(const char *version, const char *up, const char *down,
+						 bool irreversible)
+{
+	pgm_check_version(version);
+	if (up == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the up script of migration \"%s\" must not be NULL", version)));
+	if (down != NULL && irreversible)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration \"%s\" has a down script but is declared irreversible", version),
+				 errhint("Pass either a down script or irreversible => true, not both.")));
+	if (down == NULL && !irreversible)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("migration \"%s\" has no down script", version),
+				 errhint("Give the statements that undo it, or declare it irreversible with irreversible => true.")));
+}
+
+/* ---------------------------------------------------------------------
+ * migrate_rollback(version DEFAULT NULL, force DEFAULT false)
+ * ---------------------------------------------------------------------
+ */
+Datum
+migrate_rollback(PG_FUNCTION_ARGS)
+{
+	char	   *version = pgm_text_arg(fcinfo, 0);
+	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	PgmRollbackTarget t;
+	List	   *stmts;
+
+	pgm_check_preloaded();
+	pgm_check_not_standby();
+	if (version != NULL)
+		pgm_check_version(version);
+
+	pgm_serialise_migrations();
+	pgm_refuse_unfinished_async();
+
+	pgm_rollback_target(&t, version, force);
+
+	stmts = pgm_parse_script(t.down, "down", false);
+	/* The down script sees the search_path the up script saw. */
+	(void) run_script_with_retries(stmts, t.version, "down", t.search_path,
+								   pgm_parse_script(t.up, "up", true));
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	pgm_record_rolled_back(t.version, NULL);
+	SPI_finish();
+
+	PG_RETURN_TEXT_P(cstring_to_text(t.version));
 }
 
 /* ---------------------------------------------------------------------
@@ -944,8 +1088,8 @@ Datum
 migrate_verify(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	char	   *up = text_arg(fcinfo, 0);
-	char	   *down = text_arg(fcinfo, 1);
+	char	   *up = pgm_text_arg(fcinfo, 0);
+	char	   *down = pgm_text_arg(fcinfo, 1);
 	VerifyState vs;
 
 	pgm_check_preloaded();

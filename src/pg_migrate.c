@@ -165,6 +165,17 @@ migrate_assert_preloaded(PG_FUNCTION_ARGS)
 }
 
 /*
+ * Does this session look like pg_restore (its default application_name)?
+ * Only ever used to word a hint: a client can call itself anything, so
+ * nothing may be allowed or skipped on this basis.
+ */
+bool
+pgm_session_is_restore(void)
+{
+	return application_name != NULL && strcmp(application_name, "pg_restore") == 0;
+}
+
+/*
  * Schema the extension is installed in, or InvalidOid when the extension is
  * not installed in the current database.
  */

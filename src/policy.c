@@ -41,6 +41,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "commands/dbcommands.h"
@@ -683,6 +684,22 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 }
 
 /*
+ * The hint of a refusal: the safe alternative.  A restore meets refusals
+ * because it was run without the documented settings (its indexes and
+ * foreign keys come after the data, on populated tables); then the hint
+ * names those settings first.
+ */
+static const char *
+refusal_hint(PgmRule rule)
+{
+	if (pgm_session_is_restore())
+		return psprintf("When restoring a dump, run pg_restore as a superuser with %s. "
+						"Otherwise: %s",
+						PGM_RESTORE_PGOPTIONS, pgm_rules[rule].alternative);
+	return pgm_rules[rule].alternative;
+}
+
+/*
  * Act on the verdicts of a statement about to run: warn, log and remember
  * the violations, and raise the first refusal.  Overrides used are returned
  * as JSON text for the history row.  Called only when enforcement is on or
@@ -750,7 +767,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 				(errcode(ERRCODE_PGM_POLICY_VIOLATION),
 				 errmsg("%s", refusal->message),
 				 errdetail("%s", refusal->detail),
-				 errhint("%s", pgm_rules[refusal->op->rule].alternative)));
+				 errhint("%s", refusal_hint(refusal->op->rule))));
 
 	appendStringInfoChar(&json, ']');
 	if (any_override)
@@ -833,6 +850,12 @@ migrate_override(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an override needs a reason"),
 				 errdetail("The reason is stored in the DDL history.")));
+	/* Nothing it could lift runs there; accepting it would mislead. */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("policy overrides cannot be used on a hot standby"),
+				 errhint("Schema changes run on the primary; make the override there.")));
 	if (!IsTransactionBlock())
 		ereport(ERROR,
 				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),

@@ -48,6 +48,7 @@
 
 #include <math.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "access/genam.h"
@@ -90,6 +91,7 @@
 #include "utils/timestamp.h"
 
 #include "jobs.h"
+#include "migrate.h"
 #include "pg_migrate.h"
 
 PGDLLEXPORT void pgm_launcher_main(Datum main_arg);
@@ -104,6 +106,7 @@ int			pgm_batch_max_retries = 20;
 int			pgm_max_replication_lag = 0;
 int			pgm_default_batch_size = 1000;
 int			pgm_restart_delay = 5000;
+int			pgm_worker_nice = 10;
 
 /* tid Datums are pass-by-reference pointers to ItemPointerData. */
 #define DatumGetItemPointer(X)	((ItemPointer) DatumGetPointer(X))
@@ -158,6 +161,7 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
+static void apply_worker_nice(void);
 static void pgm_jobs_shmem_request(void);
 static void pgm_jobs_shmem_startup(void);
 static Size pgm_jobs_shmem_size(void);
@@ -222,6 +226,15 @@ pgm_jobs_define_settings(void)
 							&pgm_default_batch_size,
 							1000, 1, PGM_MAX_BATCH,
 							PGC_USERSET, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.worker_nice",
+							"Scheduling priority (nice value) of job workers.",
+							"Workers run at least this nice, so that the application's backends get the CPU first when "
+							"they compete for it; an idle server gives the workers all the CPU they can use.",
+							&pgm_worker_nice,
+							10, 0, 19,
+							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_migrate.restart_delay",
@@ -413,6 +426,12 @@ unsuspend_database(Oid dbid)
 	}
 	LWLockRelease(pgm_shared->lock);
 	wake_launcher();
+}
+
+static void
+unsuspend_database_callback(int code, Datum arg)
+{
+	unsuspend_database(DatumGetObjectId(arg));
 }
 
 typedef enum
@@ -607,8 +626,12 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
+	/*
+	 * The database is released however the statement ends: an error, or
+	 * the backend terminated while it waits (FATAL runs no PG_FINALLY).
+	 */
 	suspend_database(dbid);
-	PG_TRY();
+	PG_ENSURE_ERROR_CLEANUP(unsuspend_database_callback, ObjectIdGetDatum(dbid));
 	{
 		if (prev_ProcessUtility)
 			prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
@@ -617,11 +640,8 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
 	}
-	PG_FINALLY();
-	{
-		unsuspend_database(dbid);
-	}
-	PG_END_TRY();
+	PG_END_ENSURE_ERROR_CLEANUP(unsuspend_database_callback, ObjectIdGetDatum(dbid));
+	unsuspend_database(dbid);
 }
 
 /* ----------------------------------------------------------------
@@ -887,12 +907,22 @@ typedef struct RunnableSlice
 {
 	int64		job_id;
 	int32		slice;
+	Oid			login_role;		/* migration jobs: the role to log in as */
 } RunnableSlice;
+
+/* What a job worker finds in bgw_extra. */
+typedef struct JobWorkerExtra
+{
+	uint32		generation;
+	Oid			login_role;
+} JobWorkerExtra;
 
 static bool
 start_job_worker(Oid dbid, int slotno, uint32 generation, int64 job_id,
-				 int32 slice, BackgroundWorkerHandle **handle)
+				 int32 slice, Oid login_role, BackgroundWorkerHandle **handle)
 {
+	JobWorkerExtra extra;
+
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
@@ -905,9 +935,39 @@ start_job_worker(Oid dbid, int slotno, uint32 generation, int64 job_id,
 			 job_id, slice);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_migrate job");
 	worker.bgw_main_arg = Int32GetDatum(slotno);
-	memcpy(worker.bgw_extra, &generation, sizeof(generation));
+	StaticAssertStmt(sizeof(JobWorkerExtra) <= BGW_EXTRALEN, "bgw_extra too small");
+	extra.generation = generation;
+	extra.login_role = login_role;
+	memcpy(worker.bgw_extra, &extra, sizeof(extra));
 	worker.bgw_notify_pid = MyProcPid;
 	return RegisterDynamicBackgroundWorker(&worker, handle);
+}
+
+/*
+ * A migration job's worker logs in as the role of the session that
+ * submitted it; if that role is gone or may not log in any more, the job
+ * cannot run: fail it, saying why, rather than start workers that die at
+ * connection.
+ */
+static void
+fail_unrunnable_migrations(void)
+{
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s j SET state = 'failed', updated_at = pg_catalog.now(),"
+					 " last_error = 'the role of the session that submitted the migration cannot log in to this database any more'"
+					 " FROM %s sc WHERE sc.job_id OPERATOR(pg_catalog.=) j.id"
+					 " AND j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
+					 " AND NOT EXISTS (SELECT FROM pg_catalog.pg_authid r"
+					 "  WHERE r.oid OPERATOR(pg_catalog.=) sc.session_role::pg_catalog.oid AND r.rolcanlogin"
+					 "  AND pg_catalog.has_database_privilege(r.oid, %u::pg_catalog.oid, 'CONNECT'))",
+					 pgm_job_table_name(PGM_JOB_TABLE),
+					 pgm_job_table_name(PGM_SCRIPT_TABLE),
+					 MyDatabaseId);
+	if (SPI_execute(sql.data, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update the job table");
 }
 
 void
@@ -934,15 +994,23 @@ pgm_dispatcher_main(Datum main_arg)
 		OidIsValid(pgm_relation(PGM_SLICE_TABLE)))
 	{
 		StringInfoData sql;
+		bool		scripts = OidIsValid(pgm_relation(PGM_SCRIPT_TABLE));
 
+		if (scripts)
+			fail_unrunnable_migrations();
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
-						 "SELECT s.job_id, s.slice FROM %s j JOIN %s s"
-						 " ON s.job_id OPERATOR(pg_catalog.=) j.id"
-						 " WHERE j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
-						 " AND NOT s.done ORDER BY j.id, s.slice",
+						 "SELECT s.job_id, s.slice, %s FROM %s j JOIN %s s"
+						 " ON s.job_id OPERATOR(pg_catalog.=) j.id",
+						 scripts ? "sc.session_role::pg_catalog.oid" : "NULL::pg_catalog.oid",
 						 pgm_job_table_name(PGM_JOB_TABLE),
 						 pgm_job_table_name(PGM_SLICE_TABLE));
+		if (scripts)
+			appendStringInfo(&sql, " LEFT JOIN %s sc ON sc.job_id OPERATOR(pg_catalog.=) j.id",
+							 pgm_job_table_name(PGM_SCRIPT_TABLE));
+		appendStringInfoString(&sql,
+							   " WHERE j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
+							   " AND NOT s.done ORDER BY j.id, s.slice");
 		if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the job table");
 		nrunnable = (int) SPI_processed;
@@ -955,6 +1023,9 @@ pgm_dispatcher_main(Datum main_arg)
 
 			runnable[i].job_id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull));
 			runnable[i].slice = DatumGetInt32(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+			runnable[i].login_role = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+			if (isnull)
+				runnable[i].login_role = InvalidOid;
 		}
 	}
 	SPI_finish();
@@ -980,7 +1051,7 @@ pgm_dispatcher_main(Datum main_arg)
 			case CLAIM_OK:
 				if (!start_job_worker(dbid, slotno, generation,
 									  runnable[i].job_id, runnable[i].slice,
-									  &handle))
+									  runnable[i].login_role, &handle))
 				{
 					/* No background worker slot free: come back shortly. */
 					release_slot(slotno, generation, false, false);
@@ -1482,10 +1553,12 @@ prepare_statements(JobRun *job, bool first)
 	if (job->range_plan)
 		SPI_freeplan(job->range_plan);
 	job->dml_plan = job->range_plan = NULL;
+	/* Cleared first: an error below must not leave them dangling. */
 	if (job->dml_sql)
 		pfree(job->dml_sql);
 	if (job->range_sql)
 		pfree(job->range_sql);
+	job->dml_sql = job->range_sql = NULL;
 	job->dml_sql = MemoryContextStrdup(TopMemoryContext, dml.data);
 	job->range_sql = MemoryContextStrdup(TopMemoryContext, range.data);
 	job->plan_first = first;
@@ -1932,6 +2005,7 @@ run_job(JobRun *job)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			apply_worker_nice();
 		}
 		MemoryContextReset(batch_cxt);
 		oldcxt = MemoryContextSwitchTo(batch_cxt);
@@ -2005,14 +2079,36 @@ run_job(JobRun *job)
 	}
 }
 
+/*
+ * Make this worker at least pg_migrate.worker_nice nice.  Only ever
+ * raises the nice value (lowering it needs privileges the server should
+ * not have); a failure is logged and otherwise ignored.
+ */
+static void
+apply_worker_nice(void)
+{
+	int			current;
+
+	errno = 0;
+	current = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0 || current >= pgm_worker_nice)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, pgm_worker_nice) != 0)
+		ereport(LOG,
+				(errmsg("could not set the nice value of a pg_migrate job worker to %d: %m",
+						pgm_worker_nice)));
+}
+
 void
 pgm_job_worker_main(Datum main_arg)
 {
 	JobRun		job;
 	Oid			dbid;
+	JobWorkerExtra extra;
 
 	my_slotno = DatumGetInt32(main_arg);
-	memcpy(&my_generation, MyBgworkerEntry->bgw_extra, sizeof(my_generation));
+	memcpy(&extra, MyBgworkerEntry->bgw_extra, sizeof(extra));
+	my_generation = extra.generation;
 
 	/* Registered before anything can fail, so the slot is always freed. */
 	before_shmem_exit(job_worker_exit, (Datum) 0);
@@ -2020,6 +2116,7 @@ pgm_job_worker_main(Datum main_arg)
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
+	apply_worker_nice();
 
 	memset(&job, 0, sizeof(job));
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
@@ -2038,16 +2135,20 @@ pgm_job_worker_main(Datum main_arg)
 	LWLockRelease(pgm_shared->lock);
 
 	/*
-	 * Connect as the bootstrap superuser: the submitter may be a NOLOGIN
-	 * role, which a background worker cannot connect as.  Each batch
-	 * switches to the submitter.
+	 * A migration job logs in as the role of the session that submitted it
+	 * (see async.c).  A backfill connects as the bootstrap superuser: the
+	 * submitter may be a NOLOGIN role, which a background worker cannot
+	 * connect as, and each batch switches to the submitter.
 	 */
-	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	BackgroundWorkerInitializeConnectionByOid(dbid, extra.login_role, 0);
 	SetConfigOption("application_name",
 					psprintf("pg_migrate job " INT64_FORMAT, job.job_id),
 					PGC_USERSET, PGC_S_SESSION);
 
-	run_job(&job);
+	if (OidIsValid(extra.login_role))
+		pgm_run_script_job(job.job_id);
+	else
+		run_job(&job);
 
 	proc_exit(0);
 }

@@ -197,6 +197,25 @@ like($err, qr/must be owner of database d2/, 'drop database: refused to a non-ow
 is($node->safe_psql('postgres',
 	"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' AND datname = 'd2'"),
 	$d2pid, 'drop database: a refused DROP DATABASE does not interrupt the worker');
+
+# A DROP DATABASE whose backend is terminated while it waits for another
+# session to leave: the database must not stay closed to the jobs.
+my $idle = $node->background_psql('d2');
+$idle->query_safe('SELECT 1');
+my $dropper = $node->background_psql('postgres', on_error_stop => 0);
+$dropper->query_until(qr/started/, "\\echo started\nDROP DATABASE d2;\n");
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' AND datname = 'd2'}),
+	'terminated drop database: the worker was stopped for it');
+$node->safe_psql('postgres', q{
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+ WHERE query LIKE 'DROP DATABASE d2%' AND backend_type = 'client backend'});
+$dropper->quit;
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' AND datname = 'd2'}),
+	'terminated drop database: the job resumes');
+$idle->quit;
+
 $t0 = time();
 ($ok, $out, $err) = $node->psql('postgres', 'DROP DATABASE d2', timeout => 60);
 is($ok, 0, 'drop database: succeeds') or diag($err);
