@@ -198,23 +198,39 @@ my $undescribed = qq{
 
 sub describe { return $node->safe_psql($_[0], $describe); }
 
-# What the users' data looks like, table by table.
-my %data_queries = (
-	history => 'SELECT * FROM migrate_ddl_history WHERE id <= %MAX% ORDER BY id',
-	migrations => 'SELECT * FROM migrate_migrations ORDER BY version',
-	status => 'SELECT * FROM migrate_status()',
-	policy => 'SELECT p::text FROM migrate_policy p ORDER BY 1',
-	job_state => 'SELECT * FROM migrate_job_state ORDER BY id',
-	job_slice => 'SELECT * FROM migrate_job_slice ORDER BY job_id, slice',
-	jobs => 'SELECT * FROM migrate_jobs ORDER BY id');
+# What the users' data looks like: every row of the tables, views and
+# functions that show it, in the columns they had before the update (a new
+# version may add columns; it must not change what was there).
+my %data_sources = (
+	history => [ 'migrate_ddl_history', 'id <= %MAX%' ],
+	migrations => ['migrate_migrations'],
+	status => ['migrate_status()'],
+	policy => ['migrate_policy'],
+	job_state => ['migrate_job_state'],
+	job_slice => ['migrate_job_slice'],
+	jobs => ['migrate_jobs']);
+my %data_columns;
 
 sub snapshot
 {
 	my ($db, $max) = @_;
 	my %snap;
-	for my $k (keys %data_queries)
+	for my $k (keys %data_sources)
 	{
-		(my $q = $data_queries{$k}) =~ s/%MAX%/$max/;
+		my ($source, $where) = @{ $data_sources{$k} };
+		# columns of a relation, or the result columns of a function
+		$data_columns{$k} //= $node->safe_psql($db, $source =~ /\(\)$/
+			? qq{SELECT string_agg(quote_ident(a.name), ', ' ORDER BY a.n)
+			       FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(name, mode, n)
+			      WHERE p.oid = '$source'::regprocedure AND a.mode = 't'}
+			: qq{SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)
+			       FROM pg_attribute
+			      WHERE attrelid = '$source'::regclass AND attnum > 0 AND NOT attisdropped});
+		my $ncols = split /, /, $data_columns{$k};
+		my $q = "SELECT $data_columns{$k} FROM $source"
+		  . ($where ? " WHERE $where" : '')
+		  . ' ORDER BY ' . join(', ', 1 .. $ncols);
+		$q =~ s/%MAX%/$max/;
 		$snap{$k} = $node->safe_psql($db, $q);
 	}
 	return \%snap;
@@ -304,7 +320,7 @@ is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 
 	'1.1', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.1');
 
 my $after = snapshot('old', $max_id);
-is($after->{$_}, $before->{$_}, "the update leaves $_ unchanged") for sort keys %data_queries;
+is($after->{$_}, $before->{$_}, "the update leaves $_ unchanged") for sort keys %data_sources;
 is($node->safe_psql('old',
 		"SELECT command_tag || ': ' || statement FROM migrate_ddl_history WHERE id > $max_id"),
 	'ALTER EXTENSION: ALTER EXTENSION pg_migrate UPDATE',

@@ -15,7 +15,8 @@
 #     README under "Security notes").
 # (c) A lint of the text of every pg_migrate--*.sql: the psql guard comes
 #     first, no CREATE OR REPLACE, no IF NOT EXISTS, every object created,
-#     altered, granted or commented on is named with @extschema@, and no
+#     altered, dropped, granted or commented on is named with @extschema@,
+#     and no
 #     object a script creates with @extschema@ is referred to without it.
 #
 # (a) and (b) see only what the catalog records (function bodies are not
@@ -30,8 +31,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-# The functions that run a caller's script, and so resolve names the way
-# the caller does: C functions whose own queries pin search_path, and
+# The functions that run a caller's script, or record the caller's
+# search_path for the worker that runs it, and so resolve names the way the
+# caller does: C functions whose own queries pin search_path; and
 # migrate_job_wait, a procedure that must commit between polls (a SET
 # clause would forbid that).  See README.md, "Security notes".
 my @unpinned = (
@@ -41,6 +43,8 @@ my @unpinned = (
 	'migrate_check(text)',
 	'migrate_plan(text)',
 	'migrate_plan(text, text, text)',
+	'migrate_apply_async(text, text, text, text, boolean)',
+	'migrate_rollback_async(text, boolean)',
 	'migrate_job_wait(bigint, interval, text)');
 
 my $node = PostgreSQL::Test::Cluster->new('scripts');
@@ -356,6 +360,22 @@ sub lint
 				$bad->('an ALTER this check does not know');
 			}
 		}
+		elsif ($s =~ /^DROP (?:$kinds|INDEX) (?:CONCURRENTLY )?(?:IF EXISTS )?(.*?)(?: CASCADE| RESTRICT)?$/i)
+		{
+			(my $names = $1) =~ s/\([^()]*\)//g;
+			for my $obj (split /\s*,\s*/, $names)
+			{
+				$bad->("$obj not named with \@extschema\@.") unless $obj =~ /^$ext/;
+			}
+		}
+		elsif ($s =~ /^DROP (?:TRIGGER|POLICY|RULE) /i)
+		{
+			$bad->('not ON @extschema@.') unless $s =~ / ON $ext/i;
+		}
+		elsif ($s =~ /^DROP (?!EVENT TRIGGER )/i)
+		{
+			$bad->('a DROP this check does not know');
+		}
 		elsif ($s =~ /^(?:GRANT|REVOKE) /i && $s =~ / ON (.*?) (?:TO|FROM) /i)
 		{
 			(my $on = $1) =~ s/\([^()]*\)//g;
@@ -426,6 +446,7 @@ COMMENT ON TABLE t1 IS 'x';
 CREATE VIEW @extschema@.v1 AS SELECT i FROM t1;
 CREATE VIEW @extschema@.v2 AS SELECT i FROM public.t1;
 CREATE SCHEMA s1;
+DROP VIEW @extschema@.v1, v2;
 SQL
 my @found = lint($sample, { t1 => 1, f1 => 1 });
 my @expected = (
@@ -442,7 +463,8 @@ my @expected = (
 	qr/^t1 without \@extschema\@\.: COMMENT ON TABLE t1/,
 	qr/^t1 without \@extschema\@\.: CREATE VIEW \@extschema\@\.v1 AS SELECT i FROM t1/,
 	qr/^t1 without \@extschema\@\.: CREATE VIEW \@extschema\@\.v2 AS SELECT i FROM public\.t1/,
-	qr/^a CREATE this check does not know: CREATE SCHEMA s1/);
+	qr/^a CREATE this check does not know: CREATE SCHEMA s1/,
+	qr/^v2 not named with \@extschema\@\.: DROP VIEW/);
 my @missed = grep { my $re = $_; !grep { $_ =~ $re } @found } @expected;
 is(join("\n", @missed), '', '(c) the lint reports every defect of a bad sample')
   or diag(join("\n", @found));
