@@ -11,13 +11,13 @@
 #     call; none is ever called, during the installation or in use.
 # (b) Every SQL and PL/pgSQL function of the extension runs with exactly
 #     search_path = pg_catalog, pg_temp, and so does every C function but
-#     those that run a caller's script (the list below, documented in the
-#     README under "Security notes").
+#     the few listed below (documented in the README under "Security
+#     notes").
 # (c) A lint of the text of every pg_migrate--*.sql: the psql guard comes
 #     first, no CREATE OR REPLACE, no IF NOT EXISTS, every object created,
 #     altered, dropped, granted or commented on is named with @extschema@,
-#     and no
-#     object a script creates with @extschema@ is referred to without it.
+#     and no object a script creates with @extschema@ is referred to
+#     without it.
 #
 # (a) and (b) see only what the catalog records (function bodies are not
 # parsed: (b) is what protects them); (c) sees only the text outside
