@@ -149,3 +149,11 @@ COMMENT ON FUNCTION @extschema@.migrate_rollback_async(text, boolean) IS
 
 REVOKE ALL ON FUNCTION @extschema@.migrate_apply_async(text, text, text, text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION @extschema@.migrate_rollback_async(text, boolean) FROM PUBLIC;
+
+/*
+ * The role a migration was applied as (current_user; applied_by keeps the
+ * session's user).  migrate_rollback runs a down script only for roles
+ * whose privileges this role holds: a down script must never run with
+ * rights its author did not have.
+ */
+ALTER TABLE @extschema@.migrate_migrations ADD COLUMN applied_as regrole;

@@ -1,36 +1,45 @@
 #!/usr/bin/env bash
 # Backfill speed, measured side by side in one run on one cluster: for each
-# table size, identical tables get the same change (n = n + 1 on every row)
+# table size, identical tables get the same backfill of a new nullable
+# column (c = a + 1 on every row)
 #   - by one plain UPDATE,
 #   - by migrate_batch_update with one worker,
 #   - by migrate_batch_update with parallel => 2,
-#   - by a PL/pgSQL keyset loop that commits every 10000 rows,
+#   - by a PL/pgSQL keyset loop (a procedure) that commits every 10000 rows,
+#   - by a DO block repeating UPDATE ... WHERE id IN (SELECT id ... WHERE
+#     c IS NULL LIMIT 1000) until nothing is left: every round scans past
+#     the rows already done, so its cost grows with the square of the size;
+#     it runs only up to --quadratic-max rows (larger: "not run"),
 # and the wall times are printed with their ratio to the plain UPDATE
-# (above 1 = faster than the plain UPDATE).  The backfill's time runs from
-# the submitting call to the end of CALL migrate_job_wait, so it includes
-# fixing the key range, starting the workers and polling.  Each table is
-# freshly loaded, vacuumed and checkpointed before its run.  Not a timed
+# (above 1 = faster than the plain UPDATE) and the growth of each method's
+# time from one size to the next.  The backfill's time runs from the
+# submitting call to the end of CALL migrate_job_wait, so it includes fixing
+# the key range, starting the workers and polling.  Each table is freshly
+# loaded, vacuumed, analyzed and checkpointed before its run.  Not a timed
 # test: it prints figures.
 #
-#   bash bench/backfill.sh [--batch-target 200ms] [SIZES...]
+#   bash bench/backfill.sh [--batch-target 200ms] [--quadratic-max 200000]
+#                          [--results FILE] [SIZES...]
 #                                            default sizes: 1000000 4000000
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
 pgm_install_deps
 pgm_drop_root bench/backfill.sh "$@"
+. "$PGM_TOP/bench/lib.sh"
 
 batch_target=200ms
-if [ "${1:-}" = --batch-target ]; then
-	batch_target=$2
-	shift 2
-fi
+quadratic_max=200000
+while [ $# -gt 0 ]; do
+	case $1 in
+	--batch-target) batch_target=$2; shift 2 ;;
+	--quadratic-max) quadratic_max=$2; shift 2 ;;
+	--results) BENCH_RESULTS=$2; shift 2 ;;
+	*) break ;;
+	esac
+done
 sizes=${*:-1000000 4000000}
-PGM_WORK=$(mktemp -d /tmp/pg_migrate-bench.XXXXXX)
-trap 'pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
-pgm_build
-pgm_start_cluster "$PGM_WORK/data" $((20000 + RANDOM % 20000))
-data=$PGM_WORK/data
+bench_cluster
 cat >>"$data/postgresql.conf" <<'CONF'
 shared_buffers = 1GB
 max_wal_size = 32GB
@@ -40,7 +49,7 @@ pg_migrate.max_workers = 4
 pg_migrate.enforce = off
 CONF
 echo "pg_migrate.batch_target = '$batch_target'" >>"$data/postgresql.conf"
-pg_ctl -D "$data" -l "$data/server.log" -w restart >/dev/null
+bench_restart
 
 psql -Xq postgres <<'SQL'
 CREATE EXTENSION pg_migrate;
@@ -56,7 +65,7 @@ BEGIN
         EXECUTE format('SELECT id FROM %s WHERE id > $1 AND id <= $2 ORDER BY id OFFSET $3 LIMIT 1', tbl)
             INTO hi USING lo, top, batch - 1;
         hi := COALESCE(hi, top);
-        EXECUTE format('UPDATE %s SET n = n + 1 WHERE id > $1 AND id <= $2', tbl) USING lo, hi;
+        EXECUTE format('UPDATE %s SET c = a + 1 WHERE id > $1 AND id <= $2', tbl) USING lo, hi;
         lo := hi;
         COMMIT;
     END LOOP;
@@ -64,13 +73,12 @@ END
 $$;
 SQL
 
-now() { date +%s.%N; }
-
 load() {
 	psql -Xq postgres <<SQL
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS bf;
-CREATE TABLE bf (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL, n int NOT NULL DEFAULT 0);
-INSERT INTO bf SELECT g, g % 1000, md5(g::text), 0 FROM generate_series(1, $1) g;
+CREATE TABLE bf (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL, c int);
+INSERT INTO bf SELECT g, g % 1000, md5(g::text) FROM generate_series(1, $1) g;
 VACUUM ANALYZE bf;
 CHECKPOINT;
 SQL
@@ -78,74 +86,100 @@ SQL
 
 check() {
 	local got
-	got=$(psql -XAtq -c "SELECT count(*) FILTER (WHERE n = 1) || '/' || count(*) FROM bf" postgres)
-	[ "$got" = "$1/$1" ] || { echo "wrong result: $got rows with n = 1" >&2; exit 1; }
+	got=$(psql -XAtq -c "SELECT count(*) FILTER (WHERE c = a + 1) || '/' || count(*) FROM bf" postgres)
+	[ "$got" = "$1/$1" ] || { echo "wrong result: $got rows backfilled" >&2; exit 1; }
 }
 
+# Each prints its wall time in seconds.
 run_plain() {
-	local t0 t1
-	t0=$(now)
-	psql -Xq -c "UPDATE bf SET n = n + 1" postgres
-	t1=$(now)
-	echo "$t1 - $t0" | bc
+	local t0
+	t0=$(bench_now)
+	psql -Xq -c "UPDATE bf SET c = a + 1" postgres
+	bench_since "$t0"
 }
 
 run_job() {
-	local t0 t1 state
-	t0=$(now)
+	local t0 state
+	t0=$(bench_now)
 	state=$(psql -XAtq postgres <<SQL
-SELECT migrate_batch_update('bf', 'n = n + 1', parallel => $1) AS job \gset
+SELECT migrate_batch_update('bf', 'c = a + 1', parallel => $1) AS job \gset
 CALL migrate_job_wait(:job);
 SQL
 )
-	t1=$(now)
-	[ "$state" = done ] || { echo "job ended $state" >&2; exit 1; }
-	echo "$t1 - $t0" | bc
+	[ "$state" = "done" ] || { echo "job ended $state" >&2; exit 1; }
+	bench_since "$t0"
 }
 
 run_loop() {
-	local t0 t1
-	t0=$(now)
+	local t0
+	t0=$(bench_now)
 	psql -Xq -c "CALL keyset_loop('bf', 10000)" postgres
-	t1=$(now)
-	echo "$t1 - $t0" | bc
+	bench_since "$t0"
 }
 
+run_limit() {
+	local t0
+	t0=$(bench_now)
+	psql -Xq postgres <<'SQL'
+DO $$
+BEGIN
+    LOOP
+        UPDATE bf SET c = a + 1
+         WHERE id IN (SELECT id FROM bf WHERE c IS NULL LIMIT 1000);
+        EXIT WHEN NOT FOUND;
+    END LOOP;
+END
+$$;
+SQL
+	bench_since "$t0"
+}
+
+bench_result param backfill sizes "$sizes"
+bench_result param backfill quadratic_max "$quadratic_max"
 declare -A secs
 for n in $sizes; do
-	for method in plain job1 job2 loop; do
+	for method in $BENCH_METHODS; do
+		if [ "$method" = limit ] && [ "$n" -gt "$quadratic_max" ]; then
+			bench_result skipped "$n" "$method" quadratic
+			bench_progress "$(printf '%9d rows  %-6s not run (quadratic, above %d rows)' "$n" "$method" "$quadratic_max")"
+			continue
+		fi
 		load "$n"
 		case $method in
 		plain) s=$(run_plain) ;;
 		job1) s=$(run_job 1) ;;
 		job2) s=$(run_job 2) ;;
 		loop) s=$(run_loop) ;;
+		limit) s=$(run_limit) ;;
 		esac
 		check "$n"
 		secs[$n,$method]=$s
-		printf '%9d rows  %-6s %8.2f s\n' "$n" "$method" "$s" >&2
+		bench_result backfill "$n" "$method" "$s"
+		bench_progress "$(printf '%9d rows  %-6s %8.2f s' "$n" "$method" "$s")"
 	done
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(postgres --version | awk '{print $3}')"
-echo "settings: shared_buffers 1GB, pg_migrate.batch_target $(psql -XAtq -c 'SHOW pg_migrate.batch_target' postgres), synchronous_commit on"
-printf '%-10s %-34s %9s %10s\n' rows method seconds "speed vs UPDATE"
+bench_machine
+bench_settings backfill
+printf '%-10s %-50s %9s %10s\n' rows method seconds "speed vs UPDATE"
 for n in $sizes; do
 	p=${secs[$n,plain]}
-	printf '%-10s %-34s %9.2f %10s\n' "$n" "plain UPDATE" "$p" "1.00"
-	printf '%-10s %-34s %9.2f %10s\n' "$n" "migrate_batch_update" "${secs[$n,job1]}" "$(ratio "$p" "${secs[$n,job1]}")"
-	printf '%-10s %-34s %9.2f %10s\n' "$n" "migrate_batch_update parallel 2" "${secs[$n,job2]}" "$(ratio "$p" "${secs[$n,job2]}")"
-	printf '%-10s %-34s %9.2f %10s\n' "$n" "PL/pgSQL keyset loop, COMMIT/10k" "${secs[$n,loop]}" "$(ratio "$p" "${secs[$n,loop]}")"
+	for m in $BENCH_METHODS; do
+		if [ -n "${secs[$n,$m]:-}" ]; then
+			printf '%-10s %-50s %9.2f %10s\n' "$n" "${BENCH_LABEL[$m]}" "${secs[$n,$m]}" "$(bench_ratio "$p" "${secs[$n,$m]}")"
+		else
+			printf '%-10s %-50s %9s %10s\n' "$n" "${BENCH_LABEL[$m]}" "not run" "(quadratic)"
+		fi
+	done
 done
 set -- $sizes
-if [ $# -ge 2 ]; then
-	first=$1
-	last=${!#}
+while [ $# -ge 2 ]; do
 	echo
-	echo "growth $first -> $last rows ($(ratio "$last" "$first")x the rows):"
-	for m in plain job1 job2 loop; do
-		printf '  %-6s %sx the time\n' "$m" "$(ratio "${secs[$last,$m]}" "${secs[$first,$m]}")"
+	echo "growth $1 -> $2 rows ($(bench_ratio "$2" "$1")x the rows):"
+	for m in $BENCH_METHODS; do
+		[ -n "${secs[$1,$m]:-}" ] && [ -n "${secs[$2,$m]:-}" ] || continue
+		printf '  %-50s %sx the time\n' "${BENCH_LABEL[$m]}" "$(bench_ratio "${secs[$2,$m]}" "${secs[$1,$m]}")"
 	done
-fi
+	shift
+done

@@ -6,25 +6,31 @@
 #   - while migrate_batch_update changes every row (workers at their
 #     default pg_migrate.worker_nice, then at 0: the application's priority),
 #   - while one plain UPDATE changes every row,
-# each for the same duration on a freshly loaded table.  Prints TPS, p99 and
-# maximum latency (from pgbench's per-transaction log) and the ratio to the
-# baseline.  Not a timed test: it prints figures.
+# each on a freshly loaded table.  pgbench runs for the same duration each
+# time; the figures of a backfill phase are taken from pgbench's
+# per-transaction log over the time the backfill ran (from its submission
+# to its end, or to pgbench's end if it ran longer), so a backfill that
+# finishes early is not flattered by the quiet time after it.  Prints TPS,
+# p99 and worst latency of the transactions that ran during that time, the
+# ratio of TPS to the baseline, and how much of the backfill was covered.
+# Not a timed test: it prints figures.
 #
-#   bash bench/backfill_load.sh [ROWS] [SECONDS] [CLIENTS]
+#   bash bench/backfill_load.sh [--results FILE] [ROWS] [SECONDS] [CLIENTS]
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
 pgm_install_deps
 pgm_drop_root bench/backfill_load.sh "$@"
+. "$PGM_TOP/bench/lib.sh"
 
+if [ "${1:-}" = --results ]; then
+	BENCH_RESULTS=$2
+	shift 2
+fi
 rows=${1:-2000000}
-secs=${2:-15}
+secs=${2:-20}
 clients=${3:-4}
-PGM_WORK=$(mktemp -d /tmp/pg_migrate-bench.XXXXXX)
-trap 'pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
-pgm_build
-pgm_start_cluster "$PGM_WORK/data" $((20000 + RANDOM % 20000))
-data=$PGM_WORK/data
+bench_cluster
 cat >>"$data/postgresql.conf" <<'CONF'
 shared_buffers = 1GB
 max_wal_size = 32GB
@@ -32,7 +38,7 @@ checkpoint_timeout = 1h
 # the benchmark drops and re-creates its tables: the policy engine would refuse
 pg_migrate.enforce = off
 CONF
-pg_ctl -D "$data" -l "$data/server.log" -w restart >/dev/null
+bench_restart
 psql -Xq -c "CREATE EXTENSION pg_migrate" postgres
 
 cat >"$PGM_WORK/write.sql" <<SQL
@@ -42,6 +48,7 @@ SQL
 
 load() {
 	psql -Xq postgres <<SQL
+SET client_min_messages = warning;
 DROP TABLE IF EXISTS bf;
 CREATE TABLE bf (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0, m int NOT NULL DEFAULT 0, b text);
 INSERT INTO bf SELECT g, 0, 0, md5(g::text) FROM generate_series(1, $rows) g;
@@ -50,57 +57,98 @@ CHECKPOINT;
 SQL
 }
 
-# pgbench for $secs seconds; prints "tps p99_ms max_ms"
-measure() {
-	local dir=$PGM_WORK/log_$1 tps
+# pgbench for $secs seconds with a per-transaction log in $PGM_WORK/log_$1;
+# sets pg_from and pg_to, the epoch seconds it started and ended.
+run_pgbench() {
+	local dir=$PGM_WORK/log_$1
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	tps=$(cd "$dir" && pgbench -n -c "$clients" -j 2 -T "$secs" -l -f "$PGM_WORK/write.sql" postgres 2>/dev/null |
-		sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1)
-	# column 3 of the log is the latency in microseconds
-	cat "$dir"/pgbench_log.* | awk '{print $3}' | sort -n |
-		awk -v tps="$tps" '{a[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; printf "%s %.1f %.1f\n", tps, a[i]/1000, a[NR]/1000}'
+	pg_from=$(bench_now)
+	(cd "$dir" && pgbench -n -c "$clients" -j 2 -T "$secs" -l -f "$PGM_WORK/write.sql" postgres >/dev/null 2>&1)
+	pg_to=$(bench_now)
 }
 
-declare -A res
+# stats NAME FROM TO: "tps p99_ms worst_ms seconds" over [FROM, TO] (epoch
+# seconds).  TPS counts the transactions that ended in it; p99 and worst
+# are over every transaction that overlapped it, so a write that waited
+# for the whole backfill and ended just after it counts.  Log columns: 3 is
+# the latency in microseconds, 5 and 6 the end time (seconds, microseconds).
+stats() {
+	local log=$PGM_WORK/log_$1 ended
+	cat "$log"/pgbench_log.* >"$log/all"
+	ended=$(awk -v from="$2" -v to="$3" '
+		{ end = $5 + $6 / 1e6 }
+		end >= from && end <= to { n++ }
+		END { print n + 0 }' "$log/all")
+	awk -v from="$2" -v to="$3" '
+		{ end = $5 + $6 / 1e6; start = end - $3 / 1e6 }
+		end >= from && start <= to { print $3 }' "$log/all" | sort -n |
+		awk -v from="$2" -v to="$3" -v ended="$ended" '
+		{ a[NR] = $1 }
+		END {
+			i = int(NR * 0.99); if (i < 1) i = 1
+			printf "%.1f %.1f %.1f %.1f\n", ended / (to - from), NR ? a[i] / 1000 : 0,
+				NR ? a[NR] / 1000 : 0, to - from }'
+}
+
+min() { awk -v a="$1" -v b="$2" 'BEGIN {print (a < b) ? a : b}'; }
+max() { awk -v a="$1" -v b="$2" 'BEGIN {print (a > b) ? a : b}'; }
+# covered FROM TO PGBENCH_END: how much of a backfill pgbench saw
+covered() {
+	awk -v a="$1" -v b="$2" -v e="$3" 'BEGIN {
+		if (b <= e) printf "all of it (%.1f s)", b - a
+		else printf "first %.1f s of %.1f s", e - a, b - a }'
+}
+
+declare -A res cover
 load
-res[base]=$(measure base)
+bench_progress "pgbench alone, ${secs}s"
+run_pgbench base
+res[base]=$(stats base "$pg_from" "$pg_to")
+cover[base]=""
 
-# the backfill with the workers' default priority, then at the same
-# priority as the application (pg_migrate.worker_nice = 0)
+# The backfill with the workers' default priority, then at the same
+# priority as the application (pg_migrate.worker_nice = 0).
 backfill() {
+	local job bf_from bf_to
 	load
+	bench_progress "pgbench during migrate_batch_update${2:+, $2}, ${secs}s"
 	job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
-	res[$1]=$(measure "$1")
-	job_state[$1]=$(psql -XAtq -c "SELECT state FROM migrate_jobs WHERE id = $job" postgres)
+	run_pgbench "$1"
 	psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
+	read -r bf_from bf_to < <(psql -XAtq -F ' ' -c "SELECT extract(epoch FROM submitted_at), extract(epoch FROM finished_at) FROM migrate_jobs WHERE id = $job" postgres)
+	res[$1]=$(stats "$1" "$(max "$pg_from" "$bf_from")" "$(min "$pg_to" "$bf_to")")
+	cover[$1]=$(covered "$bf_from" "$bf_to" "$pg_to")
 }
-declare -A job_state
 backfill job
 psql -Xq -c "ALTER SYSTEM SET pg_migrate.worker_nice = 0" -c "SELECT pg_reload_conf()" postgres >/dev/null
-backfill job_nice0
+backfill job_nice0 "pg_migrate.worker_nice = 0"
 psql -Xq -c "ALTER SYSTEM RESET pg_migrate.worker_nice" -c "SELECT pg_reload_conf()" postgres >/dev/null
 
 load
-psql -Xq -c "UPDATE bf SET n = n + 1" postgres &
+bench_progress "pgbench during one plain UPDATE, ${secs}s"
+bf_from=$(bench_now)
+(psql -Xq -c "UPDATE bf SET n = n + 1" postgres && bench_now >"$PGM_WORK/plain.end") &
 upd=$!
 sleep 0.2
-res[plain]=$(measure plain)
-plain_running=$(kill -0 $upd 2>/dev/null && echo "still running" || echo "finished")
+run_pgbench plain
 wait $upd
+bf_to=$(cat "$PGM_WORK/plain.end")
+res[plain]=$(stats plain "$(max "$pg_from" "$bf_from")" "$(min "$pg_to" "$bf_to")")
+cover[plain]=$(covered "$bf_from" "$bf_to" "$pg_to")
 
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(postgres --version | awk '{print $3}')"
+bench_machine
+bench_settings load
 echo "table: $rows rows; pgbench: $clients clients, ${secs}s of single-row UPDATEs on random rows"
-printf '%-52s %10s %8s %10s %10s\n' "" "TPS" "ratio" "p99 ms" "max ms"
-for k in base job job_nice0 plain; do
-	read -r tps p99 max <<<"${res[$k]}"
-	case $k in
-	base) name="pgbench alone" ;;
-	job) name="during migrate_batch_update (${job_state[job]} at end)" ;;
-	job_nice0) name="same, pg_migrate.worker_nice = 0 (${job_state[job_nice0]} at end)" ;;
-	plain) name="during one plain UPDATE ($plain_running at end)" ;;
-	esac
-	read -r btps _ <<<"${res[base]}"
-	printf '%-52s %10.1f %8.2f %10.1f %10.1f\n' "$name" "$tps" "$(awk -v a="$tps" -v b="$btps" 'BEGIN {print a / b}')" "$p99" "$max"
+bench_result param load rows "$rows"
+bench_result param load seconds "$secs"
+bench_result param load clients "$clients"
+printf '%-34s %9s %6s %9s %9s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "backfill measured"
+read -r btps _ <<<"${res[base]}"
+for k in $BENCH_LOAD_PHASES; do
+	read -r tps p99 worst _ <<<"${res[$k]}"
+	ratio=$(bench_ratio "$tps" "$btps")
+	bench_result load "$k" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
+	printf '%-34s %9.1f %6s %9.1f %9.1f  %s\n' "${BENCH_LOAD_LABEL[$k]}" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
 done

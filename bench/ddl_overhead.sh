@@ -1,42 +1,68 @@
 #!/usr/bin/env bash
 # What the policy engine and the lock-queue protection cost and buy,
-# measured side by side in one run on one cluster that is restarted with and
-# without the library preloaded:
+# measured side by side in one run on one cluster that is restarted with
+# different libraries preloaded:
+#   - DDL throughput: a CREATE TABLE / DROP TABLE loop (one client) with
+#       nothing loaded (in a database without any extension: the baseline),
+#       pg_migrate preloaded, enforce = on,
+#       pg_migrate preloaded with the policy engine off (the history alone),
+#       pgaudit preloaded with pgaudit.log = 'ddl' (and CREATE EXTENSION
+#         pgaudit, which adds the objects' names to its log lines),
+#       nothing loaded but a PL/pgSQL event trigger on ddl_command_end that
+#         inserts the rows of pg_event_trigger_ddl_commands() into a table,
+#     in statements per second and as a ratio to the baseline
+#   - pgbench TPC-B (DML only: the hook is never entered for DML) with and
+#     without pg_migrate, both sequentially and on twin clusters measured at
+#     the same time
 #   - worst reader stall while a plain ALTER TABLE waits behind a long
 #     transaction (the lock-queue problem), and how long the ALTER took
-#   - DDL throughput: a CREATE TABLE / DROP TABLE loop, enforce = on (and,
-#     to attribute the cost, the same loop loaded with the policy engine
-#     off, i.e. the DDL history alone)
-#   - pgbench TPC-B (DML only: the hook is never entered for DML), both
-#     sequentially and on twin clusters measured at the same time
-# Rounds alternate (without, with, ...) so drift in machine load affects both
-# sides alike.  Not a timed test: it prints figures.
+# Rounds alternate (nothing, pg_migrate, pgaudit, then the other way round)
+# so drift in machine load affects every configuration alike, and every
+# measurement starts from a checkpoint; the tables show medians.  Not a
+# timed test: it prints figures.
 #
-#   bash bench/ddl_overhead.sh [ROUNDS] [SECONDS] [BLOCKER_SECONDS]
+#   bash bench/ddl_overhead.sh [--results FILE] [ROUNDS] [SECONDS] [BLOCKER_SECONDS]
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
-pgm_install_deps
+pgm_install_deps "postgresql-$PGM_PGVER-pgaudit"
 pgm_drop_root bench/ddl_overhead.sh "$@"
+. "$PGM_TOP/bench/lib.sh"
 
+if [ "${1:-}" = --results ]; then
+	BENCH_RESULTS=$2
+	shift 2
+fi
 rounds=${1:-3}
 secs=${2:-10}
 block=${3:-4}
-PGM_WORK=$(mktemp -d /tmp/pg_migrate-bench.XXXXXX)
-trap 'pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
-pgm_build
-pgm_start_cluster "$PGM_WORK/data" $((20000 + RANDOM % 20000))
-data=$PGM_WORK/data
+bench_cluster
+# pgaudit comes from Debian's package, installed into the system's
+# directories; the private server loads libraries and extension scripts from
+# its own copies of them (pgm_build copies both, this is in case pgaudit was
+# installed after the copy was made).
+sys_config=/usr/lib/postgresql/$PGM_PGVER/bin/pg_config
+[ -f "$(pg_config --pkglibdir)/pgaudit.so" ] ||
+	cp "$($sys_config --pkglibdir)/pgaudit.so" "$(pg_config --pkglibdir)/"
+[ -f "$(pg_config --sharedir)/extension/pgaudit.control" ] ||
+	cp "$($sys_config --sharedir)"/extension/pgaudit* "$(pg_config --sharedir)/extension/"
 echo "shared_buffers = 256MB" >>"$data/postgresql.conf"
 echo "synchronous_commit = off" >>"$data/postgresql.conf"
 
+# set_preload none|pg_migrate|pgaudit
 set_preload() {
-	sed -i "/^shared_preload_libraries/d" "$data/postgresql.conf"
-	[ "$1" = on ] && echo "shared_preload_libraries = 'pg_migrate'" >>"$data/postgresql.conf"
-	pg_ctl -D "$data" -l "$data/server.log" -w restart >/dev/null
+	sed -i "/^shared_preload_libraries/d; /^pgaudit\./d" "$data/postgresql.conf"
+	case $1 in
+	pg_migrate) echo "shared_preload_libraries = 'pg_migrate'" >>"$data/postgresql.conf" ;;
+	pgaudit)
+		echo "shared_preload_libraries = 'pgaudit'" >>"$data/postgresql.conf"
+		echo "pgaudit.log = 'ddl'" >>"$data/postgresql.conf"
+		;;
+	esac
+	bench_restart
 }
 
-set_preload on
+set_preload pg_migrate
 psql -Xq postgres <<'SQL'
 CREATE EXTENSION pg_migrate;
 -- The bench's own tables may be dropped: a per-table exception.
@@ -59,56 +85,123 @@ BEGIN
   END LOOP;
 END
 $$;
+-- The baseline's database: no extension, no event trigger.  (Where
+-- pg_migrate is installed but not preloaded, its event triggers warn on
+-- every DDL statement, which is not "nothing".)
+CREATE DATABASE bare;
+-- pgaudit's, with its extension (created below, when it is loaded).
+CREATE DATABASE audit;
+-- The event-trigger alternative to a DDL history.
+CREATE DATABASE evtrig;
+SQL
+psql -Xq evtrig <<'SQL'
+CREATE TABLE ddl_log (
+    id bigserial PRIMARY KEY,
+    occurred_at timestamptz NOT NULL DEFAULT now(),
+    role_name name NOT NULL DEFAULT current_user,
+    statement text DEFAULT current_query(),
+    command_tag text,
+    object_type text,
+    object_identity text
+);
+CREATE FUNCTION log_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO ddl_log (command_tag, object_type, object_identity)
+    SELECT command_tag, object_type, object_identity
+      FROM pg_event_trigger_ddl_commands();
+END
+$$;
+CREATE EVENT TRIGGER log_ddl ON ddl_command_end EXECUTE FUNCTION log_ddl();
 SQL
 # pgbench -i adds primary keys to populated tables: a setup step, not the
 # thing measured, so it runs with enforcement off (as restores should).
 PGOPTIONS='-c pg_migrate.enforce=off' pgbench -i -q -s 10 postgres >/dev/null 2>&1
+bench_settings ddl >"$PGM_WORK/settings.txt"
+set_preload pgaudit
+psql -Xq -c "CREATE EXTENSION pgaudit" audit
 
 cat >"$PGM_WORK/ddl.sql" <<'SQL'
 CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
 DROP TABLE bench_ddl_:client_id;
 SQL
 
-tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1; }
+# Every measurement starts from a checkpoint, so that none pays for writing
+# out what the one before it dirtied.
+tpcb() {
+	psql -Xq -c CHECKPOINT postgres
+	pgbench -n -c 2 -j 2 -T "$secs" postgres 2>/dev/null | bench_tps
+}
+# DDL statements per second of the loop in database $1 (two per transaction)
+ddl() {
+	local t
+	psql -Xq -c CHECKPOINT postgres
+	t=$(pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/ddl.sql" "$1" 2>/dev/null | bench_tps)
+	awk -v t="$t" 'BEGIN {printf "%.1f", 2 * t}'
+}
 
 # One lock-queue episode: a reader transaction holds AccessShareLock for
 # $block seconds; 0.5 s in, a plain ALTER TABLE (psql, defaults) arrives;
 # other readers query the table every 20 ms throughout.
 stall_run() {
-	local run=$1 t0 t1
+	local run=$1 t0
 	psql -Xq -c "BEGIN; SELECT count(*) FROM stall_t; SELECT pg_sleep($block); COMMIT;" postgres >/dev/null &
 	local blocker=$!
 	psql -Xq -c "CALL stall_reads('$run', $block + 1.5)" postgres >/dev/null &
 	local readers=$!
 	sleep 0.5
-	t0=$(date +%s.%N)
+	t0=$(bench_now)
 	psql -Xq -c "ALTER TABLE stall_t ADD COLUMN c_$run int" postgres >/dev/null 2>&1
-	t1=$(date +%s.%N)
+	ddl_secs=$(bench_since "$t0")
 	wait $blocker $readers
-	ddl_secs=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.2f", b - a}')
 	worst_ms=$(psql -XAtq -c "SELECT round(extract(epoch FROM max(stall)) * 1000) FROM stall_log WHERE run = '$run'" postgres)
 	reads=$(psql -XAtq -c "SELECT count(*) FROM stall_log WHERE run = '$run'" postgres)
 }
 
-declare -a tpcb_off tpcb_on ddl_off ddl_on ddl_hist
+# One configuration's measurements, right after a restart: the DDL loops
+# first, then TPC-B.
+round_config() {
+	local line
+	set_preload "$1"
+	case $1 in
+	none)
+		ddl_none+=("$(ddl bare)")
+		ddl_evt+=("$(ddl evtrig)")
+		tpcb_none+=("$(tpcb)")
+		line="nothing loaded   TPC-B $(printf %.1f "${tpcb_none[-1]}") tps, DDL ${ddl_none[-1]} stmts/s (event trigger: ${ddl_evt[-1]})"
+		;;
+	pg_migrate)
+		ddl_pgm+=("$(ddl postgres)")
+		# The same loop with the policy engine switched off: what the
+		# history alone costs, to attribute the difference.
+		ddl_hist+=("$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' ddl postgres)")
+		tpcb_pgm+=("$(tpcb)")
+		line="pg_migrate       TPC-B $(printf %.1f "${tpcb_pgm[-1]}") tps, DDL ${ddl_pgm[-1]} stmts/s (history only: ${ddl_hist[-1]})"
+		;;
+	pgaudit)
+		ddl_audit+=("$(ddl audit)")
+		line="pgaudit          DDL ${ddl_audit[-1]} stmts/s"
+		;;
+	esac
+	bench_progress "round $r  $line"
+}
+
+# Odd rounds go one way through the configurations, even rounds the other.
+declare -a tpcb_none tpcb_pgm ddl_none ddl_pgm ddl_hist ddl_audit ddl_evt
 for r in $(seq 1 "$rounds"); do
-	for mode in off on; do
-		set_preload $mode
-		t=$(pgbench -n -c 2 -j 2 -T "$secs" postgres 2>/dev/null | tps)
-		d=$(pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/ddl.sql" postgres 2>/dev/null | tps)
-		if [ $mode = on ]; then
-			# The same loop with the policy engine switched off: what the
-			# history alone costs, to attribute the difference.
-			h=$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' \
-				pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/ddl.sql" postgres 2>/dev/null | tps)
-			tpcb_on+=("$t"); ddl_on+=("$d"); ddl_hist+=("$h")
-			printf 'round %d  preload %-3s  TPC-B %10.1f tps   CREATE+DROP TABLE %8.1f pairs/s (history only: %.1f)\n' "$r" "$mode" "$t" "$d" "$h"
-		else
-			tpcb_off+=("$t"); ddl_off+=("$d")
-			printf 'round %d  preload %-3s  TPC-B %10.1f tps   CREATE+DROP TABLE %8.1f pairs/s\n' "$r" "$mode" "$t" "$d"
-		fi
+	if [ $((r % 2)) -eq 1 ]; then
+		order="none pg_migrate pgaudit"
+	else
+		order="pgaudit pg_migrate none"
+	fi
+	for c in $order; do
+		round_config "$c"
 	done
 done
+# pgaudit wrote one line per statement: check that it logged at all
+audited=$(grep -c 'AUDIT: SESSION' "$data/server.log" || true)
+[ "$audited" -gt 0 ] || { echo "pgaudit logged nothing" >&2; exit 1; }
+logged=$(psql -XAtq -c "SELECT count(*) FROM ddl_log" evtrig)
+[ "$logged" -gt 0 ] || { echo "the event trigger logged nothing" >&2; exit 1; }
 
 # TPC-B on twin clusters at the same time.  The machine may be shared, and
 # load that comes and goes skews sequential runs by tens of percent; two
@@ -131,47 +224,71 @@ trap 'pg_ctl -D "$twin" -m fast -w stop >/dev/null 2>&1 || true; pgm_stop_cluste
 PGHOST=$twin PGPORT=$tport pgbench -i -q -s 10 postgres >/dev/null 2>&1
 
 twin_round() {
-	PGHOST=$twin PGPORT=$tport pgbench -n -c 1 -T "$secs" postgres 2>/dev/null | tps >"$PGM_WORK/twin.tps" &
+	PGHOST=$twin PGPORT=$tport pgbench -n -c 1 -T "$secs" postgres 2>/dev/null | bench_tps >"$PGM_WORK/twin.tps" &
 	local bg=$!
-	main_tps=$(pgbench -n -c 1 -T "$secs" postgres 2>/dev/null | tps)
+	main_tps=$(pgbench -n -c 1 -T "$secs" postgres 2>/dev/null | bench_tps)
 	wait $bg
 	twin_tps=$(cat "$PGM_WORK/twin.tps")
-	awk -v a="$main_tps" -v b="$twin_tps" 'BEGIN {print a / b}'
+	bench_ratio "$main_tps" "$twin_tps" 4
 }
 declare -a cal cmp
 for r in $(seq 1 "$rounds"); do
-	set_preload off
+	set_preload none
 	c=$(twin_round)
-	set_preload on
+	set_preload pg_migrate
 	m=$(twin_round)
 	cal+=("$c"); cmp+=("$m")
-	printf 'twin round %d  main/twin TPC-B: both without library %.3f, main with library %.3f\n' "$r" "$c" "$m"
+	bench_progress "$(printf 'twin round %d  main/twin TPC-B: both without library %.3f, main with library %.3f' "$r" "$c" "$m")"
 done
 
-set_preload off
+set_preload none
 stall_run off_r
 stall_off=$worst_ms ddl_time_off=$ddl_secs reads_off=$reads
-set_preload on
+set_preload pg_migrate
 stall_run on_r
 stall_on=$worst_ms ddl_time_on=$ddl_secs reads_on=$reads
 lt=$(psql -XAtq -c "SHOW pg_migrate.lock_timeout" postgres)
 en=$(psql -XAtq -c "SHOW pg_migrate.enforce" postgres)
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-mt_off=$(median "${tpcb_off[@]}"); mt_on=$(median "${tpcb_on[@]}")
-md_off=$(median "${ddl_off[@]}"); md_on=$(median "${ddl_on[@]}"); md_hist=$(median "${ddl_hist[@]}")
+mt_none=$(bench_median "${tpcb_none[@]}"); mt_pgm=$(bench_median "${tpcb_pgm[@]}")
+md_none=$(bench_median "${ddl_none[@]}")
+mcal=$(bench_median "${cal[@]}"); mcmp=$(bench_median "${cmp[@]}")
+bench_result param ddl rounds "$rounds"
+bench_result param ddl seconds "$secs"
+bench_result param ddl blocker_seconds "$block"
+bench_result param ddl lock_timeout "$lt"
+bench_result param ddl enforce "$en"
 echo
-echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB; PostgreSQL $(postgres --version | awk '{print $3}')"
-echo "loaded: pg_migrate.enforce = $en, pg_migrate.lock_timeout = $lt (defaults otherwise)"
-printf '%-40s %12s %12s %8s\n' "median of $rounds x ${secs}s" "not loaded" "loaded" "ratio"
-printf '%-40s %12.1f %12.1f %8.3f\n' "pgbench TPC-B (tps)" "$mt_off" "$mt_on" "$(awk -v a="$mt_on" -v b="$mt_off" 'BEGIN {print a / b}')"
-printf '%-40s %12.1f %12.1f %8.3f\n' "CREATE+DROP TABLE (pairs/s)" "$md_off" "$md_on" "$(awk -v a="$md_on" -v b="$md_off" 'BEGIN {print a / b}')"
-printf '%-40s %12.1f %12.1f %8.3f\n' "  same, loaded, policy engine off" "$md_off" "$md_hist" "$(awk -v a="$md_hist" -v b="$md_off" 'BEGIN {print a / b}')"
-mcal=$(median "${cal[@]}"); mcmp=$(median "${cmp[@]}")
-printf '%-40s %12.3f %12.3f %8.3f\n' "TPC-B on twin clusters (main/twin)" "$mcal" "$mcmp" "$(awk -v a="$mcmp" -v b="$mcal" 'BEGIN {print a / b}')"
+bench_machine
+cat "$PGM_WORK/settings.txt"
+echo "pg_migrate loaded: pg_migrate.enforce = $en, pg_migrate.lock_timeout = $lt (defaults otherwise)"
+printf '%-44s %12s %8s\n' "median of $rounds x ${secs}s, one client" "DDL stmts/s" "ratio"
+for k in none pgm hist audit evt; do
+	case $k in
+	none) name="nothing loaded"; arr=("${ddl_none[@]}") ;;
+	pgm) name="pg_migrate, enforce = $en"; arr=("${ddl_pgm[@]}") ;;
+	hist) name="pg_migrate, policy engine off (history)"; arr=("${ddl_hist[@]}") ;;
+	audit) name="pgaudit, pgaudit.log = 'ddl'"; arr=("${ddl_audit[@]}") ;;
+	evt) name="PL/pgSQL event trigger (ddl_command_end)"; arr=("${ddl_evt[@]}") ;;
+	esac
+	m=$(bench_median "${arr[@]}")
+	ratio=$(bench_ratio "$m" "$md_none" 3)
+	bench_result ddl "$k" "$m" "$ratio"
+	printf '%-44s %12.1f %8s\n' "$name" "$m" "$ratio"
+done
+echo
+printf '%-44s %12s %12s %8s\n' "pgbench TPC-B, median of $rounds x ${secs}s" "not loaded" "loaded" "ratio"
+r=$(bench_ratio "$mt_pgm" "$mt_none" 3)
+bench_result tpcb sequential "$mt_none" "$mt_pgm" "$r"
+printf '%-44s %12.1f %12.1f %8s\n' "sequential, 2 clients (tps)" "$mt_none" "$mt_pgm" "$r"
+r=$(bench_ratio "$mcmp" "$mcal" 3)
+bench_result tpcb twin "$mcal" "$mcmp" "$r"
+printf '%-44s %12.3f %12.3f %8s\n' "twin clusters, 1 client each (main/twin)" "$mcal" "$mcmp" "$r"
 echo
 echo "lock queue: reader holds the table ${block}s, ALTER TABLE arrives after 0.5s, readers every 20ms"
-printf '%-40s %12s %12s\n' "" "not loaded" "loaded"
-printf '%-40s %12s %12s\n' "worst reader stall (ms)" "$stall_off" "$stall_on"
-printf '%-40s %12s %12s\n' "reads completed" "$reads_off" "$reads_on"
-printf '%-40s %12s %12s\n' "ALTER TABLE elapsed (s)" "$ddl_time_off" "$ddl_time_on"
+bench_result stall off "$stall_off" "$reads_off" "$ddl_time_off"
+bench_result stall on "$stall_on" "$reads_on" "$ddl_time_on"
+printf '%-44s %12s %12s\n' "" "not loaded" "loaded"
+printf '%-44s %12s %12s\n' "worst reader stall (ms)" "$stall_off" "$stall_on"
+printf '%-44s %12s %12s\n' "reads completed" "$reads_off" "$reads_on"
+printf '%-44s %12s %12s\n' "ALTER TABLE elapsed (s)" "$ddl_time_off" "$ddl_time_on"

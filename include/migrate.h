@@ -37,6 +37,7 @@ typedef struct PgmAppliedMigration
 	int			retries;
 	const char *search_path;
 	const char *applied_by;		/* NULL: the session user */
+	Oid			applied_as;		/* InvalidOid: the current user */
 } PgmAppliedMigration;
 
 /* The migration a rollback would undo, with its scripts. */

@@ -17,6 +17,53 @@ DROP FUNCTION migrate_apply(text, text, text, text, boolean);
 CREATE TABLE migrate_migrations (version text);
 CREATE EXTENSION pg_migrate;
 DROP TABLE migrate_migrations;
+-- the same, planted by an ordinary role with CREATE on the schema: a
+-- sequence (a serial column would pick another name; registering it for
+-- pg_dump then fails), a composite type and a view where a view goes, an
+-- index name, a function; event triggers need a superuser
+CREATE ROLE sec_early;
+GRANT CREATE ON SCHEMA public TO sec_early;
+SET ROLE sec_early;
+CREATE SEQUENCE migrate_ddl_history_id_seq;
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP SEQUENCE migrate_ddl_history_id_seq;
+CREATE SEQUENCE migrate_job_state_id_seq;
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP SEQUENCE migrate_job_state_id_seq;
+CREATE TYPE migrate_jobs AS (id bigint);
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP TYPE migrate_jobs;
+CREATE VIEW migrate_rules AS SELECT 'drop_table'::text AS rule;
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP VIEW migrate_rules;
+CREATE TABLE sec_early_t (i int);
+CREATE INDEX migrate_ddl_history_occurred_at_idx ON sec_early_t (i);
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP TABLE sec_early_t;
+CREATE FUNCTION migrate_is_rule(rule text) RETURNS boolean LANGUAGE sql AS 'SELECT true';
+RESET ROLE;
+CREATE EXTENSION pg_migrate;
+SET ROLE sec_early;
+DROP FUNCTION migrate_is_rule(text);
+CREATE FUNCTION sec_early_evt() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END';
+CREATE EVENT TRIGGER migrate_sql_drop ON sql_drop EXECUTE FUNCTION sec_early_evt();
+RESET ROLE;
+CREATE EVENT TRIGGER migrate_sql_drop ON sql_drop EXECUTE FUNCTION sec_early_evt();
+CREATE EXTENSION pg_migrate;
+DROP EVENT TRIGGER migrate_sql_drop;
+DROP FUNCTION sec_early_evt();
+REVOKE CREATE ON SCHEMA public FROM sec_early;
+DROP ROLE sec_early;
 CREATE EXTENSION pg_migrate;
 
 CREATE ROLE sec_attacker;
@@ -98,6 +145,36 @@ SELECT count(*) AS sec_t_still_there FROM pg_class WHERE relname = 'sec_t';
 CREATE TABLE sec_long_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa (i int);
 SELECT objects->0->>'identity' AS truncated_identity FROM migrate_ddl_history
  WHERE statement LIKE '%sec_long_%';
+
+-- A down script runs only for roles whose privileges its author holds: a
+-- superuser rolling back an ordinary role's migration would otherwise run
+-- that role's code with a superuser's rights.
+GRANT EXECUTE ON FUNCTION migrate_apply(text, text, text, text, boolean),
+                          migrate_rollback(text, boolean) TO sec_attacker;
+SET ROLE sec_attacker;
+SELECT migrate_apply('sec_trojan', 'CREATE TABLE public.sec_trojan_up (i int)',
+  'CREATE TABLE public.sec_trojan_down AS SELECT current_user AS who, pg_catalog.now() AS at; DROP TABLE public.sec_trojan_up');
+RESET ROLE;
+SELECT migrate_rollback('sec_trojan');
+SELECT migrate_rollback();
+SELECT migrate_rollback_async('sec_trojan');
+SELECT count(*) AS down_script_ran FROM pg_class WHERE relname = 'sec_trojan_down';
+-- as its author, it runs
+SET ROLE sec_attacker;
+SELECT migrate_rollback('sec_trojan');
+RESET ROLE;
+SELECT who FROM public.sec_trojan_down;
+SELECT version, applied_by = session_user AS by_session_user, applied_as FROM migrate_migrations
+ WHERE version = 'sec_trojan';
+-- A role with fewer privileges than the author may run its down script:
+-- with its own rights, which here are not enough
+SELECT migrate_apply('sec_admin', 'CREATE TABLE public.sec_admin_up (i int)', 'DROP TABLE public.sec_admin_up');
+SET ROLE sec_attacker;
+SELECT migrate_rollback('sec_admin');
+RESET ROLE;
+DROP TABLE public.sec_trojan_down, public.sec_admin_up;
+REVOKE EXECUTE ON FUNCTION migrate_apply(text, text, text, text, boolean),
+                           migrate_rollback(text, boolean) FROM sec_attacker;
 
 -- Clean up
 DROP TABLE "sec ""quoted""; DROP TABLE x; --", sec_backslash, sec_t, sec_attacker_table,

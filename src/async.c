@@ -750,6 +750,7 @@ finish_script_job(ScriptRun *run)
 		m.duration = duration;
 		m.retries = retries;
 		m.search_path = run->search_path;
+		m.applied_as = run->owner;
 		pgm_record_applied(&m);
 	}
 	job_execute("UPDATE @slice@ SET done = true, updated_at = pg_catalog.now()"

@@ -44,6 +44,7 @@
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
@@ -665,18 +666,30 @@ pgm_migration_applied(const char *version, const char *checksum)
 }
 
 /*
+ * Extension 1.1 records the role a migration was applied as (applied_as);
+ * a database still at 1.0 has no such column.
+ */
+static bool
+has_applied_as(void)
+{
+	return get_attnum(migrations_relid(), "applied_as") != InvalidAttrNumber;
+}
+
+/*
  * Record a migration as applied.  applied_by NULL means the session user.
  * The caller holds the migration lock and is connected to SPI.
  */
 void
 pgm_record_applied(const PgmAppliedMigration *m)
 {
-	Oid			types[10] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
-		INTERVALOID, INT4OID, TEXTOID, NAMEOID};
-	Datum		values[10];
-	char		nulls[10];
+	Oid			types[11] = {TEXTOID, TEXTOID, TEXTOID, TEXTOID, BOOLOID, TEXTOID,
+		INTERVALOID, INT4OID, TEXTOID, NAMEOID, REGROLEOID};
+	Datum		values[11];
+	char		nulls[11];
+	bool		with_applied_as = has_applied_as();
 
 	memset(nulls, ' ', sizeof(nulls));
+	values[10] = ObjectIdGetDatum(OidIsValid(m->applied_as) ? m->applied_as : GetUserId());
 	values[0] = CStringGetTextDatum(m->version);
 	if (m->description)
 		values[1] = CStringGetTextDatum(m->description);
@@ -696,7 +709,24 @@ pgm_record_applied(const PgmAppliedMigration *m)
 		values[9] = DirectFunctionCall1(namein, CStringGetDatum(m->applied_by));
 	else
 		nulls[9] = 'n';
-	pgm_migrations_execute("INSERT INTO %1$s (version, description, up, down, irreversible,"
+	pgm_migrations_execute(with_applied_as ?
+						   "INSERT INTO %1$s (version, description, up, down, irreversible,"
+						   "  checksum, state, applied_at, applied_by, duration, retries,"
+						   "  search_path, apply_seq, applied_as)"
+						   " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
+						   "  COALESCE($10, pg_catalog.session_user()), $7, $8, $9,"
+						   "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
+						   "     FROM %1$s), $11)"
+						   " ON CONFLICT (version) DO UPDATE SET"
+						   "  description = EXCLUDED.description, up = EXCLUDED.up,"
+						   "  down = EXCLUDED.down, irreversible = EXCLUDED.irreversible,"
+						   "  checksum = EXCLUDED.checksum, state = 'applied',"
+						   "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
+						   "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
+						   "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
+						   "  rolled_back_at = NULL, rolled_back_by = NULL,"
+						   "  applied_as = EXCLUDED.applied_as" :
+						   "INSERT INTO %1$s (version, description, up, down, irreversible,"
 						   "  checksum, state, applied_at, applied_by, duration, retries,"
 						   "  search_path, apply_seq)"
 						   " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
@@ -711,7 +741,7 @@ pgm_record_applied(const PgmAppliedMigration *m)
 						   "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
 						   "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
 						   "  rolled_back_at = NULL, rolled_back_by = NULL",
-						   10, types, values, nulls);
+						   with_applied_as ? 11 : 10, types, values, nulls);
 }
 
 /*
@@ -732,6 +762,7 @@ pgm_rollback_target(PgmRollbackTarget *t, const char *version, bool force)
 	uint64		i;
 	MemoryContext cxt = CurrentMemoryContext;
 	char	   *s;
+	Oid			author;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -748,7 +779,12 @@ pgm_rollback_target(PgmRollbackTarget *t, const char *version, bool force)
 	}
 
 	values[0] = CStringGetTextDatum(version);
-	pgm_migrations_execute("SELECT down, state, apply_seq, search_path, up FROM %1$s"
+	pgm_migrations_execute(has_applied_as() ?
+						   "SELECT down, state, apply_seq, search_path, up,"
+						   " applied_as::pg_catalog.oid, applied_by FROM %1$s"
+						   " WHERE version OPERATOR(pg_catalog.=) $1" :
+						   "SELECT down, state, apply_seq, search_path, up,"
+						   " NULL::pg_catalog.oid, applied_by FROM %1$s"
 						   " WHERE version OPERATOR(pg_catalog.=) $1",
 						   1, types, values, NULL);
 	if (SPI_processed == 0)
@@ -762,6 +798,37 @@ pgm_rollback_target(PgmRollbackTarget *t, const char *version, bool force)
 	seq = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	t->search_path = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4));
 	t->up = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5));
+	author = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 6, &isnull));
+	if (isnull)
+	{
+		/* applied before 1.1: the session's user is all that was kept */
+		s = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 7);
+		author = s ? get_role_oid(s, true) : InvalidOid;
+	}
+
+	/*
+	 * The down script was written by the role that applied the migration
+	 * and runs with the privileges of whoever rolls it back (here, or in
+	 * the worker of migrate_rollback_async), under the search_path its
+	 * author recorded.  Run by a role with privileges its author lacked (a
+	 * superuser rolling back a deployer's migration), it would be the
+	 * author's code running with rights it never had: only roles whose
+	 * privileges the author holds may run it.
+	 */
+	if (!OidIsValid(author) || !has_privs_of_role(author, GetUserId()))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to roll back migration \"%s\"", t->version),
+				 OidIsValid(author) ?
+				 errdetail("It was applied by role %s; its down script would run with privileges of role %s that %s does not have.",
+						   GetUserNameFromId(author, false),
+						   GetUserNameFromId(GetUserId(), false),
+						   GetUserNameFromId(author, false)) :
+				 errdetail("The role that applied it no longer exists."),
+				 OidIsValid(author) ?
+				 errhint("Roll it back as that role: SET ROLE %s.",
+						 quote_identifier(GetUserNameFromId(author, false))) :
+				 errhint("Read its down script in migrate_migrations and run what is right by hand.")));
 
 	if (strcmp(state, "applied") != 0)
 		ereport(ERROR,

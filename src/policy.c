@@ -672,7 +672,17 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 	strlcpy(slot->role, role ? role : "", sizeof(slot->role));
 	strlcpy(slot->rule, pgm_rules[v->op->rule].name, sizeof(slot->rule));
 	strlcpy(slot->action, action, sizeof(slot->action));
-	strlcpy(slot->relation, relname ? relname : "", sizeof(slot->relation));
+	/*
+	 * A quoted, qualified name can be longer than the slot (quotes inside
+	 * names are doubled): clip it, like the statement, on a character
+	 * boundary, so that the ring never holds a broken multibyte character.
+	 */
+	if (relname)
+	{
+		len = pg_mbcliplen(relname, strlen(relname), sizeof(slot->relation) - 1);
+		memcpy(slot->relation, relname, len);
+		slot->relation[len] = '\0';
+	}
 	if (statement)
 	{
 		len = pg_mbcliplen(statement, strlen(statement), sizeof(slot->statement) - 1);

@@ -119,6 +119,9 @@ int			pgm_worker_nice = 10;
  */
 #define PGM_MAX_DISPATCHERS	2
 
+/* Shortest duration batches aim at while the application waits for them. */
+#define PGM_MIN_TARGET_MS	10.0
+
 /* Limits of the adaptive batch size. */
 #define PGM_MIN_BATCH	10
 #define PGM_MAX_BATCH	1000000
@@ -854,6 +857,21 @@ launcher_pass(void)
 	return sleep_ms;
 }
 
+/*
+ * Pin the session's search_path of a dispatcher or job worker, which runs
+ * its bookkeeping as the bootstrap superuser.  Connecting applied the
+ * settings of ALTER DATABASE ... SET, which the database's owner chooses,
+ * and a job's own batches run code of the submitter in this session, which
+ * may leave temporary types and tables behind (pg_temp is searched first
+ * for those unless the path lists it).  Every query here is schema-qualified
+ * as well; this makes an unqualified name that slips in later harmless.
+ */
+static void
+pin_session_search_path(void)
+{
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
+}
+
 void
 pgm_launcher_main(Datum main_arg)
 {
@@ -983,6 +1001,7 @@ pgm_dispatcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	pin_session_search_path();
 
 	pgstat_report_activity(STATE_RUNNING, "looking for runnable jobs");
 
@@ -1120,6 +1139,7 @@ typedef struct JobRun
 	Oid		   *key_types;
 	int			pause_ms;
 	int			retry_size;		/* >0: size to use after a failed attempt */
+	double		target_ms;		/* duration batches aim at now (adapt_target) */
 
 	/* read at each batch from the slice row */
 	char		state[16];
@@ -1594,7 +1614,7 @@ replication_lag_over_limit(void)
 
 	if (pgm_max_replication_lag <= 0)
 		return 0;
-	if (SPI_execute("SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.max(replay_lag)), 0)::float8"
+	if (SPI_execute("SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.max(replay_lag)), 0)::pg_catalog.float8"
 					" OPERATOR(pg_catalog.*) 1000 FROM pg_catalog.pg_stat_replication",
 					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
 		return 0;
@@ -1604,10 +1624,46 @@ replication_lag_over_limit(void)
 	return lag;
 }
 
+/*
+ * Sessions waiting for this batch's transaction: the application's writes
+ * to rows the batch has locked.  Counted on the transaction's own lock,
+ * which the first waiter of every row queues on (the others queue behind it
+ * on the row).
+ */
 static int
-next_batch_size(int size, double elapsed_ms, bool ctid_mode)
+batch_waiters(void)
 {
-	double		target = pgm_batch_target;
+	TransactionId xid = GetTopTransactionIdIfAny();
+	LOCKTAG		tag;
+
+	if (!TransactionIdIsValid(xid))
+		return 0;
+	SET_LOCKTAG_TRANSACTION(tag, xid);
+	return LockWaiterCount(&tag);
+}
+
+/*
+ * The duration batches aim at: pg_migrate.batch_target while nobody waits
+ * for them, shorter while the application's writes queue behind their row
+ * locks (each wait is then at most one short batch, and fewer writes meet
+ * a locked row), and back up gradually once they stop.
+ */
+static void
+adapt_target(JobRun *job)
+{
+	double		floor_ms = Min(PGM_MIN_TARGET_MS, (double) pgm_batch_target);
+
+	if (job->target_ms <= 0 || job->target_ms > pgm_batch_target)
+		job->target_ms = pgm_batch_target;
+	if (batch_waiters() > 0)
+		job->target_ms = Max(floor_ms, job->target_ms / 2);
+	else
+		job->target_ms = Min((double) pgm_batch_target, job->target_ms * 1.25);
+}
+
+static int
+next_batch_size(int size, double elapsed_ms, bool ctid_mode, double target)
+{
 	double		factor;
 	int			result;
 
@@ -1858,7 +1914,9 @@ run_batch(JobRun *job, int64 batchno)
 	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 
-	new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode);
+	adapt_target(job);
+	new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode,
+							   job->target_ms);
 
 	/* The progress, in the batch's own transaction. */
 	initStringInfo(&sql);
@@ -2141,6 +2199,7 @@ pgm_job_worker_main(Datum main_arg)
 	 * connect as, and each batch switches to the submitter.
 	 */
 	BackgroundWorkerInitializeConnectionByOid(dbid, extra.login_role, 0);
+	pin_session_search_path();
 	SetConfigOption("application_name",
 					psprintf("pg_migrate job " INT64_FORMAT, job.job_id),
 					PGC_USERSET, PGC_S_SESSION);

@@ -20,7 +20,7 @@ bin=$PGM_WORK/inst/usr/lib/postgresql/$PGM_PGVER/bin
 
 as_owner() {
 	if [ "$(id -u)" -eq 0 ]; then
-		id "$PGM_USER" >/dev/null 2>&1 || useradd --create-home --shell /bin/bash "$PGM_USER"
+		pgm_ensure_user
 		runuser -u "$PGM_USER" -- "$@"
 	else
 		"$@"

@@ -31,6 +31,12 @@ pgm_install_deps() {
 	$sudo apt-get install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# Create the unprivileged user the servers run as, if it does not exist.
+pgm_ensure_user() {
+	id "$PGM_USER" >/dev/null 2>&1 ||
+		useradd --create-home --shell /bin/bash "$PGM_USER"
+}
+
 # When running as root, copy the source tree to a directory owned by an
 # unprivileged user and run the same script there as that user.
 #   pgm_drop_root SCRIPT ARGS...   (SCRIPT relative to the tree's top)
@@ -38,11 +44,10 @@ pgm_drop_root() {
 	[ "$(id -u)" -eq 0 ] || return 0
 	local script=$1
 	shift
-	id "$PGM_USER" >/dev/null 2>&1 ||
-		useradd --create-home --shell /bin/bash "$PGM_USER"
+	pgm_ensure_user
 	local copy
 	copy=$(mktemp -d /tmp/pg_migrate-run.XXXXXX)
-	tar -C "$PGM_TOP" --exclude=./.git --exclude='./tmp_*' --exclude='*.o' \
+	tar -C "$PGM_TOP" --exclude=./.git --exclude='./tmp_*' --exclude=./bench/report --exclude='*.o' \
 		--exclude='*.so' -cf - . | tar -C "$copy" -xf -
 	chown -R "$PGM_USER" "$copy"
 	chmod 755 "$copy"

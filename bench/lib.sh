@@ -1,0 +1,106 @@
+# shellcheck shell=bash disable=SC2034
+# Shared by bench/*.sh, sourced after test/lib.sh has dropped root: the
+# throwaway cluster a benchmark runs on, timing and arithmetic helpers, and
+# the description of the machine and settings that goes with every figure.
+#
+# Every benchmark prints a human-readable table on stdout and progress lines
+# on stderr.  Given --results FILE it also appends its figures to FILE as
+# tab-separated lines (first field: what the line is), which
+# bench/report.sh turns into REPORT.md.
+
+BENCH_RESULTS=${BENCH_RESULTS:-}
+
+# The methods bench/backfill.sh compares, in the order they run and are
+# shown, and their names in tables and charts.
+BENCH_METHODS="plain job1 job2 loop limit"
+declare -A BENCH_LABEL=(
+	[plain]="plain UPDATE"
+	[job1]="migrate_batch_update, 1 worker"
+	[job2]="migrate_batch_update, parallel => 2"
+	[loop]="PL/pgSQL keyset loop, COMMIT every 10k rows"
+	[limit]="DO block looping UPDATE ... IN (SELECT ... LIMIT 1000)"
+)
+
+# The phases of bench/backfill_load.sh, in order, and their names.
+BENCH_LOAD_PHASES="base job job_nice0 plain"
+declare -A BENCH_LOAD_LABEL=(
+	[base]="pgbench alone"
+	[job]="during migrate_batch_update"
+	[job_nice0]="same, pg_migrate.worker_nice = 0"
+	[plain]="during one plain UPDATE"
+)
+
+# A private build and a cluster with pg_migrate preloaded in a fresh work
+# directory removed at exit.  Sets PGM_WORK and data; the caller appends
+# its settings to $data/postgresql.conf and calls bench_restart.
+bench_cluster() {
+	PGM_WORK=$(mktemp -d /tmp/pg_migrate-bench.XXXXXX)
+	trap 'pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
+	pgm_build
+	pgm_start_cluster "$PGM_WORK/data" $((20000 + RANDOM % 20000))
+	data=$PGM_WORK/data
+}
+
+bench_restart() {
+	pg_ctl -D "$data" -l "$data/server.log" -w restart >/dev/null
+}
+
+bench_now() { date +%s.%N; }
+
+# Seconds since a bench_now timestamp.
+bench_since() {
+	awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN {printf "%.3f", b - a}'
+}
+
+# bench_ratio A B [DECIMALS]: A / B
+bench_ratio() {
+	awk -v a="$1" -v b="$2" -v d="${3:-2}" 'BEGIN {printf "%.*f", d, a / b}'
+}
+
+bench_median() {
+	printf '%s\n' "$@" | sort -g |
+		awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}
+
+# The TPS figure of pgbench's output on stdin.
+bench_tps() { sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1; }
+
+bench_progress() { printf '   %s\n' "$*" >&2; }
+
+# bench_result KIND FIELD...: one tab-separated line to the results file.
+bench_result() {
+	[ -n "$BENCH_RESULTS" ] || return 0
+	local IFS=$'\t'
+	printf '%s\n' "$*" >>"$BENCH_RESULTS"
+}
+
+# One line describing the machine, for the text tables.
+bench_machine() {
+	local cpu mem
+	cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+	mem=$(awk '/^MemTotal:/ {printf "%.0f", $2 / 1048576}' /proc/meminfo)
+	echo "machine: $(nproc) x ${cpu:-unknown CPU}, $mem GiB; Linux $(uname -r);" \
+		"PostgreSQL $(postgres --version | awk '{print $3}')"
+}
+
+# The running cluster's settings that the benchmark chose (those from the
+# configuration file, less paths, ports and locale) plus the durability
+# settings that matter to every figure, as "setting NAME VALUE" results
+# under the label $1, and as one line on stdout.
+bench_settings() {
+	local label=$1 name value line=""
+	while IFS=$'\t' read -r name value; do
+		bench_result setting "$label" "$name" "$value"
+		line="$line${line:+, }$name=$value"
+	done < <(psql -XAtq -F $'\t' postgres <<'SQL'
+SELECT name, current_setting(name) FROM pg_settings
+ WHERE (source = 'configuration file' OR name IN ('synchronous_commit', 'fsync', 'wal_level', 'pg_migrate.worker_nice'))
+   AND name NOT IN ('port', 'listen_addresses', 'unix_socket_directories',
+                    'DateStyle', 'TimeZone', 'log_timezone', 'default_text_search_config',
+                    'dynamic_shared_memory_type')
+   AND name NOT LIKE 'lc\_%'
+ ORDER BY name
+SQL
+)
+	echo "settings: $line"
+}
