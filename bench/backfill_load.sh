@@ -3,8 +3,9 @@
 # on one cluster: pgbench single-row UPDATEs on random rows of the table
 # being backfilled,
 #   - alone (baseline),
-#   - while migrate_batch_update changes every row (workers at their
-#     default pg_migrate.worker_nice, then at 0: the application's priority),
+#   - while migrate_batch_update changes every row (with the default
+#     settings, then with pg_migrate.batch_yield = 0: a worker that never
+#     leaves the busy server a pause),
 #   - while one plain UPDATE changes every row,
 # each on a freshly loaded table.  pgbench runs for the same duration each
 # time; the figures of a backfill phase are taken from pgbench's
@@ -107,8 +108,8 @@ run_pgbench base
 res[base]=$(stats base "$pg_from" "$pg_to")
 cover[base]=""
 
-# The backfill with the workers' default priority, then at the same
-# priority as the application (pg_migrate.worker_nice = 0).
+# The backfill with the default settings, then without yielding to the
+# busy server (pg_migrate.batch_yield = 0).
 backfill() {
 	local job bf_from bf_to
 	load
@@ -121,9 +122,9 @@ backfill() {
 	cover[$1]=$(covered "$bf_from" "$bf_to" "$pg_to")
 }
 backfill job
-psql -Xq -c "ALTER SYSTEM SET pg_migrate.worker_nice = 0" -c "SELECT pg_reload_conf()" postgres >/dev/null
-backfill job_nice0 "pg_migrate.worker_nice = 0"
-psql -Xq -c "ALTER SYSTEM RESET pg_migrate.worker_nice" -c "SELECT pg_reload_conf()" postgres >/dev/null
+psql -Xq -c "ALTER SYSTEM SET pg_migrate.batch_yield = 0" -c "SELECT pg_reload_conf()" postgres >/dev/null
+backfill job_noyield "pg_migrate.batch_yield = 0"
+psql -Xq -c "ALTER SYSTEM RESET pg_migrate.batch_yield" -c "SELECT pg_reload_conf()" postgres >/dev/null
 
 load
 bench_progress "pgbench during one plain UPDATE, ${secs}s"

@@ -22,11 +22,11 @@ declare -A BENCH_LABEL=(
 )
 
 # The phases of bench/backfill_load.sh, in order, and their names.
-BENCH_LOAD_PHASES="base job job_nice0 plain"
+BENCH_LOAD_PHASES="base job job_noyield plain"
 declare -A BENCH_LOAD_LABEL=(
 	[base]="pgbench alone"
 	[job]="during migrate_batch_update"
-	[job_nice0]="same, pg_migrate.worker_nice = 0"
+	[job_noyield]="same, pg_migrate.batch_yield = 0"
 	[plain]="during one plain UPDATE"
 )
 
@@ -94,7 +94,8 @@ bench_settings() {
 		line="$line${line:+, }$name=$value"
 	done < <(psql -XAtq -F $'\t' postgres <<'SQL'
 SELECT name, current_setting(name) FROM pg_settings
- WHERE (source = 'configuration file' OR name IN ('synchronous_commit', 'fsync', 'wal_level', 'pg_migrate.worker_nice'))
+ WHERE (source = 'configuration file' OR name IN ('synchronous_commit', 'fsync', 'wal_level', 'pg_migrate.worker_nice',
+                   'pg_migrate.batch_yield', 'pg_migrate.batch_target'))
    AND name NOT IN ('port', 'listen_addresses', 'unix_socket_directories',
                     'DateStyle', 'TimeZone', 'log_timezone', 'default_text_search_config',
                     'dynamic_shared_memory_type')

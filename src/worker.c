@@ -56,6 +56,7 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
@@ -2075,13 +2076,15 @@ others_busy(void)
 
 /*
  * How long to leave the server to the others after a batch: while they
- * are busy, pg_migrate.batch_yield times the batch's duration.  An idle
- * server gets no pause.
+ * are busy (somebody is at work now, or others wrote while the batch ran),
+ * pg_migrate.batch_yield times the batch's duration.  An idle server gets
+ * no pause.
  */
 static long
-yield_ms(JobRun *job)
+yield_ms(JobRun *job, bool others_wrote)
 {
-	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 || !others_busy())
+	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 ||
+		!(others_wrote || others_busy()))
 		return 0;
 	return (long) Min(job->last_batch_ms * pgm_batch_yield, 60000.0);
 }
@@ -2115,6 +2118,8 @@ run_job(JobRun *job)
 		volatile BatchResult result = BATCH_STOP;
 		ErrorData  *volatile error = NULL;
 		MemoryContext oldcxt;
+		FullTransactionId xid_before;
+		bool		others_wrote;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -2126,6 +2131,7 @@ run_job(JobRun *job)
 		MemoryContextReset(batch_cxt);
 		oldcxt = MemoryContextSwitchTo(batch_cxt);
 
+		xid_before = ReadNextFullTransactionId();
 		PG_TRY();
 		{
 			SetCurrentStatementStartTimestamp();
@@ -2134,7 +2140,13 @@ run_job(JobRun *job)
 			PushActiveSnapshot(GetTransactionSnapshot());
 			result = run_batch(job, batchno + 1);
 			if (result == BATCH_SLICE_DONE)
+			{
 				finish_slice(job);
+				/* The end of a slice is reported: make it durable first. */
+				(void) set_config_option("synchronous_commit", "on",
+										 PGC_SUSET, PGC_S_SESSION,
+										 GUC_ACTION_LOCAL, true, 0, false);
+			}
 			SPI_finish();
 			PopActiveSnapshot();
 			CommitTransactionCommand();
@@ -2183,7 +2195,10 @@ run_job(JobRun *job)
 				batchno++;
 				retries = 0;
 				job->retry_size = 0;
-				sleep_ms(job->pause_ms + yield_ms(job));
+				/* Transaction ids others took meanwhile: they were writing. */
+				others_wrote = U64FromFullTransactionId(ReadNextFullTransactionId()) -
+					U64FromFullTransactionId(xid_before) > 1;
+				sleep_ms(job->pause_ms + yield_ms(job, others_wrote));
 				break;
 			case BATCH_THROTTLED:
 				sleep_ms(1000);
@@ -2265,7 +2280,17 @@ pgm_job_worker_main(Datum main_arg)
 	if (OidIsValid(extra.login_role))
 		pgm_run_script_job(job.job_id);
 	else
+	{
+		/*
+		 * A batch commits without waiting for its WAL to reach the disk.
+		 * A crash can then lose the last batches, but each one whole, its
+		 * progress with its rows: the job redoes exactly those.  Nothing is
+		 * lost or done twice, and the worker does not wait for a flush per
+		 * batch (the WAL writer flushes in the background).
+		 */
+		SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION);
 		run_job(&job);
+	}
 
 	proc_exit(0);
 }
