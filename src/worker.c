@@ -56,7 +56,6 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
-#include "access/transam.h"
 #include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_database.h"
@@ -2076,15 +2075,13 @@ others_busy(void)
 
 /*
  * How long to leave the server to the others after a batch: while they
- * are busy (somebody is at work now, or others wrote while the batch ran),
- * pg_migrate.batch_yield times the batch's duration.  An idle server gets
- * no pause.
+ * are busy, pg_migrate.batch_yield times the batch's duration.  An idle
+ * server, and the job's other workers, get no pause.
  */
 static long
-yield_ms(JobRun *job, bool others_wrote)
+yield_ms(JobRun *job)
 {
-	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 ||
-		!(others_wrote || others_busy()))
+	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 || !others_busy())
 		return 0;
 	return (long) Min(job->last_batch_ms * pgm_batch_yield, 60000.0);
 }
@@ -2118,8 +2115,6 @@ run_job(JobRun *job)
 		volatile BatchResult result = BATCH_STOP;
 		ErrorData  *volatile error = NULL;
 		MemoryContext oldcxt;
-		FullTransactionId xid_before;
-		bool		others_wrote;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -2131,7 +2126,6 @@ run_job(JobRun *job)
 		MemoryContextReset(batch_cxt);
 		oldcxt = MemoryContextSwitchTo(batch_cxt);
 
-		xid_before = ReadNextFullTransactionId();
 		PG_TRY();
 		{
 			SetCurrentStatementStartTimestamp();
@@ -2195,10 +2189,7 @@ run_job(JobRun *job)
 				batchno++;
 				retries = 0;
 				job->retry_size = 0;
-				/* Transaction ids others took meanwhile: they were writing. */
-				others_wrote = U64FromFullTransactionId(ReadNextFullTransactionId()) -
-					U64FromFullTransactionId(xid_before) > 1;
-				sleep_ms(job->pause_ms + yield_ms(job, others_wrote));
+				sleep_ms(job->pause_ms + yield_ms(job));
 				break;
 			case BATCH_THROTTLED:
 				sleep_ms(1000);
