@@ -107,7 +107,7 @@ int			pgm_max_replication_lag = 0;
 int			pgm_default_batch_size = 1000;
 int			pgm_restart_delay = 5000;
 int			pgm_worker_nice = 10;
-double		pgm_batch_yield = 3.0;
+double		pgm_batch_yield = 4.0;
 
 /* tid Datums are pass-by-reference pointers to ItemPointerData. */
 #define DatumGetItemPointer(X)	((ItemPointer) DatumGetPointer(X))
@@ -238,7 +238,7 @@ pgm_jobs_define_settings(void)
 							 "worker sleeps this many times the duration of its last batch before the next "
 							 "one. 0 turns this off.",
 							 &pgm_batch_yield,
-							 3.0, 0.0, 100.0,
+							 4.0, 0.0, 100.0,
 							 PGC_SIGHUP, 0,
 							 NULL, NULL, NULL);
 
