@@ -2189,7 +2189,15 @@ run_job(JobRun *job)
 				batchno++;
 				retries = 0;
 				job->retry_size = 0;
-				sleep_ms(job->pause_ms + yield_ms(job));
+				{
+					long		yield = yield_ms(job);
+
+					if (yield > 0)
+						pgstat_report_activity(STATE_RUNNING,
+											   psprintf("pg_migrate job " INT64_FORMAT " slice %d: yielding %ld ms to busy sessions",
+														job->job_id, job->slice, yield));
+					sleep_ms(job->pause_ms + yield);
+				}
 				break;
 			case BATCH_THROTTLED:
 				sleep_ms(1000);

@@ -245,6 +245,34 @@ is($node->safe_psql('d3', 'SELECT count(*) FROM t3 WHERE n = 1'), $changed,
 is($node->safe_psql('d3', 'SELECT count(*) FROM t3 WHERE n > 1'), '0',
 	'drop extension: no row changed twice');
 
+# --- a busy server: the worker leaves it a pause between batches
+$node->safe_psql('postgres', 'UPDATE t SET n = 0');
+my $busy = $node->background_psql('postgres', on_error_stop => 0);
+$busy->query_until(qr/busy/, "\\echo busy\nSELECT count(*) FROM generate_series(1, 3000000000);\n");
+$id = $node->safe_psql('postgres', "SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 500)");
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM pg_stat_activity
+ WHERE backend_type = 'pg_migrate job' AND query ~ 'yielding \d+ ms to busy sessions'}),
+	'busy server: the worker yields between batches');
+$node->safe_psql('postgres', "SELECT migrate_job_pause($id)");
+is(wait_job_state($node, 'postgres', $id, 'paused'), 'paused', 'busy server: paused');
+$node->safe_psql('postgres', 'ALTER SYSTEM SET pg_migrate.batch_yield = 0; SELECT pg_reload_conf()');
+$node->safe_psql('postgres', "SELECT migrate_job_resume($id)");
+my $yielded = 0;
+for (1 .. 30)
+{
+	$yielded += $node->safe_psql('postgres', q{
+SELECT count(*) FROM pg_stat_activity
+ WHERE backend_type = 'pg_migrate job' AND query LIKE '%yielding%'});
+	usleep(50_000);
+}
+is($yielded, 0, 'busy server: with pg_migrate.batch_yield = 0 it never yields');
+is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', 'busy server: the job finishes');
+$node->safe_psql('postgres', q{
+SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT count(*) FROM generate_series%'});
+eval { $busy->quit; };
+$node->safe_psql('postgres', 'ALTER SYSTEM RESET pg_migrate.batch_yield; SELECT pg_reload_conf()');
+
 # The server is still healthy and runs new jobs.
 $id = $node->safe_psql('postgres', "SELECT migrate_batch_update('t', 'n = 7', 'id = 1')");
 is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', 'after all that: a new job runs');
