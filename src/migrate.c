@@ -687,6 +687,7 @@ pgm_record_applied(const PgmAppliedMigration *m)
 	Datum		values[11];
 	char		nulls[11];
 	bool		with_applied_as = has_applied_as();
+	StringInfoData sql;
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[10] = ObjectIdGetDatum(OidIsValid(m->applied_as) ? m->applied_as : GetUserId());
@@ -709,39 +710,27 @@ pgm_record_applied(const PgmAppliedMigration *m)
 		values[9] = DirectFunctionCall1(namein, CStringGetDatum(m->applied_by));
 	else
 		nulls[9] = 'n';
-	pgm_migrations_execute(with_applied_as ?
-						   "INSERT INTO %1$s (version, description, up, down, irreversible,"
-						   "  checksum, state, applied_at, applied_by, duration, retries,"
-						   "  search_path, apply_seq, applied_as)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
-						   "  COALESCE($10, pg_catalog.session_user()), $7, $8, $9,"
-						   "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
-						   "     FROM %1$s), $11)"
-						   " ON CONFLICT (version) DO UPDATE SET"
-						   "  description = EXCLUDED.description, up = EXCLUDED.up,"
-						   "  down = EXCLUDED.down, irreversible = EXCLUDED.irreversible,"
-						   "  checksum = EXCLUDED.checksum, state = 'applied',"
-						   "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
-						   "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
-						   "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
-						   "  rolled_back_at = NULL, rolled_back_by = NULL,"
-						   "  applied_as = EXCLUDED.applied_as" :
-						   "INSERT INTO %1$s (version, description, up, down, irreversible,"
-						   "  checksum, state, applied_at, applied_by, duration, retries,"
-						   "  search_path, apply_seq)"
-						   " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
-						   "  COALESCE($10, pg_catalog.session_user()), $7, $8, $9,"
-						   "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
-						   "     FROM %1$s))"
-						   " ON CONFLICT (version) DO UPDATE SET"
-						   "  description = EXCLUDED.description, up = EXCLUDED.up,"
-						   "  down = EXCLUDED.down, irreversible = EXCLUDED.irreversible,"
-						   "  checksum = EXCLUDED.checksum, state = 'applied',"
-						   "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
-						   "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
-						   "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
-						   "  rolled_back_at = NULL, rolled_back_by = NULL",
-						   with_applied_as ? 11 : 10, types, values, nulls);
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "INSERT INTO %%1$s (version, description, up, down, irreversible,"
+					 "  checksum, state, applied_at, applied_by, duration, retries,"
+					 "  search_path, apply_seq%s)"
+					 " VALUES ($1, $2, $3, $4, $5, $6, 'applied', pg_catalog.clock_timestamp(),"
+					 "  COALESCE($10, pg_catalog.session_user()), $7, $8, $9,"
+					 "  (SELECT COALESCE(pg_catalog.max(apply_seq), 0) OPERATOR(pg_catalog.+) 1"
+					 "     FROM %%1$s)%s)"
+					 " ON CONFLICT (version) DO UPDATE SET"
+					 "  description = EXCLUDED.description, up = EXCLUDED.up,"
+					 "  down = EXCLUDED.down, irreversible = EXCLUDED.irreversible,"
+					 "  checksum = EXCLUDED.checksum, state = 'applied',"
+					 "  applied_at = EXCLUDED.applied_at, applied_by = EXCLUDED.applied_by,"
+					 "  duration = EXCLUDED.duration, retries = EXCLUDED.retries,"
+					 "  apply_seq = EXCLUDED.apply_seq, search_path = EXCLUDED.search_path,"
+					 "  rolled_back_at = NULL, rolled_back_by = NULL%s",
+					 with_applied_as ? ", applied_as" : "",
+					 with_applied_as ? ", $11" : "",
+					 with_applied_as ? ", applied_as = EXCLUDED.applied_as" : "");
+	pgm_migrations_execute(sql.data, with_applied_as ? 11 : 10, types, values, nulls);
 }
 
 /*
