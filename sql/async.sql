@@ -47,6 +47,22 @@ SELECT statement, policy_overrides->0->>'rule' AS exempted FROM migrate_ddl_hist
  WHERE migration_version = 'a1' AND command_tag IN ('DROP INDEX', 'ALTER TABLE')
  ORDER BY id DESC LIMIT 2;
 
+-- REINDEX CONCURRENTLY and DETACH PARTITION CONCURRENTLY too.
+CREATE TABLE atp (id int NOT NULL, v int) PARTITION BY RANGE (id);
+CREATE TABLE atp1 PARTITION OF atp FOR VALUES FROM (0) TO (1000);
+CREATE TABLE atp2 PARTITION OF atp FOR VALUES FROM (1000) TO (2000);
+CREATE INDEX atp1_v ON atp1 (v);
+INSERT INTO atp SELECT g, g FROM generate_series(0, 1999) g;
+SELECT migrate_apply_async('a1b',
+    'REINDEX (CONCURRENTLY) INDEX atp1_v;
+     ALTER TABLE atp DETACH PARTITION atp2 CONCURRENTLY',
+    'ALTER TABLE atp ATTACH PARTITION atp2 FOR VALUES FROM (1000) TO (2000)') AS job \gset
+CALL migrate_job_wait(:job, '60s');
+SELECT state, rows_done, last_error FROM migrate_jobs WHERE id = :job;
+SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = 'atp1'::regclass;
+SELECT inhrelid::regclass FROM pg_inherits WHERE inhparent = 'atp'::regclass;
+SELECT command_tag, statement FROM migrate_ddl_history WHERE migration_version = 'a1b' ORDER BY id;
+
 -- A concurrent build that fails leaves an INVALID index; the job fails,
 -- saying which statement, and blocks every other migration until it is
 -- resumed or cancelled.
@@ -207,7 +223,7 @@ SELECT to_regclass('at_half') IS NOT NULL AS left_in_place,
 SELECT version, state FROM migrate_status() ORDER BY version;
 
 DROP EXTENSION pg_migrate;
-DROP TABLE at, at_more, at_owned, at_who, at_half CASCADE;
+DROP TABLE at, at_more, at_owned, at_who, at_half, atp, atp2 CASCADE;
 DROP FUNCTION at_definer();
 REVOKE CREATE ON SCHEMA public FROM async_owner;
 DROP ROLE async_owner, async_deployer, async_nologin;
