@@ -696,12 +696,19 @@ find_leftover(Node *stmt, Oid *indexoid, char **indexname)
 	*indexoid = target_index(stmt);
 	if (IsA(stmt, IndexStmt))
 	{
+		char	   *nspname;
+		char	   *relname;
+
 		if (!OidIsValid(*indexoid))
 			return LEFTOVER_NONE;
 		if (index_is_valid(*indexoid))
 			return LEFTOVER_DONE;
-		*indexname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(*indexoid)),
-												get_rel_name(*indexoid));
+		/* Both NULL if the index was dropped since it was looked up. */
+		nspname = get_namespace_name(get_rel_namespace(*indexoid));
+		relname = get_rel_name(*indexoid);
+		if (nspname == NULL || relname == NULL)
+			return LEFTOVER_NONE;
+		*indexname = quote_qualified_identifier(nspname, relname);
 		return LEFTOVER_INVALID_INDEX;
 	}
 	if (IsA(stmt, DropStmt))

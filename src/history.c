@@ -1055,7 +1055,9 @@ history_looks_writable(Oid relid)
 		pg_class_aclcheck(seqid, owner, ACL_USAGE) != ACLCHECK_OK)
 		return false;
 
-	rel = relation_open(relid, AccessShareLock);
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		return false;			/* dropped meanwhile */
 	if (rel->trigdesc != NULL)
 	{
 		int			i;

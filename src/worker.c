@@ -1651,7 +1651,8 @@ batch_waiters(void)
 	if (!TransactionIdIsValid(xid))
 		return 0;
 	SET_LOCKTAG_TRANSACTION(tag, xid);
-	return LockWaiterCount(&tag);
+	/* LockWaiterCount counts every request, our own (granted) one too. */
+	return Max(LockWaiterCount(&tag) - 1, 0);
 }
 
 /*
