@@ -16,10 +16,17 @@
  *	- The dispatcher, a short-lived dynamic worker connected to one
  *	  database.  It reads the job tables, claims a worker slot for every
  *	  runnable job slice (up to pg_migrate.max_workers over the whole
- *	  server; the rest queue) and starts a job worker for each.
+ *	  server, and pg_migrate.max_workers_per_role for the jobs of one
+ *	  submitter; the rest queue) and starts a job worker for each.  Slices
+ *	  are taken round robin over the submitters, so that one role's long
+ *	  queue does not hold back another role's job.
  *
  *	- The job worker, a dynamic worker (bgw_type "pg_migrate job") that runs
- *	  one slice of one job to its end, batch by batch.
+ *	  one slice of one job to its end, batch by batch.  Between two batches
+ *	  it sleeps the job's pause; a pause or cancel of the job wakes it
+ *	  through the latch in its slot, and a pause of PGM_PARK_MS or more is
+ *	  waited out without a worker: the slice is "parked" in shared memory
+ *	  and dispatched again when it is due.
  *
  * Every batch is one transaction that changes the user's rows and advances
  * the slice's progress row, so whatever kills a worker (kill -9, a crash,
