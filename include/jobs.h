@@ -28,6 +28,7 @@
 
 /* Settings (worker.c) */
 extern int	pgm_max_workers;
+extern int	pgm_max_workers_per_role;
 extern int	pgm_batch_target;
 extern int	pgm_batch_lock_timeout;
 extern int	pgm_batch_max_retries;
@@ -41,6 +42,7 @@ extern double pgm_batch_yield;
 extern void pgm_jobs_define_settings(void);
 extern void pgm_jobs_init(void);
 extern void pgm_jobs_notify_database(Oid dbid);
+extern void pgm_jobs_wake_job(Oid dbid, int64 job_id);
 
 /* jobs.c */
 extern char *pgm_job_table_name(const char *relname);

@@ -63,6 +63,7 @@ extern int	pgm_lock_timeout;
 extern int	pgm_lock_timeout_mode;
 extern int	pgm_lock_retry_budget;
 extern int	pgm_lock_retries;
+extern int	pgm_migration_lock_timeout;
 extern int	pgm_max_migration_rows;
 
 /*

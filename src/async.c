@@ -316,7 +316,7 @@ migrate_apply_async(PG_FUNCTION_ARGS)
 	sj.m.checksum = pgm_migration_checksum(sj.m.up, sj.m.down);
 	sj.m.search_path = GetConfigOption("search_path", false, false);
 
-	pgm_serialise_migrations();
+	pgm_serialise_migrations(true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (pgm_migration_applied(sj.m.version, sj.m.checksum))
@@ -351,7 +351,7 @@ migrate_rollback_async(PG_FUNCTION_ARGS)
 		pgm_check_version(version);
 	check_submitter();
 
-	pgm_serialise_migrations();
+	pgm_serialise_migrations(true);
 	pgm_refuse_unfinished_async();
 	pgm_rollback_target(&t, version, force);
 
@@ -740,7 +740,7 @@ finish_script_job(ScriptRun *run)
 		duration = palloc0(sizeof(Interval));
 	}
 
-	pgm_serialise_migrations();
+	pgm_serialise_migrations(false);
 	if (run->down)
 		pgm_record_rolled_back(run->version, NULL);
 	else

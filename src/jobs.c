@@ -129,9 +129,19 @@ pgm_job_table_owner(void)
 static bool notify_pending = false;
 static bool notify_callback_registered = false;
 
+/*
+ * Jobs paused or cancelled by this transaction, whose workers must look at
+ * the new state once it commits (before that, they would still see the old
+ * one and go back to sleep).  In TopMemoryContext, freed at the end of the
+ * transaction.
+ */
+static List *wake_pending = NIL;
+
 static void
 notify_xact_callback(XactEvent event, void *arg)
 {
+	ListCell   *lc;
+
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
@@ -139,25 +149,50 @@ notify_xact_callback(XactEvent event, void *arg)
 			if (notify_pending)
 				pgm_jobs_notify_database(MyDatabaseId);
 			notify_pending = false;
+			foreach(lc, wake_pending)
+				pgm_jobs_wake_job(MyDatabaseId, *(int64 *) lfirst(lc));
+			list_free_deep(wake_pending);
+			wake_pending = NIL;
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 			notify_pending = false;
+			list_free_deep(wake_pending);
+			wake_pending = NIL;
 			break;
 		default:
 			break;
 	}
 }
 
-void
-pgm_jobs_notify_at_commit(void)
+static void
+register_notify_callback(void)
 {
 	if (!notify_callback_registered)
 	{
 		RegisterXactCallback(notify_xact_callback, NULL);
 		notify_callback_registered = true;
 	}
+}
+
+void
+pgm_jobs_notify_at_commit(void)
+{
+	register_notify_callback();
 	notify_pending = true;
+}
+
+/* Wake the workers of the job once this transaction commits. */
+static void
+wake_job_at_commit(int64 job_id)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	int64	   *id = palloc(sizeof(int64));
+
+	*id = job_id;
+	wake_pending = lappend(wake_pending, id);
+	MemoryContextSwitchTo(oldcxt);
+	register_notify_callback();
 }
 
 /*
@@ -890,7 +925,8 @@ static const char *const action_names[] = {"pause", "resume", "cancel"};
 /*
  * Change a job's state on behalf of its submitter.  The row is locked, so
  * two control calls serialise; a worker notices the change before its next
- * batch (a batch already running commits).
+ * batch (a batch already running commits), and one sleeping between
+ * batches is woken when the change commits.
  */
 static text *
 control_job(int64 job_id, JobAction action)
@@ -980,6 +1016,8 @@ control_job(int64 job_id, JobAction action)
 		state = (char *) new_state;
 		if (action == JOB_RESUME)
 			pgm_jobs_notify_at_commit();
+		else
+			wake_job_at_commit(job_id);
 	}
 
 	SetUserIdAndSecContext(save_userid, save_sec_context);

@@ -11,10 +11,11 @@
  * carry the version.  Everything is atomic with the caller: a script that
  * fails half-way leaves no trace, and nor does a caller that rolls back.
  *
- * Locking.  Callers are serialised by a transaction-level advisory lock
- * (ExclusiveLock on advisory key (PGM_ADVISORY_KEY1, PGM_ADVISORY_KEY2) of
- * the database), taken before anything else and held to the end of the
- * caller's transaction.  Each statement of a script waits at most
+ * Locking.  Callers are serialised by the migration lock (ExclusiveLock on
+ * the extension's pg_extension entry, which no SQL function can hold; see
+ * migration_lock_tag), taken before anything else and held to the end of
+ * the caller's transaction; the wait for it is bounded by
+ * pg_migrate.migration_lock_timeout.  Each statement of a script waits at most
  * pg_migrate.lock_timeout for a lock; one that times out makes the whole
  * script roll back -- releasing every lock the script took, so nobody
  * queues behind us while we wait -- and the script is retried after the
@@ -33,6 +34,8 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "commands/defrem.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -44,6 +47,7 @@
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -56,6 +60,7 @@
 #include "utils/wait_event.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_authid.h"
 
 #include "check.h"
 #include "classify.h"
@@ -67,10 +72,6 @@
 
 #define MIGRATIONS_TABLE	"migrate_migrations"
 #define MAX_VERSION_LEN		200
-
-/* Advisory lock that serialises migrate_apply/migrate_rollback callers. */
-#define PGM_ADVISORY_KEY1	0x504d4947	/* "PMIG" */
-#define PGM_ADVISORY_KEY2	1
 
 PG_FUNCTION_INFO_V1(migrate_apply);
 PG_FUNCTION_INFO_V1(migrate_rollback);
@@ -561,21 +562,175 @@ pgm_pin_search_path(void)
 }
 
 /*
- * Take the migration lock.  What a concurrent migration committed while we
- * waited must be visible afterwards: at READ COMMITTED every query below
- * takes a fresh snapshot, but a transaction-level snapshot would still hide
- * it, so under REPEATABLE READ and SERIALIZABLE a wait is a serialization
- * failure.
+ * The migration lock is an ExclusiveLock on the extension's own
+ * pg_extension entry, the lock LockDatabaseObject() takes.  No SQL function
+ * can take a lock in that space and keep it: pg_advisory_lock() locks
+ * another space, LOCK TABLE locks relations, and the commands that lock an
+ * extension (COMMENT, ALTER EXTENSION ... ADD, DROP EXTENSION) check that
+ * the caller owns it right after, and their error releases the lock.  The
+ * one lock anyone may keep on it, the AccessShareLock of
+ * pg_get_object_address(), does not conflict with ExclusiveLock.  So only
+ * the extension's owner and callers of the migration functions can hold
+ * migrations up.  pg_locks shows the lock as locktype "object" with
+ * classid pg_extension and objid the extension's OID.
+ */
+static void
+migration_lock_tag(LOCKTAG *tag)
+{
+	Oid			extoid = get_extension_oid(PGM_EXTENSION_NAME, true);
+
+	if (!OidIsValid(extoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database",
+						PGM_EXTENSION_NAME)));
+	SET_LOCKTAG_OBJECT(*tag, MyDatabaseId, ExtensionRelationId, extoid, 0);
+}
+
+/*
+ * The sessions holding the migration lock, the way pg_stat_activity shows
+ * them: pid, role, application, since when, and the query (only to those
+ * who may read it there).
+ */
+static char *
+describe_migration_lock_holders(const LOCKTAG *tag)
+{
+	LockData   *ld = GetLockStatusData();
+	StringInfoData buf;
+	int			nholders = 0;
+	int			i;
+
+	pgstat_clear_backend_activity_snapshot();
+	initStringInfo(&buf);
+	for (i = 0; i < ld->nelements; i++)
+	{
+		LockInstanceData *li = &ld->locks[i];
+		int			n = pgstat_fetch_stat_numbackends();
+		int			j;
+
+		if (li->pid == MyProcPid || li->pid == 0 ||
+			memcmp(&li->locktag, tag, sizeof(LOCKTAG)) != 0 ||
+			(li->holdMask & LOCKBIT_ON(ExclusiveLock)) == 0)
+			continue;
+
+		appendStringInfo(&buf, "%spid %d", nholders++ > 0 ? "; " : "", li->pid);
+		for (j = 1; j <= n; j++)
+		{
+			LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(j);
+			PgBackendStatus *be;
+			const char *role;
+			const char *query;
+			TimestampTz since;
+
+			if (local == NULL || local->backendStatus.st_procpid != li->pid)
+				continue;
+			be = &local->backendStatus;
+			role = GetUserNameFromId(be->st_userid, true);
+			since = be->st_xact_start_timestamp ? be->st_xact_start_timestamp :
+				be->st_state_start_timestamp;
+			/* The same visibility rule as pg_stat_activity.query. */
+			if (has_privs_of_role(GetUserId(), be->st_userid) ||
+				has_privs_of_role(GetUserId(), ROLE_PG_READ_ALL_STATS))
+				query = pgstat_clip_activity(be->st_activity_raw);
+			else
+				query = "<insufficient privilege>";
+			appendStringInfo(&buf, " (role \"%s\", application \"%s\", transaction started %s, query: %s)",
+							 role ? role : "?", be->st_appname,
+							 since ? timestamptz_to_str(since) : "?", query);
+			break;
+		}
+	}
+	if (nholders == 0)
+		return pstrdup("The session that held it has ended.");
+	return psprintf("Held by %s.", buf.data);
+}
+
+/*
+ * Take the migration lock, waiting for the migration that holds it to end.
+ * What a concurrent migration committed while we waited must be visible
+ * afterwards: at READ COMMITTED every query below takes a fresh snapshot,
+ * but a transaction-level snapshot would still hide it, so under REPEATABLE
+ * READ and SERIALIZABLE a wait is a serialization failure.
+ *
+ * With bounded, the wait lasts at most pg_migrate.migration_lock_timeout
+ * (or the session's lock_timeout, if shorter): a migration left open in an
+ * idle transaction must not make every later caller hang, and the error
+ * says who holds the lock.  The wait runs in a subtransaction, so that the
+ * timeout's error takes us out of the lock queue before the error we raise
+ * instead; a granted lock passes to the caller's transaction.  The worker
+ * that finishes an asynchronous migration waits without a bound of ours
+ * (its session's lock_timeout still applies): its statements have run, and
+ * only recording them is left.
  */
 void
-pgm_serialise_migrations(void)
+pgm_serialise_migrations(bool bounded)
 {
 	LOCKTAG		tag;
+	int			timeout = 0;
+	bool		timed_out = false;
 
-	SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, PGM_ADVISORY_KEY1, PGM_ADVISORY_KEY2, 2);
+	migration_lock_tag(&tag);
 	if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
 		return;
-	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+
+	if (bounded)
+	{
+		timeout = pgm_migration_lock_timeout;
+		if (LockTimeout > 0 && (timeout == 0 || LockTimeout < timeout))
+			timeout = LockTimeout;
+	}
+
+	if (timeout == 0)
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	else
+	{
+		MemoryContext oldcxt = CurrentMemoryContext;
+		ResourceOwner oldowner = CurrentResourceOwner;
+		int			save_lock_timeout = LockTimeout;
+
+		BeginInternalSubTransaction(NULL);
+		PG_TRY();
+		{
+			LockTimeout = timeout;
+			(void) LockAcquire(&tag, ExclusiveLock, false, false);
+			LockTimeout = save_lock_timeout;
+			ReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+		}
+		PG_CATCH();
+		{
+			ErrorData  *edata;
+
+			LockTimeout = save_lock_timeout;
+			MemoryContextSwitchTo(oldcxt);
+			edata = CopyErrorData();
+			/* A cancel or a deadlock is the caller's to see as it is. */
+			if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			{
+				FreeErrorData(edata);
+				PG_RE_THROW();
+			}
+			FlushErrorState();
+			FreeErrorData(edata);
+			RollbackAndReleaseCurrentSubTransaction();
+			MemoryContextSwitchTo(oldcxt);
+			CurrentResourceOwner = oldowner;
+			timed_out = true;
+		}
+		PG_END_TRY();
+	}
+
+	if (timed_out)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
+				 errmsg("could not obtain the migration lock within %d ms", timeout),
+				 errdetail("Another migration is in progress in this database. %s",
+						   describe_migration_lock_holders(&tag)),
+				 errhint("Retry once that migration has committed or rolled back, or end the session "
+						 "that keeps it open (pg_terminate_backend); pg_migrate.migration_lock_timeout "
+						 "sets how long a migration waits.")));
+
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -943,7 +1098,7 @@ migrate_apply(PG_FUNCTION_ARGS)
 		(void) pgm_parse_script(down, "down", false);
 	checksum = pgm_migration_checksum(up, down);
 
-	pgm_serialise_migrations();
+	pgm_serialise_migrations(true);
 
 	/* Already applied? */
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -1018,7 +1173,7 @@ migrate_rollback(PG_FUNCTION_ARGS)
 	if (version != NULL)
 		pgm_check_version(version);
 
-	pgm_serialise_migrations();
+	pgm_serialise_migrations(true);
 	pgm_refuse_unfinished_async();
 
 	pgm_rollback_target(&t, version, force);

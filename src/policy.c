@@ -79,6 +79,7 @@ int			pgm_lock_timeout = 200;				/* ms */
 int			pgm_lock_timeout_mode = PGM_LOCK_TIMEOUT_INJECT;
 int			pgm_lock_retry_budget = 60 * 1000;	/* ms */
 int			pgm_lock_retries = 1000;
+int			pgm_migration_lock_timeout = 60 * 1000;	/* ms */
 int			pgm_max_migration_rows = 100000;
 
 List	   *pgm_exemptions = NIL;
@@ -232,6 +233,17 @@ pgm_policy_define_gucs(void)
 							0, INT_MAX,
 							PGC_SUSET,
 							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.migration_lock_timeout",
+							"Longest wait of a migration for another migration to finish.",
+							"migrate_apply and migrate_rollback wait this long for the migration lock, "
+							"then fail naming the session that holds it. 0 waits without limit.",
+							&pgm_migration_lock_timeout,
+							60 * 1000,
+							0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
 							NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_migrate.max_migration_rows",

@@ -16,10 +16,17 @@
  *	- The dispatcher, a short-lived dynamic worker connected to one
  *	  database.  It reads the job tables, claims a worker slot for every
  *	  runnable job slice (up to pg_migrate.max_workers over the whole
- *	  server; the rest queue) and starts a job worker for each.
+ *	  server, and pg_migrate.max_workers_per_role for the jobs of one
+ *	  submitter; the rest queue) and starts a job worker for each.  Slices
+ *	  are taken round robin over the submitters, so that one role's long
+ *	  queue does not hold back another role's job.
  *
  *	- The job worker, a dynamic worker (bgw_type "pg_migrate job") that runs
- *	  one slice of one job to its end, batch by batch.
+ *	  one slice of one job to its end, batch by batch.  Between two batches
+ *	  it sleeps the job's pause; a pause or cancel of the job wakes it
+ *	  through the latch in its slot, and a pause of PGM_PARK_MS or more is
+ *	  waited out without a worker: the slice is "parked" in shared memory
+ *	  and dispatched again when it is due.
  *
  * Every batch is one transaction that changes the user's rows and advances
  * the slice's progress row, so whatever kills a worker (kill -9, a crash,
@@ -100,6 +107,7 @@ PGDLLEXPORT void pgm_job_worker_main(Datum main_arg);
 
 /* Settings */
 int			pgm_max_workers = 2;
+int			pgm_max_workers_per_role = 0;
 int			pgm_batch_target = 200;
 int			pgm_batch_lock_timeout = 500;
 int			pgm_batch_max_retries = 20;
@@ -120,6 +128,16 @@ double		pgm_batch_yield = 4.0;
  */
 #define PGM_MAX_DISPATCHERS	2
 
+/*
+ * A worker that is to sleep this long between two batches leaves instead,
+ * freeing its slot; the slice is dispatched again when the sleep is over.
+ * Shorter sleeps are cheaper than starting a worker again.
+ */
+#define PGM_PARK_MS		10000
+
+/* Slices waiting out a long pause without a worker, at most. */
+#define PGM_MAX_PARKED	256
+
 /* Shortest duration batches aim at while the application waits for them. */
 #define PGM_MIN_TARGET_MS	10.0
 
@@ -135,7 +153,9 @@ typedef struct PgmWorkerSlot
 	Oid			dbid;
 	int64		job_id;
 	int32		slice;
+	Oid			owner;			/* the job's submitter */
 	pid_t		pid;			/* 0 until the worker has started */
+	Latch	   *latch;			/* the worker's, once it has started */
 } PgmWorkerSlot;
 
 /* A database that may have jobs. */
@@ -148,12 +168,22 @@ typedef struct PgmDatabase
 	TimestampTz not_before;		/* earliest time of the next dispatcher */
 } PgmDatabase;
 
+/* A slice between two batches, waiting out its pause without a worker. */
+typedef struct PgmParked
+{
+	Oid			dbid;			/* InvalidOid: free entry */
+	int64		job_id;
+	int32		slice;
+	TimestampTz due;			/* when its next batch may run */
+} PgmParked;
+
 typedef struct PgmShared
 {
 	LWLock	   *lock;
 	Latch	   *launcher_latch;
 	int			nslots;
 	PgmDatabase dbs[PGM_MAX_DATABASES];
+	PgmParked	parked[PGM_MAX_PARKED];
 	PgmWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PgmShared;
 
@@ -189,6 +219,15 @@ pgm_jobs_define_settings(void)
 							"Slices of jobs beyond it wait in the queue.",
 							&pgm_max_workers,
 							2, 0, PGM_MAX_PARALLEL * 4,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.max_workers_per_role",
+							"Maximum number of job workers running at once for the jobs of one role.",
+							"Keeps one role's jobs from taking every worker while other roles' jobs wait. "
+							"0: no limit other than pg_migrate.max_workers.",
+							&pgm_max_workers_per_role,
+							0, 0, PGM_MAX_PARALLEL * 4,
 							PGC_SIGHUP, 0,
 							NULL, NULL, NULL);
 
@@ -452,18 +491,55 @@ typedef enum
 {
 	CLAIM_OK,
 	CLAIM_RUNNING,				/* a worker already runs this slice */
+	CLAIM_ROLE_FULL,			/* max_workers_per_role reached for its owner */
+	CLAIM_PARKED,				/* the slice's pause is not over yet */
 	CLAIM_FULL					/* max_workers reached */
 } ClaimResult;
 
+/*
+ * The parked entry of a slice, or NULL; with now != 0, an entry whose
+ * pause is over is freed and NULL returned.  Caller holds the lock.
+ */
+static PgmParked *
+find_parked(Oid dbid, int64 job_id, int32 slice, TimestampTz now)
+{
+	int			i;
+
+	for (i = 0; i < PGM_MAX_PARKED; i++)
+	{
+		PgmParked  *p = &pgm_shared->parked[i];
+
+		if (p->dbid != dbid || p->job_id != job_id || p->slice != slice)
+			continue;
+		if (now != 0 && p->due <= now)
+		{
+			p->dbid = InvalidOid;
+			return NULL;
+		}
+		return p;
+	}
+	return NULL;
+}
+
 static ClaimResult
-claim_slot(Oid dbid, int64 job_id, int32 slice, int *slotno, uint32 *generation)
+claim_slot(Oid dbid, int64 job_id, int32 slice, Oid owner, int *slotno,
+		   uint32 *generation, TimestampTz *due)
 {
 	int			i;
 	int			used = 0;
+	int			used_by_owner = 0;
 	int			free_slot = -1;
 	ClaimResult result;
+	PgmParked  *parked;
 
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	parked = find_parked(dbid, job_id, slice, GetCurrentTimestamp());
+	if (parked != NULL)
+	{
+		*due = parked->due;
+		LWLockRelease(pgm_shared->lock);
+		return CLAIM_PARKED;
+	}
 	for (i = 0; i < pgm_shared->nslots; i++)
 	{
 		PgmWorkerSlot *slot = &pgm_shared->slots[i];
@@ -480,9 +556,14 @@ claim_slot(Oid dbid, int64 job_id, int32 slice, int *slotno, uint32 *generation)
 			LWLockRelease(pgm_shared->lock);
 			return CLAIM_RUNNING;
 		}
+		/* Roles are shared by every database: so is their quota. */
+		if (slot->owner == owner)
+			used_by_owner++;
 	}
 	if (used >= pgm_max_workers || free_slot < 0)
 		result = CLAIM_FULL;
+	else if (pgm_max_workers_per_role > 0 && used_by_owner >= pgm_max_workers_per_role)
+		result = CLAIM_ROLE_FULL;
 	else
 	{
 		PgmWorkerSlot *slot = &pgm_shared->slots[free_slot];
@@ -492,7 +573,9 @@ claim_slot(Oid dbid, int64 job_id, int32 slice, int *slotno, uint32 *generation)
 		slot->dbid = dbid;
 		slot->job_id = job_id;
 		slot->slice = slice;
+		slot->owner = owner;
 		slot->pid = 0;
+		slot->latch = NULL;
 		*slotno = free_slot;
 		*generation = slot->generation;
 		result = CLAIM_OK;
@@ -526,6 +609,7 @@ release_slot(int slotno, uint32 generation, bool only_if_unstarted, bool abnorma
 
 		slot->in_use = false;
 		slot->pid = 0;
+		slot->latch = NULL;
 		released = true;
 
 		if (abnormal)
@@ -553,6 +637,79 @@ release_slot(int slotno, uint32 generation, bool only_if_unstarted, bool abnorma
 	LWLockRelease(pgm_shared->lock);
 	if (released)
 		wake_launcher();
+}
+
+/*
+ * Wake the workers running a job: called once a transaction that paused or
+ * cancelled it has committed.  A worker sleeping between batches (a job's
+ * pause can be an hour long) then looks at the job's state at once, stops,
+ * and frees its slot for the jobs waiting in the queue.
+ */
+void
+pgm_jobs_wake_job(Oid dbid, int64 job_id)
+{
+	int			i;
+
+	if (pgm_shared == NULL)
+		return;
+	LWLockAcquire(pgm_shared->lock, LW_SHARED);
+	for (i = 0; i < pgm_shared->nslots; i++)
+	{
+		PgmWorkerSlot *slot = &pgm_shared->slots[i];
+
+		if (slot->in_use && slot->dbid == dbid && slot->job_id == job_id &&
+			slot->latch != NULL)
+			SetLatch(slot->latch);
+	}
+	LWLockRelease(pgm_shared->lock);
+}
+
+/*
+ * Before a long sleep between batches: record when the slice's next batch
+ * is due and ask the launcher to look at the database then, so that the
+ * worker can leave and free its slot meanwhile.  False when there is no
+ * room to remember it: the worker then sleeps in its slot.  The entry
+ * lives in shared memory only; after a restart the slice runs its next
+ * batch without waiting out the rest of its pause.
+ */
+static bool
+park_slice(Oid dbid, int64 job_id, int32 slice, TimestampTz due)
+{
+	TimestampTz now = GetCurrentTimestamp();
+	PgmParked  *entry;
+	PgmDatabase *db;
+	int			i;
+
+	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
+	entry = find_parked(dbid, job_id, slice, 0);
+	for (i = 0; entry == NULL && i < PGM_MAX_PARKED; i++)
+	{
+		PgmParked  *p = &pgm_shared->parked[i];
+
+		/* A free entry, or one whose pause is over (its job was stopped). */
+		if (p->dbid == InvalidOid || p->due <= now)
+			entry = p;
+	}
+	db = entry ? find_database(dbid, true) : NULL;
+	if (db == NULL)
+	{
+		LWLockRelease(pgm_shared->lock);
+		return false;
+	}
+	entry->dbid = dbid;
+	entry->job_id = job_id;
+	entry->slice = slice;
+	entry->due = due;
+	if (!db->wanted)
+	{
+		db->wanted = true;
+		db->not_before = due;
+	}
+	else
+		db->not_before = Min(db->not_before, due);
+	LWLockRelease(pgm_shared->lock);
+	wake_launcher();
+	return true;
 }
 
 /* ----------------------------------------------------------------
@@ -936,6 +1093,7 @@ typedef struct RunnableSlice
 {
 	int64		job_id;
 	int32		slice;
+	Oid			owner;			/* the submitter */
 	Oid			login_role;		/* migration jobs: the role to log in as */
 } RunnableSlice;
 
@@ -1007,6 +1165,7 @@ pgm_dispatcher_main(Datum main_arg)
 	int			nrunnable = 0;
 	bool		waiting = false;
 	bool		no_bgworker = false;
+	TimestampTz next_due = 0;	/* earliest end of a parked slice's pause */
 	int			i;
 
 	pqsignal(SIGTERM, die);
@@ -1030,7 +1189,7 @@ pgm_dispatcher_main(Datum main_arg)
 			fail_unrunnable_migrations();
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
-						 "SELECT s.job_id, s.slice, %s FROM %s j JOIN %s s"
+						 "SELECT s.job_id, s.slice, %s, j.owner::pg_catalog.oid FROM %s j JOIN %s s"
 						 " ON s.job_id OPERATOR(pg_catalog.=) j.id",
 						 scripts ? "sc.session_role::pg_catalog.oid" : "NULL::pg_catalog.oid",
 						 pgm_job_table_name(PGM_JOB_TABLE),
@@ -1038,9 +1197,18 @@ pgm_dispatcher_main(Datum main_arg)
 		if (scripts)
 			appendStringInfo(&sql, " LEFT JOIN %s sc ON sc.job_id OPERATOR(pg_catalog.=) j.id",
 							 pgm_job_table_name(PGM_SCRIPT_TABLE));
+		/*
+		 * Round robin over the submitters: each role's first slice, then
+		 * each role's second, and so on, oldest job first within a rank.
+		 * One role's thousand queued jobs then delay another role's job by
+		 * one slice at most, not by the thousand.  A role's running slices
+		 * are normally its oldest, so they hold its first ranks.
+		 */
 		appendStringInfoString(&sql,
 							   " WHERE j.state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
-							   " AND NOT s.done ORDER BY j.id, s.slice");
+							   " AND NOT s.done"
+							   " ORDER BY pg_catalog.row_number() OVER (PARTITION BY j.owner ORDER BY j.id, s.slice),"
+							   " j.id, s.slice");
 		if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the job table");
 		nrunnable = (int) SPI_processed;
@@ -1056,6 +1224,7 @@ pgm_dispatcher_main(Datum main_arg)
 			runnable[i].login_role = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
 			if (isnull)
 				runnable[i].login_role = InvalidOid;
+			runnable[i].owner = DatumGetObjectId(SPI_getbinval(tup, SPI_tuptable->tupdesc, 4, &isnull));
 		}
 	}
 	SPI_finish();
@@ -1068,12 +1237,21 @@ pgm_dispatcher_main(Datum main_arg)
 		uint32		generation;
 		BackgroundWorkerHandle *handle;
 		pid_t		pid;
+		TimestampTz due = 0;
 
 		CHECK_FOR_INTERRUPTS();
 		switch (claim_slot(dbid, runnable[i].job_id, runnable[i].slice,
-						   &slotno, &generation))
+						   runnable[i].owner, &slotno, &generation, &due))
 		{
 			case CLAIM_RUNNING:
+				continue;
+			case CLAIM_PARKED:
+				if (next_due == 0 || due < next_due)
+					next_due = due;
+				continue;
+			case CLAIM_ROLE_FULL:
+				/* Other roles' slices may still run; this one waits. */
+				waiting = true;
 				continue;
 			case CLAIM_FULL:
 				waiting = true;
@@ -1098,7 +1276,7 @@ pgm_dispatcher_main(Datum main_arg)
 
 	LWLockAcquire(pgm_shared->lock, LW_EXCLUSIVE);
 	{
-		PgmDatabase *db = find_database(dbid, waiting || no_bgworker);
+		PgmDatabase *db = find_database(dbid, waiting || no_bgworker || next_due != 0);
 
 		/* Nothing left to run here: forget the database until a submission. */
 		if (db && nrunnable == 0 && !db->wanted && db->suspended == 0)
@@ -1110,6 +1288,17 @@ pgm_dispatcher_main(Datum main_arg)
 			{
 				db->wanted = true;
 				db->not_before = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), 1000);
+			}
+			/* Come back when the first parked slice's pause is over. */
+			if (next_due != 0)
+			{
+				if (!db->wanted)
+				{
+					db->wanted = true;
+					db->not_before = next_due;
+				}
+				else
+					db->not_before = Min(db->not_before, next_due);
 			}
 		}
 	}
@@ -2042,6 +2231,74 @@ sleep_ms(long ms)
 	CHECK_FOR_INTERRUPTS();
 }
 
+/* Is the job still queued or running?  Its own short transaction. */
+static bool
+job_still_runnable(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	bool		runnable = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(pgm_relation(PGM_JOB_TABLE)))
+	{
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT 1 FROM %s WHERE id OPERATOR(pg_catalog.=) $1"
+						 " AND state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])",
+						 pgm_job_table_name(PGM_JOB_TABLE));
+		args[0] = Int64GetDatum(job->job_id);
+		if (SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
+			runnable = SPI_processed == 1;
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return runnable;
+}
+
+/*
+ * Sleep between two batches (the job's pause, and the time left to busy
+ * sessions).  A pause or a cancel wakes the worker through its latch
+ * (pgm_jobs_wake_job): it then reads the job's state and, when the job is
+ * stopped, returns false at once instead of keeping its slot for the rest
+ * of the sleep.  Other wake-ups (a reload) go back to sleep until the
+ * deadline.
+ */
+static bool
+sleep_between_batches(JobRun *job, long ms)
+{
+	TimestampTz deadline;
+
+	if (ms <= 0)
+		return true;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		int			rc;
+
+		if (left <= 0)
+			return true;
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			apply_worker_nice();
+		}
+		if ((rc & WL_LATCH_SET) && !job_still_runnable(job))
+			return false;
+	}
+}
+
 /*
  * Is anybody else busy on the server: a client backend running on the CPU,
  * or waiting for I/O, a buffer or a lock?  Read from the PGPROC array
@@ -2192,12 +2449,23 @@ run_job(JobRun *job)
 				job->retry_size = 0;
 				{
 					long		yield = yield_ms(job);
+					long		pause = job->pause_ms + yield;
 
 					if (yield > 0)
 						pgstat_report_activity(STATE_RUNNING,
 											   psprintf("pg_migrate job " INT64_FORMAT " slice %d: yielding %ld ms to busy sessions",
 														job->job_id, job->slice, yield));
-					sleep_ms(job->pause_ms + yield);
+
+					/*
+					 * A long sleep is waited out without a worker: the slot
+					 * goes to other jobs meanwhile.
+					 */
+					if (pause >= PGM_PARK_MS &&
+						park_slice(MyDatabaseId, job->job_id, job->slice,
+								   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pause)))
+						return;
+					if (!sleep_between_batches(job, pause))
+						return;
 				}
 				break;
 			case BATCH_THROTTLED:
@@ -2263,6 +2531,7 @@ pgm_job_worker_main(Datum main_arg)
 	job.job_id = pgm_shared->slots[my_slotno].job_id;
 	job.slice = pgm_shared->slots[my_slotno].slice;
 	pgm_shared->slots[my_slotno].pid = MyProcPid;
+	pgm_shared->slots[my_slotno].latch = MyLatch;
 	LWLockRelease(pgm_shared->lock);
 
 	/*
