@@ -1152,13 +1152,16 @@ typedef struct JobRun
 	int			retry_size;		/* >0: size to use after a failed attempt */
 	double		target_ms;		/* duration batches aim at now (adapt_target) */
 	double		last_batch_ms;	/* how long the last batch took */
+	bool		ran_as_submitter;	/* this transaction ran the user's part */
 
 	/* read at each batch from the slice row */
 	char		state[16];
 	bool		done;
 	int			batch_size;
 	bool		have_next;		/* key mode: next_key is set */
-	Datum	   *next_key;
+	Datum		next_raw;		/* bytea[]: send forms, as stored */
+	Datum		hi_raw;
+	Datum	   *next_key;		/* decoded from them as the submitter */
 	Datum	   *hi_key;
 	int64		next_block;		/* ctid mode */
 	int64		hi_block;
@@ -1383,15 +1386,19 @@ read_progress(JobRun *job)
 	}
 	else
 	{
+		/*
+		 * Only the stored bytes here: decoding runs the key type's receive
+		 * function (a domain's CHECK, a user type's code), which must run
+		 * as the submitter, not as this worker (see run_batch).
+		 */
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		job->have_next = !isnull;
-		if (!isnull)
-			job->next_key = keys_from_array(d, job);
+		job->next_raw = isnull ? (Datum) 0 : datumCopy(d, false, -1);
 		d = SPI_getbinval(tup, desc, 5, &isnull);
 		if (isnull)
 			elog(ERROR, "job " INT64_FORMAT " slice %d has no upper key",
 				 job->job_id, job->slice);
-		job->hi_key = keys_from_array(d, job);
+		job->hi_raw = datumCopy(d, false, -1);
 	}
 	return true;
 }
@@ -1789,10 +1796,16 @@ run_batch(JobRun *job, int64 batchno)
 	 * The user's part.  Everything it sets is undone by the GUC nest level;
 	 * SECURITY_LOCAL_USERID_CHANGE forbids SET ROLE and SET SESSION
 	 * AUTHORIZATION, so the code cannot climb back to the worker's identity.
+	 * SECURITY_RESTRICTED_OPERATION also forbids what would leave code to
+	 * run after the switch back: a cursor WITH HOLD (materialised at
+	 * commit), a temporary table (ON COMMIT actions), and the like.
 	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	save_nestlevel = NewGUCNestLevel();
-	SetUserIdAndSecContext(job->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(job->owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	job->ran_as_submitter = true;
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -1804,6 +1817,18 @@ run_batch(JobRun *job, int64 batchno)
 	(void) set_config_option("lock_timeout", buf,
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * The stored keys are decoded here, as the submitter: a key's receive
+	 * function is the type's code (a domain's CHECK expression, an enum's
+	 * or a composite's input, a user type's C function).
+	 */
+	if (!job->ctid_mode)
+	{
+		if (job->have_next)
+			job->next_key = keys_from_array(job->next_raw, job);
+		job->hi_key = keys_from_array(job->hi_raw, job);
+	}
 
 	INSTR_TIME_SET_CURRENT(start);
 	if (!prepare_statements(job, job->ctid_mode ? false : !job->have_next))
@@ -1911,6 +1936,7 @@ run_batch(JobRun *job, int64 batchno)
 		if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
 			elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
 		nrows = SPI_processed;
+		/* Encoded as the submitter too: the send function is user code. */
 		new_next = keys_to_array(batch_hi, job);
 	}
 
@@ -2129,10 +2155,14 @@ run_job(JobRun *job)
 
 		PG_TRY();
 		{
+			Oid			save_userid;
+			int			save_sec_context;
+
 			SetCurrentStatementStartTimestamp();
 			StartTransactionCommand();
 			SPI_connect();
 			PushActiveSnapshot(GetTransactionSnapshot());
+			job->ran_as_submitter = false;
 			result = run_batch(job, batchno + 1);
 			if (result == BATCH_SLICE_DONE)
 			{
@@ -2144,7 +2174,20 @@ run_job(JobRun *job)
 			}
 			SPI_finish();
 			PopActiveSnapshot();
+
+			/*
+			 * Whatever the user's part could still have left to run at
+			 * commit (run_batch forbids what it knows of) runs as the
+			 * submitter, restricted, never as this worker.  A failed commit
+			 * is aborted, and the abort restores the worker's identity.
+			 */
+			GetUserIdAndSecContext(&save_userid, &save_sec_context);
+			if (job->ran_as_submitter)
+				SetUserIdAndSecContext(job->owner, save_sec_context |
+									   SECURITY_LOCAL_USERID_CHANGE |
+									   SECURITY_RESTRICTED_OPERATION);
 			CommitTransactionCommand();
+			SetUserIdAndSecContext(save_userid, save_sec_context);
 		}
 		PG_CATCH();
 		{
