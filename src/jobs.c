@@ -145,6 +145,10 @@ notify_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 			notify_pending = false;
 			break;
+		case XACT_EVENT_PREPARE:
+			/* COMMIT PREPARED notifies, in whatever session runs it. */
+			notify_pending = false;
+			break;
 		default:
 			break;
 	}

@@ -62,6 +62,7 @@
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -637,6 +638,18 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+
+		/*
+		 * A job submitted in a prepared transaction becomes visible here,
+		 * possibly in another session than the one that submitted it (and
+		 * whose commit-time notification never came): ask the launcher to
+		 * look at the database, where pg_migrate is installed.
+		 */
+		if (parsetree != NULL && pgm_shared != NULL &&
+			IsA(parsetree, TransactionStmt) &&
+			((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED &&
+			OidIsValid(get_extension_oid(PGM_EXTENSION_NAME, true)))
+			pgm_jobs_notify_database(MyDatabaseId);
 		return;
 	}
 
