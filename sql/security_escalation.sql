@@ -12,8 +12,10 @@ CREATE EXTENSION pg_migrate;
 SET pg_migrate.enforce = off;
 CREATE ROLE esc_a;
 CREATE ROLE esc_b;
+CREATE ROLE esc_c;
 CREATE SCHEMA esc_a AUTHORIZATION esc_a;
 CREATE SCHEMA esc_b AUTHORIZATION esc_b;
+CREATE SCHEMA esc_c AUTHORIZATION esc_c;
 
 -- The escalation: harmless as the submitter, fatal as a superuser.
 CREATE FUNCTION public.esc_pwn(who name) RETURNS boolean
@@ -60,6 +62,21 @@ SELECT state, last_error, rows_done FROM migrate_jobs WHERE id = :job;
 SELECT rolsuper FROM pg_roles WHERE rolname = 'esc_b';
 SELECT count(*) FILTER (WHERE v = 1) AS updated, count(*) AS total FROM esc_b.t;
 
+-- A domain CHECK on a field of a composite key: the composite's receive
+-- function decodes each field with the field's own.
+SET ROLE esc_c;
+CREATE FUNCTION esc_c.chk(int) RETURNS boolean LANGUAGE sql
+  AS $$ SELECT public.esc_pwn('esc_c') $$;
+CREATE DOMAIN esc_c.d AS int CHECK (esc_c.chk(VALUE));
+CREATE TYPE esc_c.pair AS (a esc_c.d, b int);
+CREATE TABLE esc_c.t (id esc_c.pair PRIMARY KEY, v int);
+INSERT INTO esc_c.t SELECT ROW(g, g)::esc_c.pair, 0 FROM generate_series(1, 20) g;
+SELECT migrate_batch_update('esc_c.t', 'v = 1', batch_size => 6) AS job \gset
+CALL migrate_job_wait(:job, '60s');
+RESET ROLE;
+SELECT state, last_error, rows_done FROM migrate_jobs WHERE id = :job;
+SELECT rolsuper FROM pg_roles WHERE rolname = 'esc_c';
+
 -- A domain whose check leaves a cursor WITH HOLD: refused at submission
 -- too, where the largest key is decoded to check the statement.
 SET ROLE esc_b;
@@ -99,6 +116,8 @@ SELECT migrate_batch_update(0::regclass, 'v = 1');
 
 DROP SCHEMA esc_a CASCADE;
 DROP SCHEMA esc_b CASCADE;
+DROP SCHEMA esc_c CASCADE;
 DROP FUNCTION public.esc_pwn(name);
 DROP ROLE esc_a;
 DROP ROLE esc_b;
+DROP ROLE esc_c;

@@ -812,7 +812,9 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		args[12] = Int64GetDatum(estimated);
 
 		GetUserIdAndSecContext(&save_userid, &save_sec_context);
-		SetUserIdAndSecContext(table_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		SetUserIdAndSecContext(table_owner, save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
 
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
@@ -962,7 +964,9 @@ control_job(int64 job_id, JobAction action)
 
 	SPI_connect();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(table_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(table_owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
