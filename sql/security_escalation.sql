@@ -121,3 +121,4 @@ DROP FUNCTION public.esc_pwn(name);
 DROP ROLE esc_a;
 DROP ROLE esc_b;
 DROP ROLE esc_c;
+DROP EXTENSION pg_migrate;

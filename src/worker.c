@@ -1832,6 +1832,19 @@ run_batch(JobRun *job, int64 batchno)
 							 GUC_ACTION_SAVE, true, 0, false);
 
 	/*
+	 * Deferred triggers and constraints fire at the end of the batch's
+	 * statement, as the submitter: a security-restricted operation refuses
+	 * to leave them for commit (the batch is that one statement anyway).
+	 */
+	{
+		ConstraintsSetStmt *immediate = makeNode(ConstraintsSetStmt);
+
+		immediate->constraints = NIL;
+		immediate->deferred = false;
+		AfterTriggerSetState(immediate);
+	}
+
+	/*
 	 * The stored keys are decoded here, as the submitter: a key's receive
 	 * function is the type's code (a domain's CHECK expression, an enum's
 	 * or a composite's input, a user type's C function).
@@ -1959,8 +1972,8 @@ run_batch(JobRun *job, int64 batchno)
 	job->last_batch_ms = elapsed_ms;
 
 	/*
-	 * Deferred triggers queued by the submitter's statement fire now, still
-	 * as the submitter: at commit they would run as the worker's superuser.
+	 * Nothing deferred can be left (see above), but should anything be, it
+	 * fires now, still as the submitter, not later.
 	 */
 	AfterTriggerFireDeferred();
 
