@@ -5,10 +5,12 @@
  *		backfills, pausing, resuming, cancelling and waiting for them.
  *
  * Submission does, in the submitter's transaction and with the submitter's
- * rights, everything that can go wrong early: it checks the privileges on
- * the table, parses the clauses on their own (so that a clause cannot
- * smuggle in a second statement, a RETURNING or a FROM), and runs EXPLAIN
- * on the statement the worker will run, which checks syntax, column names,
+ * rights (inside a security-restricted operation wherever the table's or
+ * the clauses' code may run), everything that can go wrong early: it
+ * checks the privileges on the table, parses the clauses on their own (so
+ * that a clause cannot smuggle in a second statement, a RETURNING or a
+ * FROM), and runs EXPLAIN on the statement the worker will run, which
+ * checks syntax, column names,
  * and the privileges on everything the clauses reference.  It then fixes
  * the set of rows to process: the upper end of the key range (or the
  * table's size in blocks) as it is now, so that rows inserted later cannot

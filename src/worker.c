@@ -26,10 +26,13 @@
  * an immediate shutdown, pg_terminate_backend), the job restarts exactly
  * where the last committed batch left it: no batch is lost or applied
  * twice.  The user's SQL runs with the identity of the role that submitted
- * the job (SetUserIdAndSecContext), under a fixed search_path, with a short
- * lock_timeout, inside a GUC nest level that undoes whatever the user's
- * code set.  The worker's own bookkeeping runs as the bootstrap superuser
- * it connected as, on schema-qualified names.
+ * the job (SetUserIdAndSecContext), as a security-restricted operation,
+ * under a fixed search_path, with a short lock_timeout, inside a GUC nest
+ * level that undoes whatever the user's code set.  The worker's own
+ * bookkeeping runs as the bootstrap superuser it connected as, on
+ * schema-qualified names, and never runs user code: it keeps keys as the
+ * bytes of their send form and converts them only as the submitter, and
+ * a batch that ran the submitter's code commits as the submitter.
  *
  * A worker holds no lock between batches, so DROP EXTENSION, DROP TABLE and
  * the like wait for one batch at most; the worker then notices that its
