@@ -10,8 +10,8 @@
  * checks the privileges on the table, parses the clauses on their own (so
  * that a clause cannot smuggle in a second statement, a RETURNING or a
  * FROM), and runs EXPLAIN on the statement the worker will run, which
- * checks syntax, column names,
- * and the privileges on everything the clauses reference.  It then fixes
+ * checks syntax, column names, and the privileges on everything the
+ * clauses reference.  It then fixes
  * the set of rows to process: the upper end of the key range (or the
  * table's size in blocks) as it is now, so that rows inserted later cannot
  * make the job endless.
