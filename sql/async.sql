@@ -108,6 +108,10 @@ SELECT migrate_apply_async('a4', 'BEGIN; CREATE TABLE x (); COMMIT', 'SELECT 1')
 SELECT migrate_apply_async('a4', '  ', 'SELECT 1');
 SELECT migrate_apply_async('a4', 'VACUUM at');
 SELECT migrate_apply_async('a4', 'VACUUM at', 'SELECT 1', irreversible => true);
+-- a worker has no client to COPY from or to, in either script
+SELECT migrate_apply_async('a4', 'COPY at (id, v) FROM STDIN', 'SELECT 1');
+SELECT migrate_apply_async('a4', 'SELECT 1', 'COPY (SELECT 1) TO STDOUT');
+SELECT migrate_apply_async('a4', 'copy at from stdin with (format csv)', 'SELECT 1');
 SELECT migrate_apply_async(NULL, 'VACUUM at', 'SELECT 1');
 SELECT migrate_apply_async('', 'VACUUM at', 'SELECT 1');
 SELECT migrate_apply_async('a4', NULL, 'SELECT 1');

@@ -166,6 +166,19 @@ check_async_script(List *stmts, const char *version, const char *what)
 					 errdetail("Statement %d of the %s script: %s", st->number, what, st->text),
 					 errhint("A failed concurrent build leaves an INVALID index behind; the job "
 							 "finds it by name to drop and build it again.")));
+
+		/*
+		 * A background worker has no client: COPY FROM STDIN would load
+		 * nothing and COPY TO STDOUT send its rows nowhere, both "done".
+		 */
+		if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->filename == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY %s in migration \"%s\" needs a client, which a background job does not have",
+							((CopyStmt *) stmt)->is_from ? "FROM STDIN" : "TO STDOUT",
+							version),
+					 errdetail("Statement %d of the %s script: %s", st->number, what, st->text),
+					 errhint("Write the rows as INSERT statements, or COPY from a file the server can read.")));
 	}
 }
 
@@ -884,7 +897,15 @@ run_one(ScriptRun *run, PgmScriptStmt *st, bool attempted)
 	begin_step();
 	if (attempted)
 	{
-		switch (find_leftover(st->raw->stmt, &indexoid, &indexname))
+		Leftover	leftover = find_leftover(st->raw->stmt, &indexoid, &indexname);
+
+		/*
+		 * The name was built in SPI's memory, which end_step() frees, and
+		 * is used after it: keep a copy in the statement's context.
+		 */
+		if (indexname)
+			indexname = MemoryContextStrdup(run->stmt_cxt, indexname);
+		switch (leftover)
 		{
 			case LEFTOVER_DONE:
 				ereport(LOG,

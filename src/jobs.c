@@ -5,11 +5,13 @@
  *		backfills, pausing, resuming, cancelling and waiting for them.
  *
  * Submission does, in the submitter's transaction and with the submitter's
- * rights, everything that can go wrong early: it checks the privileges on
- * the table, parses the clauses on their own (so that a clause cannot
- * smuggle in a second statement, a RETURNING or a FROM), and runs EXPLAIN
- * on the statement the worker will run, which checks syntax, column names,
- * and the privileges on everything the clauses reference.  It then fixes
+ * rights (inside a security-restricted operation wherever the table's or
+ * the clauses' code may run), everything that can go wrong early: it
+ * checks the privileges on the table, parses the clauses on their own (so
+ * that a clause cannot smuggle in a second statement, a RETURNING or a
+ * FROM), and runs EXPLAIN on the statement the worker will run, which
+ * checks syntax, column names, and the privileges on everything the
+ * clauses reference.  It then fixes
  * the set of rows to process: the upper end of the key range (or the
  * table's size in blocks) as it is now, so that rows inserted later cannot
  * make the job endless.
@@ -50,6 +52,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "pgstat.h"
@@ -160,6 +163,10 @@ notify_xact_callback(XactEvent event, void *arg)
 			list_free_deep(wake_pending);
 			wake_pending = NIL;
 			break;
+		case XACT_EVENT_PREPARE:
+			/* COMMIT PREPARED notifies, in whatever session runs it. */
+			notify_pending = false;
+			break;
 		default:
 			break;
 	}
@@ -255,6 +262,32 @@ parse_wrapped(const char *sql, const char *what)
 	return ((RawStmt *) linitial(raw))->stmt;
 }
 
+/* Does a raw parse tree contain a parameter reference ($1)? */
+static bool
+contains_param_ref(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ParamRef))
+		return true;
+	return raw_expression_tree_walker(node, contains_param_ref, context);
+}
+
+/*
+ * The worker runs the clauses inside statements whose parameters are its
+ * own key bounds: a $1 in a clause would silently read one of them.
+ */
+static void
+refuse_param_refs(Node *stmt, const char *what)
+{
+	if (contains_param_ref(stmt, NULL))
+		ereport(ERROR,
+				(errcode(ERRCODE_SYNTAX_ERROR),
+				 errmsg("%s must not contain parameter references", what),
+				 errdetail("A background job has no parameters to give: $1, $2 and so on are not allowed."),
+				 errhint("Write the values into the clause as literals, quoted with quote_literal() or format('%%L').")));
+}
+
 static void
 check_set_clause(const char *clause)
 {
@@ -274,6 +307,7 @@ check_set_clause(const char *clause)
 				 errmsg("set_clause must be a list of column assignments"),
 				 errdetail("WHERE, FROM and RETURNING are not allowed in set_clause."),
 				 errhint("Pass the condition as where_clause.")));
+	refuse_param_refs(stmt, "set_clause");
 }
 
 static void
@@ -293,6 +327,7 @@ check_where_clause(const char *clause)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("where_clause must be a boolean expression")));
+	refuse_param_refs(stmt, "where_clause");
 }
 
 /* The key a job walks: columns of a usable unique index. */
@@ -485,6 +520,8 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		   const char *where_clause, int batch_size, int parallel, int64 pause_ms)
 {
 	Oid			userid = GetUserId();
+	Oid			caller_userid;
+	int			caller_sec_context;
 	Oid			table_owner;
 	Relation	rel;
 	char	   *relname;
@@ -545,7 +582,12 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 				 errmsg("pause must be between 0 and 1 hour")));
 
 	/* The table and the caller's privileges on it */
-	rel = relation_open(relid, AccessShareLock);
+	/* A regclass argument can be any OID: 0, or a table dropped since. */
+	rel = try_relation_open(relid, AccessShareLock);
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
 	relname = RelationGetRelationName(rel);
 	if (rel->rd_rel->relkind != RELKIND_RELATION &&
 		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
@@ -603,9 +645,15 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 
 	/*
 	 * Everything below runs as the caller, under the function's
-	 * search_path (pg_catalog, pg_temp), like the worker's batches.
+	 * search_path (pg_catalog, pg_temp), like the worker's batches, and
+	 * inside a security-restricted operation as they do: the key type's
+	 * I/O functions and operators, the clauses' functions the planner folds
+	 * and the rest of the table's code must leave nothing (a cursor WITH
+	 * HOLD, a temporary table) to run later under another identity.
 	 */
 	SPI_connect();
+	GetUserIdAndSecContext(&caller_userid, &caller_sec_context);
+	SetUserIdAndSecContext(userid, caller_sec_context | SECURITY_RESTRICTED_OPERATION);
 	initStringInfo(&sql);
 
 	if (!ctid_mode)
@@ -751,6 +799,8 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 			estimated = (int64) Max(reltuples, 0);
 	}
 
+	SetUserIdAndSecContext(caller_userid, caller_sec_context);
+
 	/* Record the job, as the owner of the job tables. */
 	{
 		Oid			save_userid;
@@ -799,7 +849,9 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		args[12] = Int64GetDatum(estimated);
 
 		GetUserIdAndSecContext(&save_userid, &save_sec_context);
-		SetUserIdAndSecContext(table_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		SetUserIdAndSecContext(table_owner, save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE |
+							   SECURITY_RESTRICTED_OPERATION);
 
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
@@ -950,7 +1002,9 @@ control_job(int64 job_id, JobAction action)
 
 	SPI_connect();
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(table_owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(table_owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,

@@ -33,10 +33,13 @@
  * an immediate shutdown, pg_terminate_backend), the job restarts exactly
  * where the last committed batch left it: no batch is lost or applied
  * twice.  The user's SQL runs with the identity of the role that submitted
- * the job (SetUserIdAndSecContext), under a fixed search_path, with a short
- * lock_timeout, inside a GUC nest level that undoes whatever the user's
- * code set.  The worker's own bookkeeping runs as the bootstrap superuser
- * it connected as, on schema-qualified names.
+ * the job (SetUserIdAndSecContext), as a security-restricted operation,
+ * under a fixed search_path, with a short lock_timeout, inside a GUC nest
+ * level that undoes whatever the user's code set.  The worker's own
+ * bookkeeping runs as the bootstrap superuser it connected as, on
+ * schema-qualified names, and never runs user code: it keeps keys as the
+ * bytes of their send form and converts them only as the submitter, and
+ * a batch that ran the submitter's code commits as the submitter.
  *
  * A worker holds no lock between batches, so DROP EXTENSION, DROP TABLE and
  * the like wait for one batch at most; the worker then notices that its
@@ -69,6 +72,7 @@
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
@@ -794,6 +798,18 @@ pgm_jobs_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
+
+		/*
+		 * A job submitted in a prepared transaction becomes visible here,
+		 * possibly in another session than the one that submitted it (and
+		 * whose commit-time notification never came): ask the launcher to
+		 * look at the database, where pg_migrate is installed.
+		 */
+		if (parsetree != NULL && pgm_shared != NULL &&
+			IsA(parsetree, TransactionStmt) &&
+			((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED &&
+			OidIsValid(get_extension_oid(PGM_EXTENSION_NAME, true)))
+			pgm_jobs_notify_database(MyDatabaseId);
 		return;
 	}
 
@@ -1341,13 +1357,16 @@ typedef struct JobRun
 	int			retry_size;		/* >0: size to use after a failed attempt */
 	double		target_ms;		/* duration batches aim at now (adapt_target) */
 	double		last_batch_ms;	/* how long the last batch took */
+	bool		ran_as_submitter;	/* this transaction ran the user's part */
 
 	/* read at each batch from the slice row */
 	char		state[16];
 	bool		done;
 	int			batch_size;
 	bool		have_next;		/* key mode: next_key is set */
-	Datum	   *next_key;
+	Datum		next_raw;		/* bytea[]: send forms, as stored */
+	Datum		hi_raw;
+	Datum	   *next_key;		/* decoded from them as the submitter */
 	Datum	   *hi_key;
 	int64		next_block;		/* ctid mode */
 	int64		hi_block;
@@ -1572,15 +1591,19 @@ read_progress(JobRun *job)
 	}
 	else
 	{
+		/*
+		 * Only the stored bytes here: decoding runs the key type's receive
+		 * function (a domain's CHECK, a user type's code), which must run
+		 * as the submitter, not as this worker (see run_batch).
+		 */
 		d = SPI_getbinval(tup, desc, 4, &isnull);
 		job->have_next = !isnull;
-		if (!isnull)
-			job->next_key = keys_from_array(d, job);
+		job->next_raw = isnull ? (Datum) 0 : datumCopy(d, false, -1);
 		d = SPI_getbinval(tup, desc, 5, &isnull);
 		if (isnull)
 			elog(ERROR, "job " INT64_FORMAT " slice %d has no upper key",
 				 job->job_id, job->slice);
-		job->hi_key = keys_from_array(d, job);
+		job->hi_raw = datumCopy(d, false, -1);
 	}
 	return true;
 }
@@ -1978,10 +2001,16 @@ run_batch(JobRun *job, int64 batchno)
 	 * The user's part.  Everything it sets is undone by the GUC nest level;
 	 * SECURITY_LOCAL_USERID_CHANGE forbids SET ROLE and SET SESSION
 	 * AUTHORIZATION, so the code cannot climb back to the worker's identity.
+	 * SECURITY_RESTRICTED_OPERATION also forbids what would leave code to
+	 * run after the switch back: a cursor WITH HOLD (materialised at
+	 * commit), a temporary table (ON COMMIT actions), and the like.
 	 */
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	save_nestlevel = NewGUCNestLevel();
-	SetUserIdAndSecContext(job->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	SetUserIdAndSecContext(job->owner, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	job->ran_as_submitter = true;
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
@@ -1993,6 +2022,31 @@ run_batch(JobRun *job, int64 batchno)
 	(void) set_config_option("lock_timeout", buf,
 							 PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * Deferred triggers and constraints fire at the end of the batch's
+	 * statement, as the submitter: a security-restricted operation refuses
+	 * to leave them for commit (the batch is that one statement anyway).
+	 */
+	{
+		ConstraintsSetStmt *immediate = makeNode(ConstraintsSetStmt);
+
+		immediate->constraints = NIL;
+		immediate->deferred = false;
+		AfterTriggerSetState(immediate);
+	}
+
+	/*
+	 * The stored keys are decoded here, as the submitter: a key's receive
+	 * function is the type's code (a domain's CHECK expression, an enum's
+	 * or a composite's input, a user type's C function).
+	 */
+	if (!job->ctid_mode)
+	{
+		if (job->have_next)
+			job->next_key = keys_from_array(job->next_raw, job);
+		job->hi_key = keys_from_array(job->hi_raw, job);
+	}
 
 	INSTR_TIME_SET_CURRENT(start);
 	if (!prepare_statements(job, job->ctid_mode ? false : !job->have_next))
@@ -2100,6 +2154,7 @@ run_batch(JobRun *job, int64 batchno)
 		if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
 			elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
 		nrows = SPI_processed;
+		/* Encoded as the submitter too: the send function is user code. */
 		new_next = keys_to_array(batch_hi, job);
 	}
 
@@ -2109,8 +2164,8 @@ run_batch(JobRun *job, int64 batchno)
 	job->last_batch_ms = elapsed_ms;
 
 	/*
-	 * Deferred triggers queued by the submitter's statement fire now, still
-	 * as the submitter: at commit they would run as the worker's superuser.
+	 * Nothing deferred can be left (see above), but should anything be, it
+	 * fires now, still as the submitter, not later.
 	 */
 	AfterTriggerFireDeferred();
 
@@ -2386,10 +2441,14 @@ run_job(JobRun *job)
 
 		PG_TRY();
 		{
+			Oid			save_userid;
+			int			save_sec_context;
+
 			SetCurrentStatementStartTimestamp();
 			StartTransactionCommand();
 			SPI_connect();
 			PushActiveSnapshot(GetTransactionSnapshot());
+			job->ran_as_submitter = false;
 			result = run_batch(job, batchno + 1);
 			if (result == BATCH_SLICE_DONE)
 			{
@@ -2401,7 +2460,20 @@ run_job(JobRun *job)
 			}
 			SPI_finish();
 			PopActiveSnapshot();
+
+			/*
+			 * Whatever the user's part could still have left to run at
+			 * commit (run_batch forbids what it knows of) runs as the
+			 * submitter, restricted, never as this worker.  A failed commit
+			 * is aborted, and the abort restores the worker's identity.
+			 */
+			GetUserIdAndSecContext(&save_userid, &save_sec_context);
+			if (job->ran_as_submitter)
+				SetUserIdAndSecContext(job->owner, save_sec_context |
+									   SECURITY_LOCAL_USERID_CHANGE |
+									   SECURITY_RESTRICTED_OPERATION);
 			CommitTransactionCommand();
+			SetUserIdAndSecContext(save_userid, save_sec_context);
 		}
 		PG_CATCH();
 		{
