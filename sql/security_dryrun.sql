@@ -111,6 +111,19 @@ SELECT statement_number, action, message
 SELECT last_value FROM dry_seq;
 SELECT to_regclass('dry_new') IS NULL AS no_table;
 
+-- An event trigger written in PL/pgSQL would run on every DDL statement
+-- the walk executes: the statement is reported instead.
+CREATE FUNCTION dry_evt() RETURNS event_trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM setval('dry_seq', 8500);
+END $$;
+CREATE EVENT TRIGGER dry_evt ON ddl_command_end EXECUTE FUNCTION dry_evt();
+SELECT statement_number, action, message
+  FROM migrate_check('CREATE TABLE dry_evt_t (id int)');
+DROP EVENT TRIGGER dry_evt;
+DROP FUNCTION dry_evt();
+SELECT last_value FROM dry_seq;
+
 -- migrate_plan walks the same way: nothing runs, and the opaque
 -- statements show up as HIGH risk with the reason.
 SELECT statement_no, findings, risk

@@ -10,10 +10,10 @@
  * statements before it left it, cheap catalog DDL is executed inside a
  * subtransaction that is rolled back at the end, no user code runs, and
  * nothing that rewrites, scans or builds an index on a populated table is
- * ever executed.  The report verifies reversibility (which runs both
- * scripts) only when a dry run would have run every statement of both.  The plan adds what the
- * check leaves out: the operations that break no rule, what each lock
- * blocks, sizes, row estimates, and a risk level.
+ * ever executed.  The plan adds what the check leaves out: the operations
+ * that break no rule, what each lock blocks, sizes, row estimates, and a
+ * risk level.  The report verifies reversibility (which runs both scripts)
+ * only when a dry run would have run every statement of both.
  *
  * Risk levels (documented in README.md):
  *	CRITICAL  a refused operation that loses data (drop_table, drop_schema,
