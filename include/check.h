@@ -27,6 +27,8 @@ typedef struct PgmJudgedStatement
 	double		dml_rows;		/* and the planner's row estimate, or -1 */
 	const char *error;			/* the statement fails: why */
 	const char *error_hint;
+	const char *not_run;		/* not dry-run and not judged: why */
+	bool		runs;			/* executed by the walk after judging */
 } PgmJudgedStatement;
 
 typedef void (*PgmJudgeCallback) (void *arg, PgmJudgedStatement *js);
@@ -38,5 +40,9 @@ extern PgmClassification *pgm_classify_dml(RawStmt *rs, const char *text,
 extern void pgm_walk_script(const char *sql, PgmJudgeCallback callback,
 							void *arg);
 extern char *pgm_op_relation(PgmOperation *op);
+extern void pgm_check_init(void);
+extern int	pgm_dry_run_enter(void);
+extern void pgm_dry_run_restore(int depth);
+extern const char *pgm_script_not_dry_runnable(const char *sql);
 
 #endif							/* PG_MIGRATE_CHECK_H */

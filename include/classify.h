@@ -96,6 +96,8 @@ typedef struct PgmClassification
 
 extern PgmClassification *pgm_classify_statement(Node *parsetree);
 extern bool pgm_classify_wanted(Node *parsetree);
+extern bool pgm_default_needs_rewrite(ColumnDef *col, Node *raw_default,
+									  const char **why);
 extern bool pgm_relation_populated(Oid relid, BlockNumber *blocks,
 								   bool *is_new);
 extern bool pgm_relation_visible_to_others(Oid relid);

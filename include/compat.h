@@ -88,4 +88,12 @@
 	pg_database_ownercheck((dbid), (roleid))
 #endif
 
+/* The permission check ExecutorStart makes (EXPLAIN included) on a plan. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_ExecCheckPlanPerms(plan) \
+	ExecCheckPermissions((plan)->rtable, (plan)->permInfos, true)
+#else
+#define PGM_ExecCheckPlanPerms(plan) ExecCheckRTPerms((plan)->rtable, true)
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

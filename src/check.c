@@ -10,15 +10,38 @@
  * being judged, so that a table created by statement 1 is new (never
  * populated) for statement 2.
  *
- * What is never executed, only judged from the parse tree and the catalog:
+ * What is executed (the dry run proper) is an allow-list of catalog DDL
+ * whose effects end with the subtransaction: CREATE/ALTER/DROP of tables,
+ * indexes, views, sequences, types, functions, triggers, policies, grants,
+ * comments, SET.  Nothing else ever runs: a dry run must have no effect
+ * that outlives its rollback (a sequence value, a file written by COPY, a
+ * prepared statement, a notification, a remote call) and must not run a
+ * reviewed script's code.  So:
+ *	- user code never runs: while the walk is on, the fmgr hook refuses to
+ *	  call any function that is not built in or written in C (C functions
+ *	  are installed by superusers and trusted to honour their volatility);
+ *	  a statement that would call one (a default or CHECK calling a
+ *	  PL/pgSQL function, an event trigger, a function the planner would
+ *	  fold) is reported as not dry-run;
+ *	- an allowed statement is still not executed when it would evaluate a
+ *	  volatile default, a CHECK or USING expression that calls a function,
+ *	  or VALIDATE CONSTRAINT, on the rows of a table that has any, nor when
+ *	  a partition bound is an expression (all of which could call built-in
+ *	  functions with lasting effects, such as setval()); it is judged from
+ *	  the parse tree and the catalog;
  *	- anything the classifier predicts to rewrite, scan or build an index on
  *	  a populated table (the verdict must not cost what the migration costs);
  *	- statements that cannot run in a transaction block (VACUUM, the
  *	  CONCURRENTLY forms, REINDEX SCHEMA/DATABASE);
  *	- DML and queries: an UPDATE or DELETE is judged on the planner's row
- *	  estimate (rule large_dml), and data never changes whether a later
- *	  statement is safe except through table size, which only grows;
- *	- transaction control (BEGIN/COMMIT/SAVEPOINT in the script).
+ *	  estimate (rule large_dml), given only to a role that may read what it
+ *	  reads, as EXPLAIN does; data never changes whether a later statement
+ *	  is safe except through table size, which only grows;
+ *	- transaction control (BEGIN/COMMIT/SAVEPOINT in the script);
+ *	- every other statement (DO, CALL, COPY, CREATE TABLE AS, EXPLAIN
+ *	  ANALYZE, PREPARE, LISTEN, CREATE EXTENSION, ...): its effects cannot
+ *	  be judged without running it, so it is reported as a finding with
+ *	  action "unchecked" saying why.
  *
  * Locks taken by the statements that are executed are held until the check
  * ends, which is short since only cheap statements run; each lock wait is
@@ -33,33 +56,578 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
+#include "access/transam.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
+#include "commands/defrem.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "parser/analyze.h"
 #include "parser/parser.h"
+#include "parser/parse_type.h"
 #include "parser/parsetree.h"
 #include "parser/scansup.h"
 #include "storage/proc.h"
+#include "tcop/cmdtag.h"
 #include "tcop/tcopprot.h"
+#include "tcop/utility.h"
 #include "utils/builtins.h"
+#include "utils/formatting.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/regproc.h"
 #include "utils/resowner.h"
+#include "utils/rls.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/typcache.h"
 
 #include "check.h"
 #include "classify.h"
+#include "migrate.h"
 #include "pg_migrate.h"
 #include "policy.h"
 
 PG_FUNCTION_INFO_V1(migrate_check);
 
 #define CHECK_COLS 8
+
+/* ---------------------------------------------------------------------
+ * No user code in a dry run
+ *
+ * needs_fmgr_hook is asked, whenever a function is looked up for a call,
+ * whether fmgr_hook must see its calls; while a dry run is on we say yes
+ * for user code, and fmgr_hook refuses the call before it starts.  Built-in
+ * functions never reach the hooks; the walk keeps those with lasting
+ * effects from running by not executing what would evaluate them.
+ * ---------------------------------------------------------------------
+ */
+
+static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
+static fmgr_hook_type prev_fmgr_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+
+/* > 0 while a dry run is on */
+static int	dry_run_depth = 0;
+
+/*
+ * True while the walk executes a catalog statement or plans a DML one.
+ * Neither starts the executor, except for the check that the rows of a
+ * table satisfy a new foreign key, which reads two plain tables; any other
+ * query that starts then was started by a built-in function such as
+ * table_to_xml(), and reading a view or a table with row-level security
+ * could call anything.
+ */
+static bool dry_run_no_queries = false;
+
+/* set when fmgr_hook refused a call, so the walk can tell why it failed */
+static bool dry_run_refused = false;
+
+/*
+ * User code: a function created after initdb in a language other than C
+ * (SQL, PL/pgSQL, ...): anyone may write those.  C functions can only be
+ * created by superusers, and extensions' C functions are trusted like the
+ * built-in ones.
+ */
+static bool
+is_user_code(Oid fn_oid)
+{
+	HeapTuple	tup;
+	Oid			lang;
+
+	if (fn_oid < FirstNormalObjectId)
+		return false;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
+	if (!HeapTupleIsValid(tup))
+		return false;			/* fmgr reports it */
+	lang = ((Form_pg_proc) GETSTRUCT(tup))->prolang;
+	ReleaseSysCache(tup);
+	return lang != INTERNALlanguageId && lang != ClanguageId;
+}
+
+static bool
+dry_run_needs_fmgr_hook(Oid fn_oid)
+{
+	if (dry_run_depth > 0 && is_user_code(fn_oid))
+		return true;
+	return prev_needs_fmgr_hook ? prev_needs_fmgr_hook(fn_oid) : false;
+}
+
+static void
+dry_run_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+{
+	if (event == FHET_START && dry_run_depth > 0 && is_user_code(flinfo->fn_oid))
+	{
+		dry_run_refused = true;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("it would run function %s, and a dry run runs no user code",
+						format_procedure(flinfo->fn_oid))));
+	}
+	if (prev_fmgr_hook)
+		prev_fmgr_hook(event, flinfo, private);
+}
+
+/*
+ * A SELECT whose range table holds only plain tables without row-level
+ * security, and their joins: what it evaluates is in its own text (built-in
+ * operators; user ones meet the fmgr hook).
+ */
+static bool
+reads_plain_tables_only(PlannedStmt *pstmt)
+{
+	ListCell   *lc;
+
+	if (pstmt->commandType != CMD_SELECT || pstmt->hasModifyingCTE)
+		return false;
+	foreach(lc, pstmt->rtable)
+	{
+		RangeTblEntry *rte = lfirst_node(RangeTblEntry, lc);
+
+		if (rte->rtekind == RTE_JOIN)
+			continue;
+		if (rte->rtekind != RTE_RELATION ||
+			(rte->relkind != RELKIND_RELATION &&
+			 rte->relkind != RELKIND_PARTITIONED_TABLE) ||
+			check_enable_rls(rte->relid, InvalidOid, true) == RLS_ENABLED)
+			return false;
+	}
+	return true;
+}
+
+static void
+dry_run_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (dry_run_no_queries && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
+		!reads_plain_tables_only(queryDesc->plannedstmt))
+	{
+		dry_run_refused = true;
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("it would run a query of its own, and a dry run runs no query that reads more than plain tables")));
+	}
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+}
+
+/* Called from _PG_init. */
+void
+pgm_check_init(void)
+{
+	prev_needs_fmgr_hook = needs_fmgr_hook;
+	needs_fmgr_hook = dry_run_needs_fmgr_hook;
+	prev_fmgr_hook = fmgr_hook;
+	fmgr_hook = dry_run_fmgr_hook;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = dry_run_ExecutorStart;
+}
+
+/*
+ * Start refusing user code; returns what pgm_dry_run_restore() takes, which
+ * callers must also call on error.
+ */
+int
+pgm_dry_run_enter(void)
+{
+	dry_run_refused = false;
+	return dry_run_depth++;
+}
+
+void
+pgm_dry_run_restore(int depth)
+{
+	dry_run_depth = depth;
+	dry_run_no_queries = false;
+}
+
+/* ---------------------------------------------------------------------
+ * What a dry run executes
+ * ---------------------------------------------------------------------
+ */
+
+static bool is_dml(Node *node);
+
+/* Does a raw expression call a function (or hold a subquery)? */
+static bool
+calls_function_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall) || IsA(node, SubLink))
+		return true;
+	return raw_expression_tree_walker(node, calls_function_walker, context);
+}
+
+static bool
+calls_function(Node *node)
+{
+	return calls_function_walker(node, NULL);
+}
+
+/* Does a raw statement read a relation or call a function? */
+static bool
+touches_data_walker(Node *node, void *context)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, FuncCall) || IsA(node, RangeVar))
+		return true;
+	return raw_expression_tree_walker(node, touches_data_walker, context);
+}
+
+static bool
+touches_data(Node *node)
+{
+	return touches_data_walker(node, NULL);
+}
+
+/* A type whose values are checked by domain constraints, evaluated per value. */
+static bool
+is_constrained_domain(TypeName *tn)
+{
+	Oid			typid;
+
+	if (tn == NULL)
+		return false;
+	typid = LookupTypeNameOid(NULL, tn, true);
+	return OidIsValid(typid) && DomainHasConstraints(typid);
+}
+
+static bool
+bound_calls_function(PartitionBoundSpec *spec)
+{
+	return spec != NULL &&
+		(calls_function((Node *) spec->listdatums) ||
+		 calls_function((Node *) spec->lowerdatums) ||
+		 calls_function((Node *) spec->upperdatums));
+}
+
+/*
+ * Why an ALTER TABLE must not be executed by a dry run, or NULL: it would
+ * evaluate, on every existing row, an expression that may call a function
+ * with lasting effects (a volatile default such as nextval(), a CHECK,
+ * USING or domain check calling setval(), ...).  Partition bounds are
+ * evaluated even on an empty table.  With assume_rows (a script judged
+ * without walking it) the table is taken to have rows and any function
+ * call in a default counts.
+ */
+static const char *
+alter_table_not_runnable(AlterTableStmt *stmt, bool assume_rows)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		if (cmd->subtype == AT_AttachPartition && cmd->def &&
+			IsA(cmd->def, PartitionCmd) &&
+			bound_calls_function(((PartitionCmd *) cmd->def)->bound))
+			return "its partition bound calls a function, which ATTACH PARTITION evaluates";
+	}
+
+	if (!assume_rows)
+	{
+		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+		BlockNumber blocks = 0;
+
+		if (!OidIsValid(relid))
+			return NULL;
+		(void) pgm_relation_populated(relid, &blocks, NULL);
+		if (blocks == 0)
+			return NULL;		/* no rows: nothing is evaluated per row */
+	}
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_AddColumn:
+				{
+					ColumnDef  *col = castNode(ColumnDef, cmd->def);
+					Node	   *raw_default = col->raw_default;
+					const char *why = NULL;
+					ListCell   *lc2;
+
+					foreach(lc2, col->constraints)
+					{
+						Constraint *con = lfirst_node(Constraint, lc2);
+
+						if (con->contype == CONSTR_DEFAULT)
+							raw_default = con->raw_expr;
+						else if (con->contype == CONSTR_CHECK &&
+								 !con->skip_validation && calls_function(con->raw_expr))
+							return "the CHECK expression of the new column calls a function, evaluated for every row";
+					}
+					if (is_constrained_domain(col->typeName))
+						return "the new column's domain constraints are checked for every row";
+					if (raw_default == NULL)
+						break;
+					if (assume_rows ? calls_function(raw_default) :
+						pgm_default_needs_rewrite(col, raw_default, &why))
+						return "the default of the new column is volatile, evaluated for every row";
+				}
+				break;
+			case AT_AlterColumnType:
+				{
+					ColumnDef  *def = castNode(ColumnDef, cmd->def);
+
+					if (def->raw_default && calls_function(def->raw_default))
+						return "its USING expression calls a function, evaluated for every row";
+					if (is_constrained_domain(def->typeName))
+						return "the new type's domain constraints are checked for every row";
+				}
+				break;
+			case AT_AddConstraint:
+				if (cmd->def && IsA(cmd->def, Constraint))
+				{
+					Constraint *con = (Constraint *) cmd->def;
+
+					if (con->contype == CONSTR_CHECK && !con->skip_validation &&
+						calls_function(con->raw_expr))
+						return "the CHECK expression calls a function, evaluated for every row";
+				}
+				break;
+			case AT_ValidateConstraint:
+				return "VALIDATE CONSTRAINT evaluates the constraint for every row";
+			default:
+				break;
+		}
+	}
+	return NULL;
+}
+
+/* The language of CREATE FUNCTION, lower case; "sql" when not given. */
+static const char *
+function_language(CreateFunctionStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->options)
+	{
+		DefElem    *d = lfirst_node(DefElem, lc);
+
+		if (strcmp(d->defname, "language") == 0)
+			return str_tolower(strVal(d->arg), strlen(strVal(d->arg)), InvalidOid);
+	}
+	return "sql";
+}
+
+/*
+ * Do the validators of this function's language only parse its body?
+ * SQL and PL/pgSQL do; others may run code while compiling it (Perl BEGIN
+ * blocks) or load a library (C), so their bodies are not checked.
+ */
+static bool
+body_check_is_safe(CreateFunctionStmt *stmt)
+{
+	const char *lang = function_language(stmt);
+
+	return strcmp(lang, "sql") == 0 || strcmp(lang, "plpgsql") == 0;
+}
+
+/*
+ * The statements a dry run may execute: catalog changes whose effects all
+ * end with the rolled-back subtransaction and that run no code of their
+ * own beyond functions (which the fmgr hook screens) and expressions
+ * (which dry_run_not_runnable screens).
+ */
+static bool
+dry_run_allowed(Node *node)
+{
+	switch (nodeTag(node))
+	{
+		case T_CreateStmt:
+		case T_AlterTableStmt:
+		case T_IndexStmt:
+		case T_DropStmt:
+		case T_RenameStmt:
+		case T_ViewStmt:
+		case T_CreateSeqStmt:
+		case T_AlterSeqStmt:
+		case T_CreateSchemaStmt:
+		case T_CommentStmt:
+		case T_GrantStmt:
+		case T_GrantRoleStmt:
+		case T_AlterDefaultPrivilegesStmt:
+		case T_CreateTrigStmt:
+		case T_CreateFunctionStmt:
+		case T_AlterFunctionStmt:
+		case T_CreateDomainStmt:
+		case T_AlterDomainStmt:
+		case T_CompositeTypeStmt:
+		case T_CreateEnumStmt:
+		case T_AlterEnumStmt:
+		case T_CreateRangeStmt:
+		case T_AlterTypeStmt:
+		case T_DefineStmt:
+		case T_AlterOwnerStmt:
+		case T_AlterObjectSchemaStmt:
+		case T_AlterObjectDependsStmt:
+		case T_AlterOperatorStmt:
+		case T_CreatePolicyStmt:
+		case T_AlterPolicyStmt:
+		case T_RuleStmt:
+		case T_CreateStatsStmt:
+		case T_AlterStatsStmt:
+		case T_CreateCastStmt:
+		case T_CreateConversionStmt:
+		case T_CreateOpClassStmt:
+		case T_CreateOpFamilyStmt:
+		case T_AlterOpFamilyStmt:
+		case T_AlterCollationStmt:
+		case T_AlterTSDictionaryStmt:
+		case T_AlterTSConfigurationStmt:
+		case T_CreateForeignTableStmt:
+		case T_CreateRoleStmt:
+		case T_AlterRoleStmt:
+		case T_DropRoleStmt:
+		case T_DropOwnedStmt:
+		case T_ReassignOwnedStmt:
+		case T_ReindexStmt:
+		case T_ClusterStmt:
+		case T_LockStmt:
+		case T_TruncateStmt:
+		case T_VariableSetStmt:
+			return true;
+		case T_CreateTableAsStmt:
+			/* CREATE MATERIALIZED VIEW ... WITH NO DATA runs no query */
+			return ((CreateTableAsStmt *) node)->into->skipData;
+		default:
+			return false;
+	}
+}
+
+/*
+ * Why an allowed statement must still not be executed, from its parse
+ * tree and the catalog; NULL when it may be.
+ */
+static const char *
+dry_run_not_runnable(Node *node, bool assume_rows)
+{
+	switch (nodeTag(node))
+	{
+		case T_AlterTableStmt:
+			return alter_table_not_runnable((AlterTableStmt *) node, assume_rows);
+		case T_CreateStmt:
+			if (bound_calls_function(((CreateStmt *) node)->partbound))
+				return "its partition bound calls a function, evaluated when the partition is created";
+			return NULL;
+		case T_AlterDomainStmt:
+			{
+				AlterDomainStmt *stmt = (AlterDomainStmt *) node;
+				Constraint *con = (Constraint *) stmt->def;
+
+				if (stmt->subtype == 'V' ||
+					(stmt->subtype == 'C' && con && IsA(con, Constraint) && !con->skip_validation))
+					return "it checks every stored value of the domain with the constraint";
+				return NULL;
+			}
+		case T_CreateFunctionStmt:
+			if (assume_rows && !body_check_is_safe((CreateFunctionStmt *) node))
+				return "the validator of its language may run code while compiling it";
+			return NULL;
+		default:
+			return NULL;
+	}
+}
+
+/*
+ * Why a statement that is neither executed nor judged by analysis is left
+ * alone: its effects cannot be known without running it.
+ */
+static const char *
+unchecked_reason(Node *node)
+{
+	switch (nodeTag(node))
+	{
+		case T_DoStmt:
+			return "DO runs procedural code";
+		case T_CallStmt:
+			return "CALL runs a procedure";
+		case T_CopyStmt:
+			return "COPY reads or writes data outside the database (a file, a program or the client)";
+		case T_ExplainStmt:
+			return "EXPLAIN ANALYZE executes the statement";
+		case T_CreateTableAsStmt:
+			return psprintf("%s runs its query",
+							((CreateTableAsStmt *) node)->objtype == OBJECT_MATVIEW ?
+							"CREATE MATERIALIZED VIEW" : "CREATE TABLE AS");
+		case T_SelectStmt:
+			return "SELECT INTO runs its query";
+		case T_RefreshMatViewStmt:
+			return "REFRESH MATERIALIZED VIEW runs the view's query";
+		case T_PrepareStmt:
+		case T_ExecuteStmt:
+		case T_DeallocateStmt:
+			return "prepared statements are session state that a rollback does not undo";
+		case T_ListenStmt:
+		case T_UnlistenStmt:
+		case T_NotifyStmt:
+			return "notifications reach other sessions";
+		case T_CreateExtensionStmt:
+		case T_AlterExtensionStmt:
+			return "it runs the extension's script";
+		case T_ImportForeignSchemaStmt:
+			return "it asks the foreign server";
+		default:
+			return psprintf("a dry run does not execute %s", GetCommandTagName(CreateCommandTag(node)));
+	}
+}
+
+/* EXPLAIN with ANALYZE executes its statement; a plain EXPLAIN is a query. */
+static bool
+is_explain_analyze(Node *node)
+{
+	return IsA(node, ExplainStmt) &&
+		pgm_option_true(((ExplainStmt *) node)->options, "analyze");
+}
+
+/*
+ * Could the statements of this script all be executed by a dry run,
+ * judged from their parse trees alone (the catalog they would meet is not
+ * known: every table is taken to have rows)?  Returns why not, or NULL.
+ * Used before running a script that a walk has not judged.
+ */
+const char *
+pgm_script_not_dry_runnable(const char *sql)
+{
+	List	   *raw = pgm_parse_raw(sql);
+	ListCell   *lc;
+	int			n = 0;
+
+	foreach(lc, raw)
+	{
+		Node	   *node = lfirst_node(RawStmt, lc)->stmt;
+		const char *why;
+
+		n++;
+		if (is_dml(node))
+			why = touches_data(node) ?
+				"a query or DML statement that reads a table or calls a function" : NULL;
+		else if (!dry_run_allowed(node))
+			why = unchecked_reason(node);
+		else
+			why = dry_run_not_runnable(node, true);
+		if (why)
+			return psprintf("statement %d is not run by a dry run: %s", n, why);
+	}
+	return NULL;
+}
 
 /*
  * Report syntax errors at their position in the script, not in the query
@@ -123,8 +691,10 @@ is_dml(Node *node)
 #ifdef PGM_HAVE_MERGE
 		case T_MergeStmt:
 #endif
-		case T_SelectStmt:
 			return true;
+		case T_SelectStmt:
+			/* SELECT INTO creates a table */
+			return ((SelectStmt *) node)->intoClause == NULL;
 		default:
 			return false;
 	}
@@ -152,6 +722,14 @@ pgm_classify_dml(RawStmt *rs, const char *text, Oid *relid, double *rows)
 	if (query->commandType != CMD_UPDATE && query->commandType != CMD_DELETE)
 		return NULL;
 	plan = pg_plan_query(query, text, 0, NULL);
+
+	/*
+	 * The estimate tells how many rows match the WHERE clause, which is
+	 * what EXPLAIN tells: only to roles allowed to run the statement,
+	 * reading what it reads.  This is the check ExecutorStart makes.
+	 */
+	PGM_ExecCheckPlanPerms(plan);
+
 	if (plan->planTree == NULL || outerPlan(plan->planTree) == NULL)
 		return NULL;
 
@@ -179,7 +757,8 @@ pgm_classify_dml(RawStmt *rs, const char *text, Oid *relid, double *rows)
 }
 
 /*
- * Judge one statement, then execute it when that is cheap and possible.
+ * Judge one statement, then execute it when that is cheap and possible and
+ * can have no effect beyond the walk's subtransaction (see the file header).
  * Runs inside its own subtransaction (see walk_statement).
  */
 static void
@@ -200,20 +779,41 @@ judge_and_run(PgmJudgedStatement *js, RawStmt *rs, bool bound_wait,
 
 	if (is_dml(node))
 	{
+		/* the planner may evaluate stable functions to estimate */
+		dry_run_no_queries = true;
 		js->cls = pgm_classify_dml(rs, js->text, &js->dml_relid, &js->dml_rows);
+		dry_run_no_queries = false;
 		if (js->cls)
 			js->verdicts = pgm_policy_verdicts(js->cls);
 	}
+	else if (!js->cls->transactional || js->cls->expensive ||
+			 pgm_needs_own_transaction(node) != NULL)
+		 /* judged by analysis alone */ ;
+	else if (dry_run_allowed(node))
+		js->runs = (dry_run_not_runnable(node, false) == NULL);
+	else if (!IsA(node, VacuumStmt) &&
+			 (!IsA(node, ExplainStmt) || is_explain_analyze(node)))
+		js->not_run = unchecked_reason(node);
 
 	/* Reported before it runs: the callback sees the catalog it was judged on. */
 	callback(arg, js);
 
-	if (!is_dml(node) && js->cls->transactional && !js->cls->expensive)
+	if (js->runs)
 	{
-		int			rc = SPI_execute(js->text, false, 0);
+		int			save_nestlevel = NewGUCNestLevel();
+		int			rc;
 
+		if (IsA(node, CreateFunctionStmt) &&
+			!body_check_is_safe((CreateFunctionStmt *) node))
+			(void) set_config_option("check_function_bodies", "off",
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		dry_run_no_queries = true;
+		rc = SPI_execute(js->text, false, 0);
+		dry_run_no_queries = false;
 		if (rc < 0)
 			elog(ERROR, "could not execute statement: %s", SPI_result_code_string(rc));
+		AtEOXact_GUC(true, save_nestlevel);
 		/* Later statements are parsed and judged seeing its effects. */
 		CommandCounterIncrement();
 	}
@@ -236,15 +836,18 @@ walk_statement(PgmJudgedStatement *js, RawStmt *rs, PgmJudgeCallback callback,
 	bool		bound_wait = !IsA(rs->stmt, VariableSetStmt);
 	int			save_lock_timeout = LockTimeout;
 	int			depth;
+	int			dry_depth;
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
 	depth = pgm_own_code_enter();
+	dry_depth = pgm_dry_run_enter();
 	PG_TRY();
 	{
 		judge_and_run(js, rs, bound_wait, callback, arg);
 		if (bound_wait)
 			LockTimeout = save_lock_timeout;
+		pgm_dry_run_restore(dry_depth);
 		pgm_own_code_restore(depth);
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -256,6 +859,7 @@ walk_statement(PgmJudgedStatement *js, RawStmt *rs, PgmJudgeCallback callback,
 
 		if (bound_wait)
 			LockTimeout = save_lock_timeout;
+		pgm_dry_run_restore(dry_depth);
 		pgm_own_code_restore(depth);
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
@@ -273,10 +877,20 @@ walk_statement(PgmJudgedStatement *js, RawStmt *rs, PgmJudgeCallback callback,
 		js->cls = NULL;
 		js->verdicts = NIL;
 		js->dml_relid = InvalidOid;
-		js->error = edata->message ? edata->message : "unknown error";
-		js->error_hint = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
-			"A lock was not available within pg_migrate.lock_timeout; later statements were judged without this one's effects." :
-			edata->hint;
+		js->runs = false;
+		if (dry_run_refused)
+		{
+			/* not a failure of the statement: the dry run stopped it */
+			js->not_run = edata->message;
+			dry_run_refused = false;
+		}
+		else
+		{
+			js->error = edata->message ? edata->message : "unknown error";
+			js->error_hint = edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ?
+				"A lock was not available within pg_migrate.lock_timeout; later statements were judged without this one's effects." :
+				edata->hint;
+		}
 		callback(arg, js);
 	}
 	PG_END_TRY();
@@ -407,6 +1021,10 @@ check_callback(void *arg, PgmJudgedStatement *js)
 	if (js->error)
 		emit(rsinfo, js, NULL, "error", NULL, NULL,
 			 psprintf("statement fails: %s", js->error), js->error_hint);
+	if (js->not_run)
+		emit(rsinfo, js, NULL, "unchecked", NULL, NULL,
+			 psprintf("not dry-run: %s", js->not_run),
+			 "Its effects were neither judged nor applied, and later statements were judged without them: review it by hand.");
 }
 
 Datum

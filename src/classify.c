@@ -493,6 +493,16 @@ default_needs_rewrite(ColumnDef *col, Node *raw_default, const char **why)
 	return false;
 }
 
+/*
+ * The same question for migrate_check, which must not execute an ADD
+ * COLUMN whose default would be evaluated once for every existing row.
+ */
+bool
+pgm_default_needs_rewrite(ColumnDef *col, Node *raw_default, const char **why)
+{
+	return default_needs_rewrite(col, raw_default, why);
+}
+
 static void
 classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
 					Constraint *con, LOCKMODE lockmode, const char *colname)

@@ -112,6 +112,8 @@ pgm_needs_own_transaction(Node *stmt)
 			return ((VacuumStmt *) stmt)->is_vacuumcmd ? "VACUUM" : NULL;
 		case T_ClusterStmt:
 			return ((ClusterStmt *) stmt)->relation == NULL ? "CLUSTER without a table" : NULL;
+		case T_DiscardStmt:
+			return ((DiscardStmt *) stmt)->target == DISCARD_ALL ? "DISCARD ALL" : NULL;
 		case T_CreatedbStmt:
 			return "CREATE DATABASE";
 		case T_DropdbStmt:
@@ -174,6 +176,21 @@ pgm_parse_script(const char *script, const char *what, bool allow_nontransaction
 					 errmsg("%s script contains a transaction control statement", what),
 					 errdetail("Statement %d: %s", n, st->text),
 					 errhint("A migration runs as one transaction; remove BEGIN, COMMIT, ROLLBACK and SAVEPOINT from the script.")));
+
+		/*
+		 * Scripts run through SPI, which has no client to copy from or to:
+		 * refuse now rather than when the script (perhaps the down script,
+		 * at rollback time) runs.
+		 */
+		if (IsA(rs->stmt, CopyStmt) && ((CopyStmt *) rs->stmt)->filename == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("COPY %s cannot run inside a migration",
+							((CopyStmt *) rs->stmt)->is_from ? "FROM STDIN" : "TO STDOUT"),
+					 errdetail("Statement %d of the %s script: %s", n, what, st->text),
+					 ((CopyStmt *) rs->stmt)->is_from ?
+					 errhint("Load the data with INSERT statements or COPY from a file on the server, or load it before or after the migration.") :
+					 errhint("Export the data before or after the migration.")));
 
 		name = pgm_needs_own_transaction(rs->stmt);
 		if (name && !allow_nontransactional)
@@ -347,9 +364,10 @@ run_statements(List *stmts, const char *version, const char *what,
 		rc = SPI_execute(st->text, false, 0);
 		if (rc < 0)
 			ereport(ERROR,
-					(errcode(ERRCODE_INTERNAL_ERROR),
-					 errmsg("statement %d of the %s script failed: %s",
-							st->number, what, SPI_result_code_string(rc))));
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("statement %d of the %s script cannot run inside a migration: %s",
+							st->number, what, SPI_result_code_string(rc)),
+					 errdetail("Statement: %s", st->text)));
 	}
 	SPI_finish();
 

@@ -41,6 +41,7 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "check.h"
 #include "jobs.h"
 #include "migrate.h"
 #include "pg_migrate.h"
@@ -117,6 +118,7 @@ _PG_init(void)
 
 	pgm_policy_init();
 	pgm_guard_init();
+	pgm_check_init();
 	pgm_jobs_init();
 
 	pgm_preloaded = true;

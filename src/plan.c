@@ -5,13 +5,15 @@
  *		statement and relation, with a risk level; and the same as a Markdown
  *		review report fit for a pull-request comment.
  *
- * The script is walked exactly as migrate_check() walks it (check.c): each
- * statement is classified and judged against the catalog as the statements
- * before it left it, cheap statements are executed inside a subtransaction
- * that is rolled back at the end, and nothing that rewrites, scans or builds
- * an index on a populated table is ever executed.  The plan adds what the
- * check leaves out: the operations that break no rule, what each lock
- * blocks, sizes, row estimates, and a risk level.
+ * The script is walked exactly as migrate_check() walks it (check.c, a dry
+ * run): each statement is classified and judged against the catalog as the
+ * statements before it left it, cheap catalog DDL is executed inside a
+ * subtransaction that is rolled back at the end, no user code runs, and
+ * nothing that rewrites, scans or builds an index on a populated table is
+ * ever executed.  The plan adds what the check leaves out: the operations
+ * that break no rule, what each lock blocks, sizes, row estimates, and a
+ * risk level.  The report verifies reversibility (which runs both scripts)
+ * only when a dry run would have run every statement of both.
  *
  * Risk levels (documented in README.md):
  *	CRITICAL  a refused operation that loses data (drop_table, drop_schema,
@@ -78,6 +80,7 @@ typedef struct PlanRow
 	List	   *verdicts;		/* of PgmVerdict *, for the report */
 	PlanRisk	risk;
 	char	   *error;			/* the statement failed in the check */
+	char	   *not_run;		/* not dry-run, so not judged: why */
 	bool		dml;
 } PlanRow;
 
@@ -86,6 +89,8 @@ typedef struct PgmPlan
 	MemoryContext cxt;			/* survives the check's subtransactions */
 	List	   *rows;			/* of PlanRow * */
 	int			nstatements;
+	int			first_not_run;	/* first statement the walk did not
+								 * execute, or 0 */
 } PgmPlan;
 
 static const char *
@@ -113,7 +118,7 @@ row_risk(PlanRow *row)
 	PlanRisk	risk = RISK_LOW;
 	ListCell   *lc;
 
-	if (row->error)
+	if (row->error || row->not_run)
 		return RISK_HIGH;
 	foreach(lc, row->verdicts)
 	{
@@ -180,6 +185,29 @@ find_or_add_row(PgmPlan *ps, int stmtno, const char *text, Oid relid,
 	return row;
 }
 
+/*
+ * A verdict, copied into the plan's memory: the walker's lives in memory
+ * that is gone when the walk returns.
+ */
+static PgmVerdict *
+copy_verdict(PgmVerdict *v)
+{
+	PgmVerdict *c = palloc(sizeof(PgmVerdict));
+	PgmOperation *op = palloc(sizeof(PgmOperation));
+
+	*c = *v;
+	*op = *v->op;
+	op->schemaname = v->op->schemaname ? pstrdup(v->op->schemaname) : NULL;
+	op->relname = v->op->relname ? pstrdup(v->op->relname) : NULL;
+	op->colname = v->op->colname ? pstrdup(v->op->colname) : NULL;
+	op->what = v->op->what ? pstrdup(v->op->what) : NULL;
+	c->op = op;
+	c->override_reason = v->override_reason ? pstrdup(v->override_reason) : NULL;
+	c->message = v->message ? pstrdup(v->message) : NULL;
+	c->detail = v->detail ? pstrdup(v->detail) : NULL;
+	return c;
+}
+
 /* The walker's callback: fold one judged statement into plan rows. */
 static void
 plan_statement(void *arg, PgmJudgedStatement *js)
@@ -190,6 +218,9 @@ plan_statement(void *arg, PgmJudgedStatement *js)
 	ListCell   *lc;
 
 	ps->nstatements = Max(ps->nstatements, js->stmtno);
+	if ((!js->runs || js->error || js->not_run) &&
+		(ps->first_not_run == 0 || js->stmtno < ps->first_not_run))
+		ps->first_not_run = js->stmtno;
 
 	if (js->cls)
 	{
@@ -237,7 +268,7 @@ plan_statement(void *arg, PgmJudgedStatement *js)
 			appendStringInfoString(&row->findings, ", ");
 		appendStringInfo(&row->findings, "%s (%s)", pgm_rules[v->op->rule].name,
 						 pgm_action_name(v->action));
-		row->verdicts = lappend(row->verdicts, v);
+		row->verdicts = lappend(row->verdicts, copy_verdict(v));
 		any = true;
 	}
 	if (js->error)
@@ -245,6 +276,13 @@ plan_statement(void *arg, PgmJudgedStatement *js)
 		PlanRow    *row = find_or_add_row(ps, js->stmtno, js->text, InvalidOid, NULL, NULL);
 
 		row->error = pstrdup(js->error);
+		any = true;
+	}
+	if (js->not_run)
+	{
+		PlanRow    *row = find_or_add_row(ps, js->stmtno, js->text, InvalidOid, NULL, NULL);
+
+		row->not_run = pstrdup(js->not_run);
 		any = true;
 	}
 	if (!any)
@@ -337,6 +375,8 @@ migrate_plan(PG_FUNCTION_ARGS)
 			nulls[7] = true;
 		if (row->error)
 			values[8] = CStringGetTextDatum(psprintf("fails: %s", row->error));
+		else if (row->not_run)
+			values[8] = CStringGetTextDatum(psprintf("not dry-run: %s", row->not_run));
 		else if (row->findings.len > 0)
 			values[8] = CStringGetTextDatum(row->findings.data);
 		else
@@ -397,6 +437,7 @@ migrate_plan_report(PG_FUNCTION_ARGS)
 	ListCell   *lc;
 	bool		any;
 	bool		expensive = false;
+	const char *why_not = NULL;
 
 	pgm_check_preloaded();
 	if (PG_ARGISNULL(0))
@@ -460,6 +501,12 @@ migrate_plan_report(PG_FUNCTION_ARGS)
 		if (row->error)
 		{
 			appendStringInfo(&buf, "- **HIGH** statement %d fails: %s\n", row->stmtno, row->error);
+			any = true;
+		}
+		if (row->not_run)
+		{
+			appendStringInfo(&buf, "- **HIGH** statement %d was not judged: a plan does not run it (%s). Review it by hand.\n",
+							 row->stmtno, row->not_run);
 			any = true;
 		}
 		foreach(vc, row->verdicts)
@@ -532,11 +579,36 @@ migrate_plan_report(PG_FUNCTION_ARGS)
 							   "Not verified here: the migration rewrites, scans or indexes a populated "
 							   "table, and a plan never does that work. Run `migrate_verify(up, down)` on "
 							   "a copy of the database.\n");
+	else if (ps->first_not_run != 0 ||
+			 (why_not = pgm_script_not_dry_runnable(down)) != NULL)
+	{
+		/*
+		 * Verifying runs both scripts for real (rolled back): only when
+		 * the walk ran every statement of up, and down holds nothing a
+		 * dry run would not run either.
+		 */
+		appendStringInfo(&buf,
+						 "Not verified here: %s %s, and a plan runs only what a dry run may. "
+						 "Run `migrate_verify(up, down)` where executing both scripts is acceptable.\n",
+						 ps->first_not_run ? "the up script's" : "the down script's",
+						 ps->first_not_run ?
+						 psprintf("statement %d is not run by a dry run", ps->first_not_run) :
+						 why_not);
+	}
 	else
 	{
 		List	   *diffs = NIL;
+		int			depth = pgm_dry_run_enter();
 
-		pgm_verify_scripts(sql, down, collect_difference, &diffs);
+		PG_TRY();
+		{
+			pgm_verify_scripts(sql, down, collect_difference, &diffs);
+		}
+		PG_FINALLY();
+		{
+			pgm_dry_run_restore(depth);
+		}
+		PG_END_TRY();
 
 		if (diffs == NIL)
 			appendStringInfoString(&buf,
