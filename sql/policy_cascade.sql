@@ -121,6 +121,13 @@ DROP SCHEMA pk_s CASCADE;
 SELECT count(*) AS k_left FROM pg_attribute WHERE attrelid = 'pk_full'::regclass AND attname = 'k';
 ROLLBACK;
 
+-- DROP TABLE ... CASCADE: a column elsewhere of the table's row type goes too
+CREATE TABLE pk_row (a int);
+CREATE TABLE pk_holder (id int, r pk_row);
+INSERT INTO pk_holder VALUES (1, ROW(1));
+SELECT rule, relation, message FROM migrate_check('DROP TABLE pk_row CASCADE') ORDER BY rule;
+SELECT rule, relation FROM migrate_check('DROP TABLE pk_row') ORDER BY rule;  -- fails: no cascade finding
+
 -- DROP OWNED BY drops the role's tables
 CREATE ROLE pk_owner;
 CREATE TABLE pk_owned (id int);
@@ -181,12 +188,15 @@ SELECT count(*) AS flood_entries FROM migrate_violations() WHERE role_name = 'pk
 SELECT count(*) <= 128 AS bounded FROM migrate_violations();
 
 -- DROP EXTENSION pg_migrate drops the DDL history: data loss, refused
--- (the superuser included) unless overridden
+-- (the superuser included) unless overridden, at the default threshold too:
+-- tables an extension dumps in full count as soon as they are not empty
+RESET pg_migrate.small_table_size;
 SELECT rule, action, relation FROM migrate_check('DROP EXTENSION pg_migrate CASCADE') ORDER BY relation;
 DROP EXTENSION pg_migrate;                           -- refused
 BEGIN;
 SET LOCAL pg_migrate.enforce = off;
-DROP TABLE pk_full, pk_empty, pk_gen, pk_uses, pk_typed, pk_conv, pk_flood_t, pk_quiet_t;
+DROP TABLE pk_full, pk_empty, pk_gen, pk_uses, pk_typed, pk_conv, pk_flood_t, pk_quiet_t,
+  pk_holder, pk_row;
 DROP TYPE pk_mood, pk_pair;
 DROP DOMAIN pk_dom, pk_dom4;
 DROP COLLATION pk_coll;

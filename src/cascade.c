@@ -380,6 +380,8 @@ pgm_cascade_losses(List *targets, DropBehavior behavior, bool report_named)
 			list_member_oid(configs, r->addr.objectId);
 		loss->named = (r->flags & REACHED_ORIGINAL) != 0;
 		loss->via = getObjectDescription(r->root, true);
+		if (loss->via == NULL)	/* dropped concurrently since we looked */
+			loss->via = pstrdup("an object dropped meanwhile");
 		result = lappend(result, loss);
 	}
 	hash_destroy(w.seen);
