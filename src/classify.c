@@ -10,7 +10,10 @@
  * default, whether a column type change reduces to a binary-coercible
  * relabelling once the planner has simplified the length coercions away,
  * whether a validated CHECK constraint proves a column NOT NULL, whether the
- * table was created in this transaction, and its size in blocks.
+ * table was created in this transaction, and its size in blocks.  What a
+ * statement destroys without naming it (DROP ... CASCADE, DROP OWNED BY,
+ * ALTER TYPE ... DROP ATTRIBUTE) comes from the dependency records, as
+ * PostgreSQL's own deletion would find it (cascade.c).
  *
  * Locking: the classifier runs before the statement has taken any lock, and
  * must never wait for one, since waiting in the lock queue is precisely what

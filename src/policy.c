@@ -751,18 +751,13 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 }
 
 /*
- * The hint of a refusal: the safe alternative.  A restore meets refusals
- * because it was run without the documented settings (its indexes and
- * foreign keys come after the data, on populated tables); then the hint
- * names those settings first.
+ * The safe alternative to an operation, for hints.  A loss through a
+ * cascade gets its own: how to do the same thing with every loss in plain
+ * sight.
  */
 static const char *
 op_alternative(PgmOperation *op)
 {
-	/*
-	 * A loss through a cascade: say how to do the same thing with every
-	 * loss in plain sight.
-	 */
 	if (op->via)
 		return psprintf("Drop or convert the dependent %s explicitly first (DROP TABLE, ALTER TABLE ... "
 						"DROP COLUMN or ALTER COLUMN ... TYPE), so that the statement no longer "
@@ -771,6 +766,12 @@ op_alternative(PgmOperation *op)
 	return pgm_rules[op->rule].alternative;
 }
 
+/*
+ * The hint of a refusal: the safe alternative.  A restore meets refusals
+ * because it was run without the documented settings (its indexes and
+ * foreign keys come after the data, on populated tables); then the hint
+ * names those settings first.
+ */
 static const char *
 refusal_hint(PgmOperation *op)
 {
