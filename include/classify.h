@@ -69,6 +69,9 @@ typedef struct PgmOperation
 	bool		build;			/* predicted to build an index on it */
 	bool		populated;		/* see pgm_relation_populated() */
 	BlockNumber blocks;			/* size, when relid is valid */
+	char	   *via;			/* lost without being named: why the
+								 * statement reaches it ("it depends on type
+								 * t"; see cascade.c); else NULL */
 } PgmOperation;
 
 /* A lock the statement will wait for that blocks other sessions. */

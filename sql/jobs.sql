@@ -183,6 +183,7 @@ SELECT c.relname
  WHERE e.extname = 'pg_migrate' AND c.relname LIKE 'migrate_job%'
  ORDER BY 1;
 
+SET pg_migrate.enforce = off;  -- the extension's history goes with it (drop_table)
 DROP EXTENSION pg_migrate;
 DROP TABLE jt, jempty, jsecret, juniq, jheap, jtrig, jtrig_log CASCADE;
 DROP FUNCTION jtrig_note();

@@ -207,6 +207,7 @@ ALTER ROLE sec_creator RESET ALL;
 ALTER ROLE sec_creator IN DATABASE :"dbname" RESET ALL;
 DROP FUNCTION IF EXISTS public.sec_f();
 
+SET pg_migrate.enforce = off;  -- the extension's history goes with it (drop_table)
 DROP EXTENSION pg_migrate;
 DROP VIEW public.sec_attacks, public.sec_members;
 DROP TABLE public.sec_results;

@@ -10,7 +10,10 @@
  * default, whether a column type change reduces to a binary-coercible
  * relabelling once the planner has simplified the length coercions away,
  * whether a validated CHECK constraint proves a column NOT NULL, whether the
- * table was created in this transaction, and its size in blocks.
+ * table was created in this transaction, and its size in blocks.  What a
+ * statement destroys without naming it (DROP ... CASCADE, DROP OWNED BY,
+ * ALTER TYPE ... DROP ATTRIBUTE) comes from the dependency records, as
+ * PostgreSQL's own deletion would find it (cascade.c).
  *
  * Locking: the classifier runs before the statement has taken any lock, and
  * must never wait for one, since waiting in the lock queue is precisely what
@@ -39,11 +42,15 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
 #include "commands/tablecmds.h"
 #include "commands/tablespace.h"
 #include "miscadmin.h"
@@ -52,11 +59,13 @@
 #include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_expr.h"
+#include "parser/parse_func.h"
 #include "parser/parse_node.h"
 #include "parser/parse_type.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -65,6 +74,7 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "cascade.h"
 #include "classify.h"
 #include "pg_migrate.h"
 
@@ -428,6 +438,203 @@ rangevar_relid(RangeVar *rv)
 }
 
 /* ---------------------------------------------------------------------
+ * Data lost without being named: cascades (see cascade.c)
+ * ---------------------------------------------------------------------
+ */
+
+/*
+ * Is a table or column that the statement destroys without naming it
+ * worth a finding?  The same "populated" as every other rule (existed
+ * before the transaction, not temporary, above pg_migrate.small_table_size),
+ * except for the tables an extension declares as holding data
+ * (pg_extension_config_dump, such as pg_migrate's own history): those are
+ * an audit trail or the DBA's configuration, lost whatever their size, so
+ * any that is not empty counts.
+ */
+static bool
+loss_populated(const PgmCascadeLoss *loss, const RelFacts *f)
+{
+	if (!f->exists)
+		return false;
+	if (f->populated)
+		return true;
+	return loss->config && !f->is_new &&
+		f->relpersistence != RELPERSISTENCE_TEMP && f->blocks > 0;
+}
+
+/*
+ * One drop_table or drop_column finding per populated table or column in
+ * "losses", judged exactly like a DROP TABLE or DROP COLUMN naming it.
+ * "what" describes the statement for the message ("DROP OWNED BY r").
+ */
+static void
+add_loss_ops(PgmClassification *cls, List *losses, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, losses)
+	{
+		PgmCascadeLoss *loss = lfirst(lc);
+		PgmOperation *op;
+		RelFacts	f;
+		char	   *attname = NULL;
+
+		relation_facts(loss->relid, &f);
+		if (!loss_populated(loss, &f))
+			continue;
+		if (loss->attnum != 0)
+		{
+			attname = get_attname(loss->relid, loss->attnum, true);
+			if (attname == NULL)
+				continue;
+		}
+
+		if (attname == NULL)
+			add_op(cls, PGM_RULE_DROP_TABLE, loss->relid, &f, AccessExclusiveLock,
+				   loss->named ?
+				   psprintf("%s drops table \"%s\"", what, f.relname) :
+				   psprintf("%s drops table \"%s\", which depends on %s",
+							what, f.relname, loss->via));
+		else
+			add_op(cls, PGM_RULE_DROP_COLUMN, loss->relid, &f, AccessExclusiveLock,
+				   psprintf("%s drops column %s of table \"%s\", which depends on %s",
+							what, quote_identifier(attname), f.relname, loss->via));
+		op = llast(cls->ops);
+		op->colname = attname;
+		op->via = loss->named ? pstrdup("it is owned by a role whose objects DROP OWNED drops") :
+			psprintf("it depends on %s", loss->via);
+	}
+}
+
+/*
+ * Judge what dropping "targets" (ObjectAddress *) takes with it, when the
+ * current user may drop every one of them (otherwise the statement fails
+ * and loses nothing).
+ */
+static void
+classify_cascade(PgmClassification *cls, List *targets, DropBehavior behavior,
+				 bool report_named, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		if (!pgm_object_owned_by_me(lfirst(lc)))
+			return;
+	}
+	add_loss_ops(cls, pgm_cascade_losses(targets, behavior, report_named), what);
+}
+
+static ObjectAddress *
+make_address(Oid classId, Oid objectId)
+{
+	ObjectAddress *addr = palloc0(sizeof(ObjectAddress));
+
+	addr->classId = classId;
+	addr->objectId = objectId;
+	return addr;
+}
+
+/*
+ * ALTER TYPE ... DROP ATTRIBUTE: typed tables lose the column (CASCADE; the
+ * statement fails on them without it) and columns of the type lose the
+ * field in every row, which PostgreSQL does without asking for CASCADE.
+ */
+static void
+classify_drop_attribute(PgmClassification *cls, Oid relid, const RelFacts *f,
+						AlterTableCmd *cmd)
+{
+	Oid			typid = get_rel_type_id(relid);
+	char	   *typname = format_type_be(typid);
+	List	   *users;
+	ListCell   *lc;
+
+	if (!OidIsValid(typid) || get_attnum(relid, cmd->name) == InvalidAttrNumber ||
+		!PGM_relation_ownercheck(relid, GetUserId()))
+		return;
+	users = pgm_type_users(typid);
+	if (cmd->behavior != DROP_CASCADE)
+	{
+		foreach(lc, users)
+		{
+			if (((PgmCascadeLoss *) lfirst(lc))->attnum == 0)
+				return;			/* "it is the type of a typed table" */
+		}
+	}
+
+	foreach(lc, users)
+	{
+		PgmCascadeLoss *loss = lfirst(lc);
+		PgmOperation *op;
+		RelFacts	uf;
+		char	   *colname;
+
+		relation_facts(loss->relid, &uf);
+		if (!loss_populated(loss, &uf))
+			continue;
+		if (loss->attnum == 0)
+		{
+			if (get_attnum(loss->relid, cmd->name) == InvalidAttrNumber)
+				continue;
+			colname = pstrdup(cmd->name);
+			add_op(cls, PGM_RULE_DROP_COLUMN, loss->relid, &uf, AccessExclusiveLock,
+				   psprintf("DROP ATTRIBUTE %s of type %s drops column %s of typed table \"%s\"",
+							quote_identifier(cmd->name), typname,
+							quote_identifier(colname), uf.relname));
+		}
+		else
+		{
+			colname = get_attname(loss->relid, loss->attnum, true);
+			if (colname == NULL)
+				continue;
+			add_op(cls, PGM_RULE_DROP_COLUMN, loss->relid, &uf, AccessExclusiveLock,
+				   psprintf("DROP ATTRIBUTE %s of type %s discards that field from column %s "
+							"in every row of table \"%s\"",
+							quote_identifier(cmd->name), typname,
+							quote_identifier(colname), uf.relname));
+		}
+		op = llast(cls->ops);
+		op->colname = colname;
+		op->via = psprintf("it uses type %s", typname);
+	}
+}
+
+/*
+ * Does a USING expression read the column being converted?  Any reference
+ * to it (qualified or not) or to the whole row counts; a USING clause that
+ * reads none (USING NULL, USING 0, USING other_col) replaces every value of
+ * the column, which is the same loss as dropping it.
+ */
+typedef struct UsingCtx
+{
+	const char *colname;
+	const char *relname;
+} UsingCtx;
+
+static bool
+using_reads_column(Node *node, UsingCtx *ctx)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, ColumnRef))
+	{
+		List	   *fields = ((ColumnRef *) node)->fields;
+		Node	   *last = llast(fields);
+
+		if (IsA(last, A_Star))
+			return true;
+		if (IsA(last, String) && strcmp(strVal(last), ctx->colname) == 0)
+			return true;
+		/* the whole row, by the table's name */
+		if (list_length(fields) == 1 && IsA(last, String) &&
+			strcmp(strVal(last), ctx->relname) == 0)
+			return true;
+		return false;
+	}
+	return raw_expression_tree_walker(node, using_reads_column, (void *) ctx);
+}
+
+/* ---------------------------------------------------------------------
  * ALTER TABLE
  * ---------------------------------------------------------------------
  */
@@ -788,6 +995,19 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 	lockmode = AlterTableGetLockLevel(stmt->cmds);
 	add_lock(cls, relid, &f, lockmode);
 
+	/* ALTER TYPE ... DROP ATTRIBUTE reaches the tables using the type. */
+	if (f.relkind == RELKIND_COMPOSITE_TYPE)
+	{
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+
+			if (cmd->subtype == AT_DropColumn)
+				classify_drop_attribute(cls, relid, &f, cmd);
+		}
+		return;
+	}
+
 	/* Indexes, sequences, views: only the lock matters. */
 	if (f.relkind != RELKIND_RELATION && f.relkind != RELKIND_PARTITIONED_TABLE &&
 		f.relkind != RELKIND_MATVIEW && f.relkind != RELKIND_FOREIGN_TABLE)
@@ -820,6 +1040,28 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 			case AT_AlterColumnType:
 				if (f.relkind != RELKIND_RELATION && f.relkind != RELKIND_PARTITIONED_TABLE)
 					break;
+				if (f.populated && cmd->def &&
+					castNode(ColumnDef, cmd->def)->raw_default != NULL &&
+					get_attnum(relid, cmd->name) != InvalidAttrNumber)
+				{
+					UsingCtx	ctx = {cmd->name, f.relname};
+
+					if (!using_reads_column(castNode(ColumnDef, cmd->def)->raw_default, &ctx))
+					{
+						Oid			newtype;
+						int32		newtypmod;
+
+						typenameTypeIdAndMod(NULL, castNode(ColumnDef, cmd->def)->typeName,
+											 &newtype, &newtypmod);
+						add_op(cls, PGM_RULE_DROP_COLUMN, relid, &f, lockmode,
+							   psprintf("ALTER COLUMN %s TYPE %s USING an expression that does not "
+										"read the column replaces every value of column %s of table \"%s\"",
+										quote_identifier(cmd->name),
+										format_type_with_typemod(newtype, newtypmod),
+										quote_identifier(cmd->name), f.relname));
+						((PgmOperation *) llast(cls->ops))->colname = pstrdup(cmd->name);
+					}
+				}
 				if (f.populated && type_change_needs_rewrite(relid, cmd, &why, &typname))
 				{
 					add_op(cls, PGM_RULE_TABLE_REWRITE, relid, &f, lockmode,
@@ -949,10 +1191,92 @@ schema_is_new(Oid nspid)
 	return is_new;
 }
 
+/*
+ * The object a DROP names, for the cascade walk; NULL when it does not
+ * exist (the statement fails, or does nothing with IF EXISTS) or is of a
+ * kind that never carries tables or columns with it.
+ */
+static ObjectAddress *
+drop_target(ObjectType type, Node *object)
+{
+	Oid			oid;
+
+	switch (type)
+	{
+		case OBJECT_TYPE:
+		case OBJECT_DOMAIN:
+			oid = LookupTypeNameOid(NULL, castNode(TypeName, object), true);
+			return OidIsValid(oid) ? make_address(TypeRelationId, oid) : NULL;
+		case OBJECT_COLLATION:
+			oid = get_collation_oid(castNode(List, object), true);
+			return OidIsValid(oid) ? make_address(CollationRelationId, oid) : NULL;
+		case OBJECT_FUNCTION:
+		case OBJECT_PROCEDURE:
+		case OBJECT_ROUTINE:
+		case OBJECT_AGGREGATE:
+			oid = LookupFuncWithArgs(type, castNode(ObjectWithArgs, object), true);
+			return OidIsValid(oid) ? make_address(ProcedureRelationId, oid) : NULL;
+		case OBJECT_EXTENSION:
+			oid = get_extension_oid(strVal(object), true);
+			return OidIsValid(oid) ? make_address(ExtensionRelationId, oid) : NULL;
+		case OBJECT_SCHEMA:
+			oid = get_namespace_oid(strVal(object), true);
+			return OidIsValid(oid) ? make_address(NamespaceRelationId, oid) : NULL;
+		case OBJECT_TABLE:
+		case OBJECT_FOREIGN_TABLE:
+		case OBJECT_MATVIEW:
+		case OBJECT_VIEW:
+		case OBJECT_SEQUENCE:
+			oid = rangevar_relid(makeRangeVarFromNameList(castNode(List, object)));
+			return OidIsValid(oid) ? make_address(RelationRelationId, oid) : NULL;
+		default:
+			return NULL;
+	}
+}
+
+static const char *
+drop_object_kind(ObjectType type)
+{
+	switch (type)
+	{
+		case OBJECT_TYPE:
+			return "TYPE";
+		case OBJECT_DOMAIN:
+			return "DOMAIN";
+		case OBJECT_COLLATION:
+			return "COLLATION";
+		case OBJECT_FUNCTION:
+			return "FUNCTION";
+		case OBJECT_PROCEDURE:
+			return "PROCEDURE";
+		case OBJECT_ROUTINE:
+			return "ROUTINE";
+		case OBJECT_AGGREGATE:
+			return "AGGREGATE";
+		case OBJECT_EXTENSION:
+			return "EXTENSION";
+		case OBJECT_SCHEMA:
+			return "SCHEMA";
+		case OBJECT_TABLE:
+			return "TABLE";
+		case OBJECT_FOREIGN_TABLE:
+			return "FOREIGN TABLE";
+		case OBJECT_MATVIEW:
+			return "MATERIALIZED VIEW";
+		case OBJECT_VIEW:
+			return "VIEW";
+		case OBJECT_SEQUENCE:
+			return "SEQUENCE";
+		default:
+			return "";
+	}
+}
+
 static void
 classify_drop(PgmClassification *cls, DropStmt *stmt)
 {
 	ListCell   *lc;
+	List	   *targets = NIL;
 
 	if (stmt->concurrent)
 		cls->transactional = false;
@@ -1023,6 +1347,25 @@ classify_drop(PgmClassification *cls, DropStmt *stmt)
 				break;
 		}
 	}
+
+	/*
+	 * What the objects named take with them.  A target that does not exist
+	 * is left out: without IF EXISTS the statement fails, with it the
+	 * others are dropped.
+	 */
+	if (stmt->removeType == OBJECT_INDEX)
+		return;
+	foreach(lc, stmt->objects)
+	{
+		ObjectAddress *addr = drop_target(stmt->removeType, lfirst(lc));
+
+		if (addr)
+			targets = lappend(targets, addr);
+	}
+	if (targets != NIL)
+		classify_cascade(cls, targets, stmt->behavior, false,
+						 psprintf("DROP %s%s", drop_object_kind(stmt->removeType),
+								  stmt->behavior == DROP_CASCADE ? " ... CASCADE" : ""));
 }
 
 static void
@@ -1233,6 +1576,33 @@ classify_rename(PgmClassification *cls, RenameStmt *stmt)
 						quote_identifier(stmt->newname)));
 }
 
+/* DROP OWNED BY: the role's tables go, and what depends on them. */
+static void
+classify_drop_owned(PgmClassification *cls, DropOwnedStmt *stmt)
+{
+	List	   *targets = NIL;
+	ListCell   *lc;
+
+	foreach(lc, stmt->roles)
+	{
+		RoleSpec   *rs = lfirst_node(RoleSpec, lc);
+		Oid			roleid;
+
+		if (rs->roletype == ROLESPEC_PUBLIC)
+			return;				/* "role public does not exist" */
+		roleid = get_rolespec_oid(rs, true);
+
+		/* Without the role's privileges the statement fails. */
+		if (!OidIsValid(roleid) || !has_privs_of_role(GetUserId(), roleid))
+			return;
+		targets = list_concat(targets, pgm_owned_objects(roleid));
+	}
+	if (targets == NIL)
+		return;
+	add_loss_ops(cls, pgm_cascade_losses(targets, stmt->behavior, true),
+				 psprintf("DROP OWNED%s", stmt->behavior == DROP_CASCADE ? " ... CASCADE" : ""));
+}
+
 /*
  * Cheap pre-filter: can this statement produce anything at all?  Keeps the
  * hook's cost for everything else to one switch.
@@ -1255,6 +1625,7 @@ pgm_classify_wanted(Node *parsetree)
 		case T_LockStmt:
 		case T_RefreshMatViewStmt:
 		case T_RuleStmt:
+		case T_DropOwnedStmt:
 			return true;
 		default:
 			return false;
@@ -1305,6 +1676,9 @@ pgm_classify_statement(Node *parsetree)
 			break;
 		case T_RenameStmt:
 			classify_rename(cls, (RenameStmt *) parsetree);
+			break;
+		case T_DropOwnedStmt:
+			classify_drop_owned(cls, (DropOwnedStmt *) parsetree);
 			break;
 		case T_IndexStmt:
 			classify_index(cls, (IndexStmt *) parsetree);

@@ -28,10 +28,13 @@
  * in override_by (superusers always).  Every use is stored in the statement's
  * DDL history row (policy_overrides), logged, and put in the ring.
  *
- * The violations ring is a fixed array in shared memory under one LWLock;
- * writers overwrite the oldest entry.  It holds what was refused or warned
- * about, which by its nature never reaches a table (refused statements roll
- * back).
+ * The violations ring is a fixed array in shared memory under one LWLock.
+ * It holds what was refused or warned about, which by its nature never
+ * reaches a table (refused statements roll back).  A writer takes a free
+ * slot, else overwrites the oldest entry, except that no role may hold more
+ * than PGM_VIOLATIONS_PER_ROLE entries: past that, a role overwrites its
+ * own oldest one.  So one role looping over refused statements cannot push
+ * everybody else's records out; it takes several roles doing so at once.
  *
  *-------------------------------------------------------------------------
  */
@@ -139,10 +142,13 @@ static LocalTransactionId overrides_lxid = InvalidLocalTransactionId;
  * ---------------------------------------------------------------------
  */
 #define PGM_VIOLATIONS			128
+#define PGM_VIOLATIONS_PER_ROLE	(PGM_VIOLATIONS / 4)
 #define PGM_VIOLATION_STMT_LEN	1024
 
 typedef struct PgmViolation
 {
+	uint64		seq;			/* order of writing; 0: a free slot */
+	Oid			roleid;
 	TimestampTz at;
 	Oid			dbid;
 	int			pid;
@@ -490,6 +496,13 @@ may_act_on(PgmOperation *op)
 {
 	if (!OidIsValid(op->relid) || superuser())
 		return true;
+	/*
+	 * Reached through a cascade: the classifier only looks when the role
+	 * may drop what the statement names, and PostgreSQL then drops the
+	 * dependents whoever owns them.
+	 */
+	if (op->via)
+		return true;
 	if (PGM_relation_ownercheck(op->relid, GetUserId()))
 		return true;
 	if (op->rule == PGM_RULE_TRUNCATE &&
@@ -590,6 +603,12 @@ pgm_policy_verdicts(PgmClassification *cls)
 		else
 			appendStringInfo(&detail, "The statement takes %s.",
 							 pgm_lockmode_name(op->lockmode));
+		if (op->via && op->colname)
+			appendStringInfo(&detail, " Column %s is not named in the statement but its data is lost with it: %s.",
+							 quote_identifier(op->colname), op->via);
+		else if (op->via)
+			appendStringInfo(&detail, " The table is not named in the statement but is dropped with it: %s.",
+							 op->via);
 		v->detail = detail.data;
 
 		/* Dropped by the down script of the migration that created it? */
@@ -654,6 +673,43 @@ pgm_violations_shmem_init(void)
 	LWLockRelease(AddinShmemInitLock);
 }
 
+/*
+ * The slot the next entry of this role goes to (see the file header).
+ * Called with the ring's lock held exclusively.
+ */
+static PgmViolation *
+violation_slot(Oid roleid)
+{
+	PgmViolation *free_slot = NULL;
+	PgmViolation *oldest = NULL;
+	PgmViolation *oldest_own = NULL;
+	int			own = 0;
+	int			i;
+
+	for (i = 0; i < PGM_VIOLATIONS; i++)
+	{
+		PgmViolation *e = &ring->entries[i];
+
+		if (e->seq == 0)
+		{
+			if (free_slot == NULL)
+				free_slot = e;
+			continue;
+		}
+		if (oldest == NULL || e->seq < oldest->seq)
+			oldest = e;
+		if (e->roleid == roleid)
+		{
+			own++;
+			if (oldest_own == NULL || e->seq < oldest_own->seq)
+				oldest_own = e;
+		}
+	}
+	if (own >= PGM_VIOLATIONS_PER_ROLE)
+		return oldest_own;
+	return free_slot ? free_slot : oldest;
+}
+
 static void
 record_violation(PgmVerdict *v, const char *action, const char *statement)
 {
@@ -676,8 +732,10 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 		return;
 
 	LWLockAcquire(ring->lock, LW_EXCLUSIVE);
-	slot = &ring->entries[ring->next % PGM_VIOLATIONS];
+	slot = violation_slot(GetUserId());
 	memset(slot, 0, sizeof(PgmViolation));
+	slot->seq = ++ring->next;
+	slot->roleid = GetUserId();
 	slot->at = GetCurrentTimestamp();
 	slot->dbid = MyDatabaseId;
 	slot->pid = MyProcPid;
@@ -701,8 +759,23 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 		memcpy(slot->statement, statement, len);
 		slot->statement[len] = '\0';
 	}
-	ring->next++;
 	LWLockRelease(ring->lock);
+}
+
+/*
+ * The safe alternative to an operation, for hints.  A loss through a
+ * cascade gets its own: how to do the same thing with every loss in plain
+ * sight.
+ */
+static const char *
+op_alternative(PgmOperation *op)
+{
+	if (op->via)
+		return psprintf("Drop or convert the dependent %s explicitly first (DROP TABLE, ALTER TABLE ... "
+						"DROP COLUMN or ALTER COLUMN ... TYPE), so that the statement no longer "
+						"takes data with it, or record the reason with migrate_override('%s', 'reason').",
+						op->colname ? "columns" : "tables", pgm_rules[op->rule].name);
+	return pgm_rules[op->rule].alternative;
 }
 
 /*
@@ -712,13 +785,13 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
  * names those settings first.
  */
 static const char *
-refusal_hint(PgmRule rule)
+refusal_hint(PgmOperation *op)
 {
 	if (pgm_session_is_restore())
 		return psprintf("When restoring a dump, run pg_restore as a superuser with %s. "
 						"Otherwise: %s",
-						PGM_RESTORE_PGOPTIONS, pgm_rules[rule].alternative);
-	return pgm_rules[rule].alternative;
+						PGM_RESTORE_PGOPTIONS, op_alternative(op));
+	return op_alternative(op);
 }
 
 /*
@@ -781,7 +854,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 								 pgm_rules[v->op->rule].name, v->op->what) :
 						v->message),
 				 errdetail("%s", v->detail),
-				 errhint("%s", pgm_rules[v->op->rule].alternative)));
+				 errhint("%s", op_alternative(v->op))));
 	}
 
 	if (refusal)
@@ -789,7 +862,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 				(errcode(ERRCODE_PGM_POLICY_VIOLATION),
 				 errmsg("%s", refusal->message),
 				 errdetail("%s", refusal->detail),
-				 errhint("%s", refusal_hint(refusal->op->rule))));
+				 errhint("%s", refusal_hint(refusal->op))));
 
 	appendStringInfoChar(&json, ']');
 	if (any_override)
@@ -900,13 +973,21 @@ migrate_override(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
+static int
+violation_newer_first(const void *a, const void *b)
+{
+	uint64		sa = ((const PgmViolation *) a)->seq;
+	uint64		sb = ((const PgmViolation *) b)->seq;
+
+	return sa > sb ? -1 : (sa < sb ? 1 : 0);
+}
+
 /* migrate_violations(): the ring, newest first. */
 Datum
 migrate_violations(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	PgmViolation *copy;
-	uint64		next;
 	int			n,
 				i;
 
@@ -918,13 +999,15 @@ migrate_violations(PG_FUNCTION_ARGS)
 	copy = palloc(sizeof(ring->entries));
 	LWLockAcquire(ring->lock, LW_SHARED);
 	memcpy(copy, ring->entries, sizeof(ring->entries));
-	next = ring->next;
 	LWLockRelease(ring->lock);
 
-	n = (int) Min(next, (uint64) PGM_VIOLATIONS);
+	/* Newest first; free slots (seq 0) sort last and are skipped. */
+	qsort(copy, PGM_VIOLATIONS, sizeof(PgmViolation), violation_newer_first);
+	for (n = 0; n < PGM_VIOLATIONS && copy[n].seq != 0; n++)
+		;
 	for (i = 0; i < n; i++)
 	{
-		PgmViolation *v = &copy[(next - 1 - i) % PGM_VIOLATIONS];
+		PgmViolation *v = &copy[i];
 		Datum		values[8];
 		bool		nulls[8] = {0};
 		char	   *dbname = get_database_name(v->dbid);
