@@ -75,8 +75,10 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "history.h"
+#include "migrate.h"
 #include "pg_migrate.h"
 
 #define HISTORY_TABLE	"migrate_ddl_history"
@@ -1286,4 +1288,62 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	write_row(relid, values, nulls);
 
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * migrate_history_purge(older_than interval): remove the history rows older
+ * than the given age, returning how many.  EXECUTE is granted to nobody but
+ * superusers (and whom they grant it to).
+ *
+ * The history is append-only for everyone but its owner (its trigger), so
+ * the DELETE runs as the owner, switched to for that statement alone as a
+ * restricted operation; the function itself is not SECURITY DEFINER, so
+ * that nothing else in the call runs with the owner's rights (and the
+ * extension has no SECURITY DEFINER function, which PostgreSQL's own
+ * catalog checks count).
+ */
+PG_FUNCTION_INFO_V1(migrate_history_purge);
+
+Datum
+migrate_history_purge(PG_FUNCTION_ARGS)
+{
+	Interval   *zero = palloc0(sizeof(Interval));
+	Oid			relid;
+	Oid			argtypes[1] = {INTERVALOID};
+	Datum		args[1];
+	char	   *nspname;
+	char	   *relname;
+	uint64		removed;
+
+	if (PG_ARGISNULL(0) ||
+		DatumGetBool(DirectFunctionCall2(interval_lt, PG_GETARG_DATUM(0),
+										 IntervalPGetDatum(zero))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("older_than must be a non-negative interval")));
+
+	relid = pgm_relation(HISTORY_TABLE);
+	nspname = OidIsValid(relid) ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+	relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
+	if (nspname == NULL || relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" does not exist", HISTORY_TABLE)));
+
+	args[0] = PG_GETARG_DATUM(0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) pgm_execute_as(pgm_relation_owner(relid),
+						  psprintf("DELETE FROM %s WHERE occurred_at OPERATOR(pg_catalog.<)"
+								   " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
+								   quote_qualified_identifier(nspname, relname)),
+						  1, argtypes, args, NULL);
+	removed = SPI_processed;
+	SPI_finish();
+
+	ereport(LOG,
+			(errmsg("%s removed " UINT64_FORMAT " DDL history rows older than %s",
+					GetUserNameFromId(GetSessionUserId(), false), removed,
+					DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(0))))));
+	PG_RETURN_INT64((int64) removed);
 }
