@@ -62,6 +62,7 @@
 #include "parser/scansup.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "tcop/deparse_utility.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -890,8 +891,26 @@ draw_history_id(void)
 {
 	bool		isnull;
 	Datum		id;
+	int			save_lock_timeout;
 
-	LockRelationOid(insert_seq_relid, ShareUpdateExclusiveLock);
+	/*
+	 * Every session's DDL takes this lock, for a few microseconds each: a
+	 * wait for it is no lock queue on the application's tables, and must
+	 * not fail the statement under the bounded lock_timeout that the
+	 * lock-queue protection gives it (the holder may just be descheduled
+	 * on a busy machine).
+	 */
+	save_lock_timeout = LockTimeout;
+	LockTimeout = 0;
+	PG_TRY();
+	{
+		LockRelationOid(insert_seq_relid, ShareUpdateExclusiveLock);
+	}
+	PG_FINALLY();
+	{
+		LockTimeout = save_lock_timeout;
+	}
+	PG_END_TRY();
 	if (SPI_execute_plan(id_plan, NULL, NULL, false, 1) != SPI_OK_SELECT ||
 		SPI_processed != 1)
 		elog(ERROR, "could not draw the id of a history row");
