@@ -3,8 +3,12 @@
 # table size, identical tables get the same backfill of a new nullable
 # column (c = a + 1 on every row)
 #   - by one plain UPDATE,
-#   - by migrate_batch_update with one worker,
-#   - by migrate_batch_update with parallel => 2,
+#   - by migrate_batch_update with one worker, in each way users run it:
+#     waited for with CALL migrate_job_wait; submitted by a session that
+#     disconnects at once, nobody watching (the end is read from the job's
+#     finished_at, checked every 2 seconds); watched by a new psql every
+#     second; watched by one session every 50 ms (psql's \watch),
+#   - by migrate_batch_update with parallel => 2 (waited for),
 #   - by a PL/pgSQL keyset loop (a procedure) that commits every 10000 rows,
 #   - by a DO block repeating UPDATE ... WHERE id IN (SELECT id ... WHERE
 #     c IS NULL LIMIT 1000) until nothing is left: every round scans past
@@ -110,6 +114,35 @@ SQL
 	bench_since "$t0"
 }
 
+# A job submitted by a session that disconnects at once; the time runs from
+# the submission to the job's finished_at.  How the end is awaited is the
+# method: "alone" looks every 2 seconds, "poll1s" runs a new psql reading
+# migrate_jobs every second, "poll50ms" keeps one session reading it every
+# 50 ms.
+run_job_unattended() {
+	local how=$1 job t0 state="" watcher="" out=$PGM_WORK/watch.out
+	read -r job t0 < <(psql -XAtq -F ' ' -c \
+		"SELECT migrate_batch_update('bf', 'c = a + 1'), extract(epoch FROM clock_timestamp())" postgres)
+	: >"$out"
+	if [ "$how" = poll50ms ]; then
+		printf 'SELECT state FROM migrate_jobs WHERE id = %s\n\\watch 0.05\n' "$job" |
+			psql -XAtq postgres >"$out" 2>/dev/null &
+		watcher=$!
+	fi
+	while :; do
+		case $how in
+		alone) sleep 2; state=$(psql -XAtq -c "SELECT state FROM migrate_jobs WHERE id = $job" postgres) ;;
+		poll1s) sleep 1; state=$(psql -XAtq -c "SELECT state FROM migrate_jobs WHERE id = $job" postgres) ;;
+		poll50ms) sleep 0.2; state=$(grep -v '^$' "$out" | tail -n 1) ;;
+		esac
+		case $state in done|failed|cancelled) break ;; esac
+	done
+	[ -z "$watcher" ] || { kill "$watcher"; wait "$watcher" 2>/dev/null || true; }
+	[ "$state" = "done" ] || { echo "job ended $state" >&2; exit 1; }
+	psql -XAtq -c "SELECT round((extract(epoch FROM finished_at) - $t0)::numeric, 3)
+		FROM migrate_job_state WHERE id = $job" postgres
+}
+
 run_loop() {
 	local t0
 	t0=$(bench_now)
@@ -149,6 +182,9 @@ for n in $sizes; do
 		plain) s=$(run_plain) ;;
 		job1) s=$(run_job 1) ;;
 		job2) s=$(run_job 2) ;;
+		job_alone) s=$(run_job_unattended alone) ;;
+		job_poll1s) s=$(run_job_unattended poll1s) ;;
+		job_poll50ms) s=$(run_job_unattended poll50ms) ;;
 		loop) s=$(run_loop) ;;
 		limit) s=$(run_limit) ;;
 		esac

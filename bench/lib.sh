@@ -12,10 +12,16 @@ BENCH_RESULTS=${BENCH_RESULTS:-}
 
 # The methods bench/backfill.sh compares, in the order they run and are
 # shown, and their names in tables and charts.
-BENCH_METHODS="plain job1 job2 loop limit"
+# The job* methods are the ways users run a backfill: waited for with
+# migrate_job_wait, left alone by a submitter that disconnects, watched by
+# a client polling migrate_jobs, and with two workers.
+BENCH_METHODS="plain job1 job_alone job_poll1s job_poll50ms job2 loop limit"
 declare -A BENCH_LABEL=(
 	[plain]="plain UPDATE"
-	[job1]="migrate_batch_update, 1 worker"
+	[job1]="migrate_batch_update, 1 worker, migrate_job_wait"
+	[job_alone]="migrate_batch_update, 1 worker, left alone"
+	[job_poll1s]="migrate_batch_update, 1 worker, polled every 1 s"
+	[job_poll50ms]="migrate_batch_update, 1 worker, polled every 50 ms"
 	[job2]="migrate_batch_update, parallel => 2"
 	[loop]="PL/pgSQL keyset loop, COMMIT every 10k rows"
 	[limit]="DO block looping UPDATE ... IN (SELECT ... LIMIT 1000)"

@@ -91,7 +91,9 @@ ALTER TABLE hd_renamed RENAME TO migrate_ddl_history;
 
 -- Errors that say nothing about the table's state (here a lock timeout,
 -- raised by a trigger) stay errors, for superusers too: a statement
--- retried after a lock timeout must see it, and is retried.
+-- retried after a lock timeout must see it.  (The ALTER TABLE below finds
+-- its lock free, so it runs without a subtransaction and is not retried:
+-- the lock timeout is its error as it is.)
 CREATE FUNCTION hd_busy() RETURNS trigger LANGUAGE plpgsql
   AS $$ BEGIN RAISE EXCEPTION 'history busy' USING ERRCODE = 'lock_not_available'; END $$;
 SET pg_migrate.record_ddl = off;

@@ -10,9 +10,9 @@
  *		   pg_migrate.enforce, raising a refusal before anything has run
  *		   (policy.c),
  *		3. when it will wait for a lock that blocks reads or writes on an
- *		   existing table, bounds that wait with lock_timeout and retries
- *		   it inside a subtransaction, sleeping without such locks between
- *		   attempts,
+ *		   existing table, bounds that wait with lock_timeout and, unless
+ *		   the lock can be had at once, retries it inside a subtransaction,
+ *		   sleeping without such locks between attempts,
  *		4. opens a history frame (statement text, start time),
  *		5. runs the statement through the previous hook or
  *		   standard_ProcessUtility,
@@ -28,7 +28,10 @@
  * pg_migrate.lock_retry_budget.  Sleeping is only harmless if the
  * transaction holds nothing that blocks others: when earlier statements of
  * the same transaction hold such locks, the first timeout is final.  The
- * final error names the sessions holding the conflicting locks.
+ * final error names the sessions holding the conflicting locks.  When every
+ * such lock could be granted at once, the statement runs without a
+ * subtransaction (locks_free_now), with the same bounded lock_timeout but
+ * no retry.
  *
  * Statements that cannot run in a transaction block (VACUUM, CLUSTER of
  * several tables, REINDEX SCHEMA/DATABASE, the CONCURRENTLY forms) cannot
@@ -64,6 +67,7 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "pgstat.h"
+#include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "storage/procarray.h"
@@ -526,6 +530,42 @@ run_with_timeout(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 }
 
+/*
+ * Could every lock the statement is predicted to wait for be granted at
+ * once (nobody holds a conflicting lock or waits for one)?  Each is taken
+ * conditionally and released at once: the prediction may be stronger than
+ * what the statement takes (REINDEX is predicted AccessExclusiveLock on
+ * its table for the index locks every query needs), and must not be held
+ * longer than the probe.  When all were free, the statement runs without a
+ * subtransaction, with the bounded lock_timeout: there is nothing to retry
+ * but a lock taken meanwhile, which is rare, and fails as a statement
+ * that commits internally does.  That spares a subtransaction id for most
+ * DDL (a migration of more than 64 statements would otherwise overflow
+ * their cache in every snapshot), and keeps PostgreSQL's transactional
+ * statistics as they would be without pg_migrate (a table dropped in a
+ * subtransaction keeps the counters of the transaction level above).
+ *
+ * Only relations the role owns are probed: the statement itself checks its
+ * privileges before it locks, and a role must not lock, even for an
+ * instant, what its statement would be refused.
+ */
+static bool
+locks_free_now(List *locks)
+{
+	ListCell   *lc;
+
+	foreach(lc, locks)
+	{
+		PgmLockRequest *req = lfirst(lc);
+
+		if (!PGM_relation_ownercheck(req->relid, GetUserId()) ||
+			!ConditionalLockRelationOid(req->relid, req->lockmode))
+			return false;
+		UnlockRelationOid(req->relid, req->lockmode);
+	}
+	return true;
+}
+
 /* The text of this statement alone, redacted, for violation reports. */
 static char *
 statement_for_report(PlannedStmt *pstmt, const char *queryString)
@@ -656,7 +696,7 @@ pgm_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		pgm_current_migration != NULL)
 		run_and_record(pstmt, queryString, readOnlyTree, context, params,
 					   queryEnv, dest, qc, record, overrides_json);
-	else if (!cls->transactional)
+	else if (!cls->transactional || locks_free_now(cls->locks))
 		run_with_timeout(pstmt, queryString, readOnlyTree, context, params,
 						 queryEnv, dest, qc, record, overrides_json);
 	else

@@ -62,6 +62,7 @@
 #include "parser/scansup.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
+#include "storage/proc.h"
 #include "tcop/deparse_utility.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -75,8 +76,10 @@
 #include "utils/rel.h"
 #include "utils/resowner.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 
 #include "history.h"
+#include "migrate.h"
 #include "pg_migrate.h"
 
 #define HISTORY_TABLE	"migrate_ddl_history"
@@ -88,6 +91,7 @@ char	   *pgm_current_migration = NULL;
 static SPIPlanPtr insert_plan = NULL;
 static Oid	insert_plan_relid = InvalidOid;
 static Oid	insert_seq_relid = InvalidOid;	/* the table's id sequence */
+static SPIPlanPtr id_plan = NULL;	/* draws an id from it */
 
 /* Prepared queries of the event-trigger functions. */
 static SPIPlanPtr ddl_commands_plan = NULL;
@@ -856,38 +860,75 @@ objects_json(List *objects)
 }
 
 /*
- * With wal_level = minimal, a sequence created in the current transaction
- * (CREATE EXTENSION, or a restore in one transaction) is not WAL-logged until
- * commit, yet nextval() records in the page that the next 32 values are
- * covered by WAL.  After a crash those values would be handed out again and
- * the next history row would collide with a committed one.  setval() to the
- * current value clears that count, so that the first nextval() after commit
- * WAL-logs as it should.
+ * The id of a new history row.
+ *
+ * nextval() would make the history's sequence the session's "last used"
+ * one: lastval() would then return the history's id instead of the
+ * application's last nextval() (PHP's PDO::lastInsertId() calls it), or
+ * fail with "permission denied" for a role that may not read the history's
+ * sequence.  That state lives in commands/sequence.c where nothing can
+ * restore it, so the id is drawn without nextval(): the sequence's
+ * current value plus one, written back with setval(), which advances the
+ * sequence (non-transactionally and WAL-logged, as nextval() does) but
+ * leaves lastval() alone.
+ *
+ * A lock on the sequence that conflicts with itself and with nothing
+ * nextval() or setval() take (SHARE UPDATE EXCLUSIVE) makes reading and
+ * writing back one step for every writer of the history, so ids stay
+ * unique and increase in the order they are drawn.  It is released at
+ * once: what setval() wrote does not wait for the commit.  It is taken
+ * before anything else, so while it is held nothing is waited for but
+ * the sequence's buffer.
+ *
+ * setval() also leaves the sequence no values logged in advance, so a
+ * sequence created in the current transaction under wal_level = minimal
+ * (CREATE EXTENSION, a restore in one transaction) cannot hand out again
+ * after a crash an id that a committed row holds: nextval() would have
+ * recorded 32 values as covered by WAL that was never written.
  */
-static void
-protect_sequence_from_crash(void)
+static Datum
+draw_history_id(void)
 {
-	Relation	seqrel;
-	bool		skips_wal;
+	bool		isnull;
+	Datum		id;
+	int			save_lock_timeout;
 
-	if (!OidIsValid(insert_seq_relid))
-		return;
-	seqrel = try_relation_open(insert_seq_relid, AccessShareLock);
-	if (seqrel == NULL)
-		return;
-	skips_wal = !RelationNeedsWAL(seqrel);
-	relation_close(seqrel, AccessShareLock);
-	if (skips_wal)
-		DirectFunctionCall3(setval3_oid, ObjectIdGetDatum(insert_seq_relid),
-							DirectFunctionCall1(currval_oid, ObjectIdGetDatum(insert_seq_relid)),
-							BoolGetDatum(true));
+	/*
+	 * Every session's DDL takes this lock, for a few microseconds each: a
+	 * wait for it is no lock queue on the application's tables, and must
+	 * not fail the statement under the bounded lock_timeout that the
+	 * lock-queue protection gives it (the holder may just be descheduled
+	 * on a busy machine).
+	 */
+	save_lock_timeout = LockTimeout;
+	LockTimeout = 0;
+	PG_TRY();
+	{
+		LockRelationOid(insert_seq_relid, ShareUpdateExclusiveLock);
+	}
+	PG_FINALLY();
+	{
+		LockTimeout = save_lock_timeout;
+	}
+	PG_END_TRY();
+	if (SPI_execute_plan(id_plan, NULL, NULL, false, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not draw the id of a history row");
+	id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		elog(ERROR, "could not draw the id of a history row");
+	UnlockRelationOid(insert_seq_relid, ShareUpdateExclusiveLock);
+	return id;
 }
 
-#define INSERT_NARGS 13
+#define INSERT_NARGS 14
 
 static void
 insert_row(Oid relid, Datum *values, const char *nulls)
 {
+	Datum		args[INSERT_NARGS];
+	char		argnulls[INSERT_NARGS + 1];
+
 	if (insert_plan == NULL || insert_plan_relid != relid)
 	{
 		Oid			argtypes[INSERT_NARGS] = {
@@ -903,46 +944,83 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 			INTERVALOID,		/* duration */
 			TEXTOID,			/* migration_version */
 			BOOLOID,			/* toplevel */
-			TEXTOID				/* policy_overrides, as json text */
+			TEXTOID,			/* policy_overrides, as json text */
+			INT8OID				/* id (see draw_history_id) */
 		};
 		char	   *sql;
 		SPIPlanPtr	plan;
+		SPIPlanPtr	seq_plan = NULL;
 		List	   *sequences;
+		Oid			seqid;
 		char	   *nspname = get_namespace_name(get_rel_namespace(relid));
 		char	   *relname = get_rel_name(relid);
+		char	   *seqnspname;
+		char	   *seqname;
 
 		/* Dropped (DROP EXTENSION) since pgm_relation() found it. */
 		if (nspname == NULL || relname == NULL)
 			return;
 
+		/*
+		 * The id sequence, the one the table owns; without one (a damaged
+		 * installation) the column's default supplies the id.
+		 */
+		sequences = getOwnedSequences(relid);
+		seqid = sequences != NIL ? linitial_oid(sequences) : InvalidOid;
+		seqnspname = OidIsValid(seqid) ? get_namespace_name(get_rel_namespace(seqid)) : NULL;
+		seqname = OidIsValid(seqid) ? get_rel_name(seqid) : NULL;
+		if (seqnspname == NULL || seqname == NULL)
+			seqid = InvalidOid;
+		else
+		{
+			sql = psprintf("SELECT pg_catalog.setval('%u'::pg_catalog.regclass,"
+						   " CASE WHEN is_called THEN last_value OPERATOR(pg_catalog.+) 1"
+						   " ELSE last_value END, true) FROM %s.%s",
+						   seqid, quote_identifier(seqnspname), quote_identifier(seqname));
+			seq_plan = SPI_prepare(sql, 0, NULL);
+			if (seq_plan == NULL)
+				elog(ERROR, "could not prepare the history id query: %s",
+					 SPI_result_code_string(SPI_result));
+			SPI_keepplan(seq_plan);
+		}
+
 		sql = psprintf("INSERT INTO %s.%s"
-					   " (occurred_at, transaction_id, backend_pid,"
+					   " (%soccurred_at, transaction_id, backend_pid,"
 					   "  session_role, effective_role, application_name, client_addr,"
 					   "  command_tag, statement, objects, rewrite, lock_mode,"
 					   "  duration, migration_version, toplevel, policy_overrides)"
-					   " VALUES ($1, pg_catalog.pg_current_xact_id(),"
+					   " VALUES (%s$1, pg_catalog.pg_current_xact_id(),"
 					   "  pg_catalog.pg_backend_pid(), $2, $3, $4,"
 					   "  pg_catalog.inet_client_addr(), $5, $6,"
 					   "  $7::pg_catalog.jsonb, $8, $9, $10, $11, $12,"
 					   "  $13::pg_catalog.jsonb)",
-					   quote_identifier(nspname), quote_identifier(relname));
-		plan = SPI_prepare(sql, INSERT_NARGS, argtypes);
+					   quote_identifier(nspname), quote_identifier(relname),
+					   OidIsValid(seqid) ? "id, " : "",
+					   OidIsValid(seqid) ? "$14, " : "");
+		plan = SPI_prepare(sql, OidIsValid(seqid) ? INSERT_NARGS : INSERT_NARGS - 1, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the history insert: %s",
 				 SPI_result_code_string(SPI_result));
 		SPI_keepplan(plan);
 		if (insert_plan)
 			SPI_freeplan(insert_plan);
+		if (id_plan)
+			SPI_freeplan(id_plan);
 		insert_plan = plan;
+		id_plan = seq_plan;
 		insert_plan_relid = relid;
-		sequences = getOwnedSequences(relid);
-		insert_seq_relid = sequences != NIL ? linitial_oid(sequences) : InvalidOid;
+		insert_seq_relid = seqid;
 	}
 
-	if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not insert into the DDL history");
+	memcpy(args, values, sizeof(Datum) * (INSERT_NARGS - 1));
+	memcpy(argnulls, nulls, INSERT_NARGS - 1);
+	argnulls[INSERT_NARGS - 1] = ' ';
+	argnulls[INSERT_NARGS] = '\0';
+	if (OidIsValid(insert_seq_relid))
+		args[INSERT_NARGS - 1] = draw_history_id();
 
-	protect_sequence_from_crash();
+	if (SPI_execute_plan(insert_plan, args, argnulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not insert into the DDL history");
 }
 
 /* A role's name; a role dropped by the statement itself is named by OID. */
@@ -1037,7 +1115,8 @@ transient_error(int sqlerrcode)
  */
 /*
  * Is the history table as the extension made it, as far as what can make
- * an insert fail goes: its owner may insert and draw ids, and it has no
+ * an insert fail goes: its owner may insert and draw ids (read the
+ * sequence and setval() it: see draw_history_id), and it has no
  * triggers but the extension's own?  A cheap look at the catalog caches,
  * so that a healthy history spends no subtransaction on a superuser's
  * statement.
@@ -1052,7 +1131,8 @@ history_looks_writable(Oid relid)
 
 	if (pg_class_aclcheck(relid, owner, ACL_INSERT) != ACLCHECK_OK ||
 		!OidIsValid(seqid) ||
-		pg_class_aclcheck(seqid, owner, ACL_USAGE) != ACLCHECK_OK)
+		pg_class_aclcheck(seqid, owner, ACL_SELECT) != ACLCHECK_OK ||
+		pg_class_aclcheck(seqid, owner, ACL_UPDATE) != ACLCHECK_OK)
 		return false;
 
 	rel = try_relation_open(relid, AccessShareLock);
@@ -1227,4 +1307,62 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	write_row(relid, values, nulls);
 
 	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * migrate_history_purge(older_than interval): remove the history rows older
+ * than the given age, returning how many.  EXECUTE is granted to nobody but
+ * superusers (and whom they grant it to).
+ *
+ * The history is append-only for everyone but its owner (its trigger), so
+ * the DELETE runs as the owner, switched to for that statement alone as a
+ * restricted operation; the function itself is not SECURITY DEFINER, so
+ * that nothing else in the call runs with the owner's rights (and the
+ * extension has no SECURITY DEFINER function, which PostgreSQL's own
+ * catalog checks count).
+ */
+PG_FUNCTION_INFO_V1(migrate_history_purge);
+
+Datum
+migrate_history_purge(PG_FUNCTION_ARGS)
+{
+	Interval   *zero = palloc0(sizeof(Interval));
+	Oid			relid;
+	Oid			argtypes[1] = {INTERVALOID};
+	Datum		args[1];
+	char	   *nspname;
+	char	   *relname;
+	uint64		removed;
+
+	if (PG_ARGISNULL(0) ||
+		DatumGetBool(DirectFunctionCall2(interval_lt, PG_GETARG_DATUM(0),
+										 IntervalPGetDatum(zero))))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("older_than must be a non-negative interval")));
+
+	relid = pgm_relation(HISTORY_TABLE);
+	nspname = OidIsValid(relid) ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+	relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
+	if (nspname == NULL || relname == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation \"%s\" does not exist", HISTORY_TABLE)));
+
+	args[0] = PG_GETARG_DATUM(0);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) pgm_execute_as(pgm_relation_owner(relid),
+						  psprintf("DELETE FROM %s WHERE occurred_at OPERATOR(pg_catalog.<)"
+								   " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
+								   quote_qualified_identifier(nspname, relname)),
+						  1, argtypes, args, NULL);
+	removed = SPI_processed;
+	SPI_finish();
+
+	ereport(LOG,
+			(errmsg("%s removed " UINT64_FORMAT " DDL history rows older than %s",
+					GetUserNameFromId(GetSessionUserId(), false), removed,
+					DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(0))))));
+	PG_RETURN_INT64((int64) removed);
 }

@@ -88,6 +88,7 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "tcop/utility.h"
 #include "utils/acl.h"
@@ -2356,11 +2357,19 @@ sleep_between_batches(JobRun *job, long ms)
 
 /*
  * Is anybody else busy on the server: a client backend running on the CPU,
- * or waiting for I/O, a buffer or a lock?  Read from the PGPROC array
- * without locks: it is a hint, taken between batches.  Background workers,
- * autovacuum, processes connected to no database (physical WAL senders)
- * and sessions that are idle, sleeping or waiting for a client are not
- * busy.
+ * or waiting for I/O, a buffer or a lock?  Background workers (the job's
+ * own among them), autovacuum, processes connected to no database
+ * (physical WAL senders) and sessions that are idle, sleeping or waiting
+ * for a client are not busy.
+ *
+ * The PGPROC array is read without locks (it is a hint, taken between
+ * batches), but only live backends count: a slot keeps the pid and the
+ * last wait_event_info (0, "on the CPU") of the backend that exited from
+ * it, so every session that ever connected and left would otherwise look
+ * busy for good, and an unattended job would yield after every batch.  A
+ * slot that looks busy is confirmed against the ProcArray, which holds
+ * live backends only (BackendPidGetProc walks it under ProcArrayLock; a
+ * pid reused by a backend in another slot does not match this one).
  */
 static bool
 others_busy(void)
@@ -2370,17 +2379,19 @@ others_busy(void)
 	for (i = 0; i < MaxBackends; i++)
 	{
 		PGPROC	   *proc = GetPGProcByNumber(i);
+		int			pid = proc->pid;
 		uint32		wait;
 		uint32		wait_class;
 
-		if (proc == MyProc || proc->pid == 0 || proc->isBackgroundWorker ||
+		if (proc == MyProc || pid == 0 || proc->isBackgroundWorker ||
 			!OidIsValid(proc->databaseId) ||
 			(proc->statusFlags & PROC_IS_AUTOVACUUM))
 			continue;
 		wait = proc->wait_event_info;
 		wait_class = wait & 0xFF000000;
-		if (wait == 0 || wait_class == PG_WAIT_LWLOCK || wait_class == PG_WAIT_LOCK ||
-			wait_class == PG_WAIT_BUFFER_PIN || wait_class == PG_WAIT_IO)
+		if ((wait == 0 || wait_class == PG_WAIT_LWLOCK || wait_class == PG_WAIT_LOCK ||
+			 wait_class == PG_WAIT_BUFFER_PIN || wait_class == PG_WAIT_IO) &&
+			BackendPidGetProc(pid) == proc)
 			return true;
 	}
 	return false;

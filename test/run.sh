@@ -5,9 +5,10 @@
 # ends with one line "N passed, N failed".
 #
 #   bash test/run.sh                 everything
-#   bash test/run.sh regress         one suite (regress, isolation or tap)
+#   bash test/run.sh regress         one suite (regress, isolation, tap or pgcore)
 #   bash test/run.sh tap/010_jobs_crash regress/jobs
 #                                    single tests of a suite
+#   bash test/run.sh pgcore/warn     pgcore with pg_migrate.enforce = warn
 set -uo pipefail
 
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -15,9 +16,11 @@ PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
 
 pgm_install_deps || exit 1
+# pgcore unpacks PostgreSQL's source package with dpkg-source.
+case " ${*:-pgcore} " in *" pgcore"*) pgm_install_deps dpkg-dev || exit 1 ;; esac
 pgm_drop_root test/run.sh "$@"
 
-suites=${*:-regress isolation tap}
+suites=${*:-regress isolation tap pgcore}
 PGM_WORK=$PGM_TOP/tmp_work
 rm -rf "$PGM_WORK" "$PGM_TOP/results"
 mkdir -p "$PGM_WORK" "$PGM_TOP/results"
@@ -94,14 +97,33 @@ run_tap() {
 	cp -a "$PGM_WORK/tap/tmp_check/log" "$PGM_TOP/results/tap/" 2>/dev/null || true
 }
 
+# PostgreSQL's own regression suite on a server with pg_migrate created in
+# the test database (enforcement off), compared with a stock server: one
+# test, failed by any difference but the listing of the extension's event
+# triggers, by a crash or by a new internal error (test/pgcore.sh).
+run_pgcore() {
+	pgm_log "pgcore: PostgreSQL's regression suite with and without pg_migrate"
+	if bash "$PGM_TOP/test/pgcore.sh" run "$PGM_WORK/pgcore" "$PGM_TOP/results/pgcore" "${1:-off}" \
+		>"$PGM_WORK/pgcore.log" 2>&1; then
+		echo "test pgcore ... ok"
+		passed=$((passed + 1))
+	else
+		cat "$PGM_WORK/pgcore.log"
+		echo "test pgcore ... FAILED"
+		failed=$((failed + 1))
+	fi
+}
+
 for s in $suites; do
 	case $s in
 	regress) run_regress ;;
 	isolation) run_isolation ;;
 	tap) run_tap ;;
+	pgcore) run_pgcore ;;
 	regress/*) run_regress "${s#*/}" ;;
 	isolation/*) run_isolation "${s#*/}" ;;
 	tap/*) run_tap "${s#*/}" ;;
+	pgcore/*) run_pgcore "${s#*/}" ;;
 	*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
 	esac
 done

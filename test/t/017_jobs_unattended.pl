@@ -1,0 +1,82 @@
+# A job left alone on an idle server runs at full speed: sessions that
+# connected and exited before it (the submitting one among them) do not
+# count as busy, so the worker never yields to them.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep time);
+use PgmJobs;
+
+my $node = pgm_node('unattended');
+# A yield lasts a hundred times its batch: yielding after the batches of
+# a job that works for half a second or more misses the deadline below by
+# far, on a slow machine as on a fast one.  The postmaster logs each
+# worker's end at DEBUG1, which tells when the job is over without
+# connecting (a connected session running a query is busy, and rightly
+# yielded to).
+$node->append_conf('postgresql.conf', q{
+pg_migrate.batch_yield = 100
+log_min_messages = debug1
+});
+$node->restart;
+$node->safe_psql('postgres', q{
+CREATE EXTENSION pg_migrate;
+CREATE TABLE t (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO t SELECT g FROM generate_series(1, 200000) g;
+VACUUM ANALYZE t;
+});
+
+# Several sessions at once, then none: their PGPROC slots keep the pid
+# and the last wait event of a backend that has exited.
+my @sessions = map { $node->background_psql('postgres') } 1 .. 4;
+$_->query_safe('SELECT 1') for @sessions;
+$_->quit for @sessions;
+
+# Submitted by a session that disconnects at once; nobody watches.
+my $offset = -s $node->logfile;
+my $id = $node->safe_psql('postgres',
+	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 20000)");
+my $exited = 0;
+my $deadline = time() + 30;
+while (time() < $deadline)
+{
+	my $log = slurp_file($node->logfile, $offset);
+	if ($log =~ /unregistering background worker "pg_migrate job $id slice 0"/)
+	{
+		$exited = 1;
+		last;
+	}
+	usleep(100_000);
+}
+ok($exited, 'unattended job: the worker is over within 30 seconds');
+
+my ($state, $batches, $seconds) = split /\|/, $node->safe_psql('postgres', qq{
+SELECT state, (SELECT count(*) FROM t WHERE n = 1) >= 200000,
+       extract(epoch FROM finished_at - started_at)::int
+  FROM migrate_jobs WHERE id = $id});
+is($state, 'done', 'unattended job: done');
+is($batches, 't', 'unattended job: every row updated once');
+ok($seconds ne '' && $seconds < 30, "unattended job: finished $seconds s after it started");
+
+# A session that is really busy still gets its pauses (see 011 too).
+$node->safe_psql('postgres', 'UPDATE t SET n = 0');
+my $busy = $node->background_psql('postgres', on_error_stop => 0);
+$busy->query_until(qr/busy/, "\\echo busy\nSELECT count(*) FROM generate_series(1, 3000000000);\n");
+$node->safe_psql('postgres', q{
+ALTER SYSTEM SET pg_migrate.batch_yield = 4; SELECT pg_reload_conf()});
+$id = $node->safe_psql('postgres',
+	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 500)");
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) > 0 FROM pg_stat_activity
+ WHERE backend_type = 'pg_migrate job' AND query ~ 'yielding \d+ ms to busy sessions'}),
+	'busy session: the worker yields between batches');
+$node->safe_psql('postgres', q{
+SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT count(*) FROM generate_series%'});
+eval { $busy->quit; };
+is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', 'busy session: the job finishes');
+ok(!$node->log_contains('terminated by signal|was terminated by exception'), 'no crash in the log');
+
+$node->stop;
+done_testing();
