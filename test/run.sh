@@ -1,30 +1,49 @@
 #!/usr/bin/env bash
 # The whole test suite: pg_regress (sql/), isolation (test/specs/) and TAP
 # (test/t/), each on private throwaway clusters with pg_migrate preloaded.
-# Installs its own dependencies, works as root or as an ordinary user, and
-# ends with one line "N passed, N failed".
+# Installs its own dependencies, works as root or as an ordinary user, runs
+# on every supported PostgreSQL major (one line "PGnn: N passed, N failed"
+# each) and ends with one line "N passed, N failed" for all of them.
 #
-#   bash test/run.sh                 everything
+#   bash test/run.sh                 everything, on every major
 #   bash test/run.sh regress         one suite (regress, isolation or tap)
 #   bash test/run.sh tap/010_jobs_crash regress/jobs
 #                                    single tests of a suite
+#   bash test/run.sh --major 18 regress/jobs
+#   PGM_MAJORS="15 18" bash test/run.sh
+#                                    only these majors (default: 15 17 18)
 set -uo pipefail
 
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=test/lib.sh
 . "$PGM_TOP/test/lib.sh"
 
-pgm_install_deps || exit 1
+majors=""
+while [ "${1:-}" = --major ]; do
+	majors="$majors ${2:?--major needs a version}"
+	shift 2
+done
+PGM_MAJORS=${majors:-${PGM_MAJORS:-15 17 18}}
+export PGM_MAJORS
+
+# The majors bookworm does not ship are built from source (once, then
+# cached) before dropping root: the build installs packages and writes the
+# cache.
+extra=""
+for m in $PGM_MAJORS; do
+	[ "$m" = 15 ] || extra=$PGM_PG_BUILD_PACKAGES
+done
+# shellcheck disable=SC2086
+pgm_install_deps $extra || exit 1
+if [ "$(id -u)" -eq 0 ]; then
+	for m in $PGM_MAJORS; do
+		pgm_pg_config "$m" || true
+	done
+fi
 pgm_drop_root test/run.sh "$@"
 
 suites=${*:-regress isolation tap}
-PGM_WORK=$PGM_TOP/tmp_work
-rm -rf "$PGM_WORK" "$PGM_TOP/results"
-mkdir -p "$PGM_WORK" "$PGM_TOP/results"
-pgm_build || { echo "0 passed, 1 failed"; exit 1; }
-
-passed=0
-failed=0
+rm -rf "$PGM_TOP/tmp_work" "$PGM_TOP/results"
 
 # pg_regress and pg_isolation_regress print one line per test:
 #   "test history   ... ok" / "... FAILED"
@@ -47,15 +66,15 @@ run_pg_regress() {
 	# shellcheck disable=SC2086
 	(cd "$PGM_TOP" && "$driver" \
 		--bindir="$PGM_BIN" --inputdir="$inputdir" \
-		--outputdir="$PGM_TOP/results/$name" \
+		--outputdir="$PGM_RESULTS/$name" \
 		--temp-instance="$PGM_WORK/$name" \
 		--temp-config="$PGM_TOP/test/pg_migrate.conf" \
 		$tests) >"$PGM_WORK/$name.log" 2>&1
 	rc=$?
 	cat "$PGM_WORK/$name.log"
 	count_regress_log "$PGM_WORK/$name.log"
-	if [ $rc -ne 0 ] && [ -f "$PGM_TOP/results/$name/regression.diffs" ]; then
-		cat "$PGM_TOP/results/$name/regression.diffs"
+	if [ $rc -ne 0 ] && [ -f "$PGM_RESULTS/$name/regression.diffs" ]; then
+		cat "$PGM_RESULTS/$name/regression.diffs"
 	fi
 	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/$name.log" || failed=$((failed + 1))
 }
@@ -89,22 +108,59 @@ run_tap() {
 		passed=$((passed + ok))
 		failed=$((failed + bad))
 	done
-	mkdir -p "$PGM_TOP/results/tap"
-	cp -a "$PGM_WORK"/tap*.log "$PGM_TOP/results/tap/" 2>/dev/null || true
-	cp -a "$PGM_WORK/tap/tmp_check/log" "$PGM_TOP/results/tap/" 2>/dev/null || true
+	mkdir -p "$PGM_RESULTS/tap"
+	cp -a "$PGM_WORK"/tap*.log "$PGM_RESULTS/tap/" 2>/dev/null || true
+	cp -a "$PGM_WORK/tap/tmp_check/log" "$PGM_RESULTS/tap/" 2>/dev/null || true
 }
 
-for s in $suites; do
-	case $s in
-	regress) run_regress ;;
-	isolation) run_isolation ;;
-	tap) run_tap ;;
-	regress/*) run_regress "${s#*/}" ;;
-	isolation/*) run_isolation "${s#*/}" ;;
-	tap/*) run_tap "${s#*/}" ;;
-	*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
-	esac
+run_suites() {
+	local s
+	for s in $suites; do
+		case $s in
+		regress) run_regress ;;
+		isolation) run_isolation ;;
+		tap) run_tap ;;
+		regress/*) run_regress "${s#*/}" ;;
+		isolation/*) run_isolation "${s#*/}" ;;
+		tap/*) run_tap "${s#*/}" ;;
+		*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
+		esac
+	done
+}
+
+# Each major builds into its own work directory and writes its results to
+# results/pgNN/.
+total_passed=0
+total_failed=0
+summary=""
+for m in $PGM_MAJORS; do
+	passed=0
+	failed=0
+	pgm_pg_config "$m" || true
+	missing=PGM_PG_MISSING_$m
+	if [ -n "${!missing:-}" ]; then
+		summary="$summary
+PG$m: not run: ${!missing}"
+		continue
+	fi
+	PGM_PGVER=$m
+	PGM_WORK=$PGM_TOP/tmp_work/pg$m
+	PGM_RESULTS=$PGM_TOP/results/pg$m
+	mkdir -p "$PGM_WORK" "$PGM_RESULTS"
+	pgm_log "PostgreSQL $m"
+	if pgm_build; then
+		run_suites
+	else
+		failed=1
+	fi
+	# The next major's build must not find this one's binaries first.
+	PATH=${PATH#"$PGM_BIN:"}
+	summary="$summary
+PG$m: $passed passed, $failed failed"
+	total_passed=$((total_passed + passed))
+	total_failed=$((total_failed + failed))
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "${summary#?}"
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]
