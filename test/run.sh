@@ -46,11 +46,12 @@ suites=${*:-regress isolation tap}
 rm -rf "$PGM_TOP/tmp_work" "$PGM_TOP/results"
 
 # pg_regress and pg_isolation_regress print one line per test:
-#   "test history   ... ok" / "... FAILED"
+#   "test history   ... ok" / "... FAILED" (15)
+#   "ok 2  - history  228 ms" / "not ok 2  - history" (16 on)
 count_regress_log() {
 	local log=$1 ok bad
-	ok=$(grep -cE '(\.\.\.|^ok [0-9]+) +ok' "$log" || true)
-	bad=$(grep -cE '\.\.\. +FAILED|failed \(ignored\)' "$log" || true)
+	ok=$(grep -cE '\.\.\. +ok|^ok [0-9]+ ' "$log" || true)
+	bad=$(grep -cE '\.\.\. +FAILED|failed \(ignored\)|^not ok [0-9]+ ' "$log" || true)
 	passed=$((passed + ok))
 	failed=$((failed + bad))
 }
@@ -76,7 +77,7 @@ run_pg_regress() {
 	if [ $rc -ne 0 ] && [ -f "$PGM_RESULTS/$name/regression.diffs" ]; then
 		cat "$PGM_RESULTS/$name/regression.diffs"
 	fi
-	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/$name.log" || failed=$((failed + 1))
+	[ $rc -eq 0 ] || grep -qE 'FAILED|^not ok' "$PGM_WORK/$name.log" || failed=$((failed + 1))
 }
 
 run_regress() {
@@ -154,7 +155,7 @@ PG$m: not run: ${!missing}"
 		failed=1
 	fi
 	# The next major's build must not find this one's binaries first.
-	PATH=${PATH#"$PGM_BIN:"}
+	PATH=${PATH#"${PGM_BIN:-}:"}
 	summary="$summary
 PG$m: $passed passed, $failed failed"
 	total_passed=$((total_passed + passed))
