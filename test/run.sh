@@ -97,7 +97,9 @@ run_tap() {
 		pgm_log "tap: $(basename "$t")"
 		local log=$PGM_WORK/tap_$(basename "$t" .pl).log
 		mkdir -p "$PGM_WORK/tap/tmp_check"
+		# TESTDIR up to 16, TESTDATADIR and TESTLOGDIR from 17 on.
 		(cd "$PGM_TOP" && TESTDIR="$PGM_WORK/tap" PGM_TOP="$PGM_TOP" \
+			TESTDATADIR="$PGM_WORK/tap/tmp_check" TESTLOGDIR="$PGM_WORK/tap/tmp_check/log" \
 			PG_REGRESS="$PGM_PGXS/test/regress/pg_regress" \
 			prove -v -I "$PGM_PGXS/test/perl" -I "$PGM_TOP/test/t" "$t") >"$log" 2>&1
 		rc=$?
