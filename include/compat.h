@@ -144,4 +144,27 @@
 #define PGM_ProcIsBackgroundWorker(proc) ((proc)->isBackgroundWorker)
 #endif
 
+/* Virtual generated columns arrived in 18; before, every one was stored. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ConstraintIsVirtualGenerated(con) \
+	((con)->generated_kind == ATTRIBUTE_GENERATED_VIRTUAL)
+#else
+#define PGM_ConstraintIsVirtualGenerated(con) false
+#endif
+
+/*
+ * The safe way to make a populated column NOT NULL: 18 has NOT NULL
+ * constraints that can be added NOT VALID and validated later; before it,
+ * a validated CHECK lets SET NOT NULL skip its scan.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_NOT_NULL_RECIPE \
+	"ADD CONSTRAINT name NOT NULL col NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT name " \
+	"in its own transaction."
+#else
+#define PGM_NOT_NULL_RECIPE \
+	"ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL " \
+	"(which then needs no scan) and drop the CHECK."
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */
