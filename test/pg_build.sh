@@ -63,8 +63,8 @@ newest_cached() {
 suites=$(pgm_pg_suites "$major") || { log "no source suite known for PostgreSQL $major"; exit 1; }
 mkdir -p "$PGM_PG_CACHE" 2>/dev/null || true
 if [ ! -w "$PGM_PG_CACHE" ]; then
-	# An ordinary user cannot build into a cache root made: it uses
-	# what is there.
+	# An ordinary user cannot write a cache that root made: use what
+	# is there.
 	prefix=$(newest_cached)
 	[ -n "$prefix" ] || { log "no PostgreSQL $major in $PGM_PG_CACHE, which is not writable (run once as root)"; exit 1; }
 	echo "$prefix"
