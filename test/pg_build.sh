@@ -57,7 +57,7 @@ pgm_debian_mirror() {
 
 newest_cached() {
 	# shellcheck disable=SC2012
-	ls -d "$PGM_PG_CACHE/pg-$major".* 2>/dev/null | sort -V | tail -n 1
+	{ ls -d "$PGM_PG_CACHE/pg-$major".* 2>/dev/null || true; } | sort -V | tail -n 1
 }
 
 suites=$(pgm_pg_suites "$major") || { log "no source suite known for PostgreSQL $major"; exit 1; }
