@@ -84,12 +84,18 @@ pgm_pg_config() {
 		export "$var=/usr/lib/postgresql/15/bin/pg_config"
 		return 0
 	fi
-	if prefix=$(bash "$PGM_TOP/test/pg_build.sh" "$major"); then
+	local err rc=0
+	err=$(mktemp)
+	prefix=$(bash "$PGM_TOP/test/pg_build.sh" "$major" 2>"$err") || rc=$?
+	cat "$err" >&2
+	if [ $rc -eq 0 ]; then
 		export "$var=$prefix/bin/pg_config"
-		return 0
+	else
+		# The reason is test/pg_build.sh's last word.
+		export "PGM_PG_MISSING_$major=$(tail -n 1 "$err" | sed 's/^== //')"
 	fi
-	export "PGM_PG_MISSING_$major=PostgreSQL $major could not be built (test/pg_build.sh failed)"
-	return 1
+	rm -f "$err"
+	return $rc
 }
 
 # Build pg_migrate and install it into $PGM_WORK/inst next to a copy of the
