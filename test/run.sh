@@ -27,12 +27,14 @@ PGM_MAJORS=${majors:-${PGM_MAJORS:-15 17 18}}
 export PGM_MAJORS
 
 # The majors bookworm does not ship are built from source (once, then
-# cached) before dropping root: the build installs packages and writes the
-# cache.
+# cached) by root before dropping root: the build installs packages and
+# writes the cache.  An ordinary user uses what the cache has.
 extra=""
-for m in $PGM_MAJORS; do
-	[ "$m" = 15 ] || extra=$PGM_PG_BUILD_PACKAGES
-done
+if [ "$(id -u)" -eq 0 ]; then
+	for m in $PGM_MAJORS; do
+		[ "$m" = 15 ] || extra=$PGM_PG_BUILD_PACKAGES
+	done
+fi
 # shellcheck disable=SC2086
 pgm_install_deps $extra || exit 1
 if [ "$(id -u)" -eq 0 ]; then
