@@ -2,8 +2,9 @@
  *
  * compat.h
  *		Version-specific shims.  Everything that differs between the
- *		PostgreSQL major versions pg_migrate supports (13 to 17) lives here,
- *		so the rest of the code is written against one API.
+ *		PostgreSQL major versions pg_migrate builds against (13 to 18; tested
+ *		on 15, 17 and 18) lives here, so the rest of the code is written
+ *		against one API.
  *
  *-------------------------------------------------------------------------
  */
@@ -94,6 +95,84 @@
 	ExecCheckPermissions((plan)->rtable, (plan)->permInfos, true)
 #else
 #define PGM_ExecCheckPlanPerms(plan) ExecCheckRTPerms((plan)->rtable, true)
+#endif
+
+/*
+ * The local backend-status array is read by position (1 to
+ * pgstat_fetch_stat_numbackends()); the function doing so was renamed in 17.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGM_local_beentry_by_index(i) pgstat_get_local_beentry_by_index(i)
+#else
+#define PGM_local_beentry_by_index(i) pgstat_fetch_stat_local_beentry(i)
+#endif
+
+/* The buffer-pin wait event class was renamed in 17. */
+#if PG_VERSION_NUM >= 170000
+#define PGM_WAIT_BUFFER_PIN PG_WAIT_BUFFERPIN
+#else
+#define PGM_WAIT_BUFFER_PIN PG_WAIT_BUFFER_PIN
+#endif
+
+/* PortalRun() lost its run_once argument in 18 (it was always true here). */
+#if PG_VERSION_NUM >= 180000
+#define PGM_PortalRun(portal, count, toplevel, dest, altdest, qc) \
+	PortalRun((portal), (count), (toplevel), (dest), (altdest), (qc))
+#else
+#define PGM_PortalRun(portal, count, toplevel, dest, altdest, qc) \
+	PortalRun((portal), (count), (toplevel), true, (dest), (altdest), (qc))
+#endif
+
+/*
+ * The primary key index of a relation.  18 added deferrable_ok; before it,
+ * a deferrable primary key was never returned, which is what false keeps.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_RelationGetPrimaryKeyIndex(rel) RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define PGM_RelationGetPrimaryKeyIndex(rel) RelationGetPrimaryKeyIndex(rel)
+#endif
+
+/* A raw UpdateStmt's RETURNING list became a ReturningClause in 18. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_UpdateStmtHasReturning(upd) ((upd)->returningClause != NULL)
+#else
+#define PGM_UpdateStmtHasReturning(upd) ((upd)->returningList != NIL)
+#endif
+
+/*
+ * Whether a PGPROC belongs to a background worker.  18 replaced
+ * isBackgroundWorker by isRegularBackend, which is also false for the other
+ * non-client processes (WAL senders among them); those are not background
+ * workers but do no work a batch should yield to either.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ProcIsBackgroundWorker(proc) (!(proc)->isRegularBackend)
+#else
+#define PGM_ProcIsBackgroundWorker(proc) ((proc)->isBackgroundWorker)
+#endif
+
+/* Virtual generated columns arrived in 18; before, every one was stored. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ConstraintIsVirtualGenerated(con) \
+	((con)->generated_kind == ATTRIBUTE_GENERATED_VIRTUAL)
+#else
+#define PGM_ConstraintIsVirtualGenerated(con) false
+#endif
+
+/*
+ * The safe way to make a populated column NOT NULL: 18 has NOT NULL
+ * constraints that can be added NOT VALID and validated later; before it,
+ * a validated CHECK lets SET NOT NULL skip its scan.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_NOT_NULL_RECIPE \
+	"ADD CONSTRAINT name NOT NULL col NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT name " \
+	"in its own transaction."
+#else
+#define PGM_NOT_NULL_RECIPE \
+	"ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL " \
+	"(which then needs no scan) and drop the CHECK."
 #endif
 
 #endif							/* PG_MIGRATE_COMPAT_H */

@@ -132,7 +132,10 @@ INSERT INTO migrate_policy (rule, action, role_name) VALUES ('drop_table', 'deny
 INSERT INTO migrate_policy (rule, action, table_pattern) VALUES ('drop_table', 'deny', '');
 SET pg_migrate.enforce = maybe;
 SET pg_migrate.lock_timeout_mode = sometimes;
+-- (newer majors word the range error with units: the SQLSTATE only)
+\set VERBOSITY sqlstate
 SET pg_migrate.lock_timeout = 0;
+\set VERBOSITY terse
 
 -- require mode: strong-lock DDL on an existing table needs a lock_timeout
 SET pg_migrate.lock_timeout_mode = require;

@@ -156,8 +156,7 @@ const PgmRuleInfo pgm_rules[PGM_NUM_RULES] = {
 		"SET NOT NULL scans the whole populated table under an AccessExclusiveLock unless a validated "
 		"CHECK constraint already proves the column is not null.",
 		"AccessExclusiveLock",
-		"ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL "
-		"(which then needs no scan) and drop the CHECK.",
+		PGM_NOT_NULL_RECIPE,
 		"deny"},
 	[PGM_RULE_ADD_REQUIRED_COLUMN] = {
 		"add_required_column",
@@ -710,6 +709,8 @@ pgm_default_needs_rewrite(ColumnDef *col, Node *raw_default, const char **why)
 	return default_needs_rewrite(col, raw_default, why);
 }
 
+static bool not_null_proven(Oid relid, AttrNumber attnum);
+
 static void
 classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
 					Constraint *con, LOCKMODE lockmode, const char *colname)
@@ -718,6 +719,37 @@ classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
 
 	switch (con->contype)
 	{
+		case CONSTR_NOTNULL:
+
+			/*
+			 * ADD CONSTRAINT ... NOT NULL col (PostgreSQL 18) scans the table
+			 * like SET NOT NULL does, unless NOT VALID.  A column
+			 * definition's NOT NULL (no keys) is add_required_column's.
+			 */
+			if (con->keys == NIL || con->skip_validation || !f->populated)
+				break;
+			{
+				const char *col = strVal(linitial(con->keys));
+				AttrNumber	attnum = get_attnum(relid, col);
+				HeapTuple	atttup;
+				bool		already = false;
+
+				if (attnum == InvalidAttrNumber)
+					break;
+				atttup = SearchSysCacheAttNum(relid, attnum);
+				if (HeapTupleIsValid(atttup))
+				{
+					already = ((Form_pg_attribute) GETSTRUCT(atttup))->attnotnull;
+					ReleaseSysCache(atttup);
+				}
+				if (already || not_null_proven(relid, attnum))
+					break;
+				add_op(cls, PGM_RULE_NOT_NULL_SCAN, relid, f, lockmode,
+					   psprintf("ADD NOT NULL on column %s without NOT VALID scans table \"%s\"",
+								quote_identifier(col), f->relname));
+				mark_cost(cls, false, true, false);
+			}
+			break;
 		case CONSTR_PRIMARY:
 		case CONSTR_UNIQUE:
 		case CONSTR_EXCLUSION:
@@ -792,7 +824,8 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
 				identity = true;
 				break;
 			case CONSTR_GENERATED:
-				generated = true;
+				/* a virtual one (18) is computed when read: nothing stored */
+				generated = !PGM_ConstraintIsVirtualGenerated(con);
 				break;
 			default:
 				break;

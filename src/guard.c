@@ -310,7 +310,7 @@ describe_backend(StringInfo buf, int pid)
 
 	for (i = 1; i <= n; i++)
 	{
-		LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(i);
+		LocalPgBackendStatus *local = PGM_local_beentry_by_index(i);
 		PgBackendStatus *be;
 		long		secs;
 		int			usecs;

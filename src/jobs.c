@@ -301,7 +301,7 @@ check_set_clause(const char *clause)
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("set_clause must be a list of column assignments")));
 	upd = (UpdateStmt *) stmt;
-	if (upd->whereClause || upd->fromClause || upd->returningList || upd->withClause)
+	if (upd->whereClause || upd->fromClause || PGM_UpdateStmtHasReturning(upd) || upd->withClause)
 		ereport(ERROR,
 				(errcode(ERRCODE_SYNTAX_ERROR),
 				 errmsg("set_clause must be a list of column assignments"),
@@ -430,7 +430,7 @@ static bool
 choose_key(Relation rel, JobKey *key)
 {
 	List	   *indexes = RelationGetIndexList(rel);
-	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			pk = PGM_RelationGetPrimaryKeyIndex(rel);
 	ListCell   *lc;
 
 	if (OidIsValid(pk) && usable_key_index(rel, pk, key))

@@ -18,7 +18,6 @@
 #include "lib/stringinfo.h"
 #include "nodes/parsenodes.h"
 #include "parser/scanner.h"
-#include "parser/gram.h"
 #include "parser/scansup.h"
 
 #include "history.h"
@@ -30,6 +29,46 @@ typedef struct Redaction
 	int			start;			/* byte offset of the literal */
 	int			end;			/* offset of whatever follows it */
 } Redaction;
+
+/*
+ * The lexer's codes for the tokens the redaction looks at.  They are
+ * defined in parser/gram.h, which PostgreSQL does not install from 16 on,
+ * so each is learnt, once per backend, by lexing a sample of it.
+ */
+static bool tokens_known = false;
+static int	tok_ident;
+static int	tok_sconst;
+static int	tok_usconst;
+static int	tok_password;
+static int	tok_connection;
+
+static int
+token_of(const char *sample)
+{
+	core_yyscan_t yyscanner;
+	core_yy_extra_type yyextra;
+	core_YYSTYPE yylval;
+	YYLTYPE		yylloc;
+	int			tok;
+
+	yyscanner = scanner_init(sample, &yyextra, &ScanKeywords, ScanKeywordTokens);
+	tok = core_yylex(&yylval, &yylloc, yyscanner);
+	scanner_finish(yyscanner);
+	return tok;
+}
+
+static void
+learn_tokens(void)
+{
+	if (tokens_known)
+		return;
+	tok_ident = token_of("x");
+	tok_sconst = token_of("'x'");
+	tok_usconst = token_of("U&'x'");
+	tok_password = token_of("password");
+	tok_connection = token_of("connection");
+	tokens_known = true;
+}
 
 static bool
 may_hold_secret(Node *parsetree)
@@ -137,6 +176,7 @@ pgm_redact_statement(const char *sql, Node *parsetree)
 	if (parsetree == NULL || !may_hold_secret(parsetree))
 		return (char *) sql;
 
+	learn_tokens();
 	yyscanner = scanner_init(sql, &yyextra, &ScanKeywords, ScanKeywordTokens);
 	yyextra.escape_string_warning = false;
 
@@ -155,12 +195,12 @@ pgm_redact_statement(const char *sql, Node *parsetree)
 		if (tok == 0)
 			break;
 
-		if (tok == SCONST || tok == USCONST)
+		if (tok == tok_sconst || tok == tok_usconst)
 		{
-			bool		secret = (prev_tok == PASSWORD) ||
-				(prev_tok == IDENT && prev_ident &&
+			bool		secret = (prev_tok == tok_password) ||
+				(prev_tok == tok_ident && prev_ident &&
 				 pg_strcasecmp(prev_ident, "password") == 0);
-			bool		conninfo = (prev_tok == CONNECTION);
+			bool		conninfo = (prev_tok == tok_connection);
 
 			if (secret || conninfo)
 			{
@@ -172,7 +212,7 @@ pgm_redact_statement(const char *sql, Node *parsetree)
 		}
 
 		prev_tok = tok;
-		prev_ident = (tok == IDENT) ? pstrdup(yylval.str) : NULL;
+		prev_ident = (tok == tok_ident) ? pstrdup(yylval.str) : NULL;
 	}
 	scanner_finish(yyscanner);
 

@@ -2383,14 +2383,14 @@ others_busy(void)
 		uint32		wait;
 		uint32		wait_class;
 
-		if (proc == MyProc || pid == 0 || proc->isBackgroundWorker ||
+		if (proc == MyProc || pid == 0 || PGM_ProcIsBackgroundWorker(proc) ||
 			!OidIsValid(proc->databaseId) ||
 			(proc->statusFlags & PROC_IS_AUTOVACUUM))
 			continue;
 		wait = proc->wait_event_info;
 		wait_class = wait & 0xFF000000;
 		if ((wait == 0 || wait_class == PG_WAIT_LWLOCK || wait_class == PG_WAIT_LOCK ||
-			 wait_class == PG_WAIT_BUFFER_PIN || wait_class == PG_WAIT_IO) &&
+			 wait_class == PGM_WAIT_BUFFER_PIN || wait_class == PG_WAIT_IO) &&
 			BackendPidGetProc(pid) == proc)
 			return true;
 	}

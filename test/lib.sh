@@ -9,8 +9,12 @@
 
 PGM_PGVER=${PGM_PGVER:-15}
 PGM_USER=${PGM_USER:-pgmigrate}
-PGM_PACKAGES="postgresql-$PGM_PGVER postgresql-server-dev-$PGM_PGVER \
-postgresql-client-$PGM_PGVER libipc-run-perl make gcc libc6-dev"
+PGM_PACKAGES="postgresql-15 postgresql-server-dev-15 \
+postgresql-client-15 libipc-run-perl make gcc libc6-dev"
+# What test/pg_build.sh needs to build the majors bookworm does not ship
+# (15 comes from bookworm's packages).
+PGM_PG_BUILD_PACKAGES="bison flex libreadline-dev zlib1g-dev libicu-dev \
+pkg-config dpkg-dev debian-archive-keyring bzip2"
 
 pgm_log() { printf '== %s\n' "$*" >&2; }
 
@@ -52,8 +56,12 @@ pgm_drop_root() {
 	chown -R "$PGM_USER" "$copy"
 	chmod 755 "$copy"
 	pgm_log "running as $PGM_USER in $copy (initdb refuses root)"
-	local rc=0
-	runuser -u "$PGM_USER" -- env PGM_KEEP="${PGM_KEEP:-}" \
+	local rc=0 kv pass=()
+	# The majors to test and where their servers are (see pgm_pg_config).
+	while IFS= read -r kv; do
+		pass+=("$kv")
+	done < <(env | grep -E '^PGM_(MAJORS|PG_CONFIG_[0-9]+|PG_MISSING_[0-9]+)=' || true)
+	runuser -u "$PGM_USER" -- env PGM_KEEP="${PGM_KEEP:-}" "${pass[@]}" \
 		bash "$copy/$script" "$@" || rc=$?
 	# Hand results back to the caller's tree.
 	if [ -d "$copy/results" ]; then
@@ -64,25 +72,58 @@ pgm_drop_root() {
 	exit $rc
 }
 
+# The pg_config of PostgreSQL major $1: bookworm's package for 15, a build
+# from Debian's source package (test/pg_build.sh, cached outside the tree)
+# for the others.  Sets PGM_PG_CONFIG_<major>, or PGM_PG_MISSING_<major> to
+# the reason when that major cannot be had.
+pgm_pg_config() {
+	local major=$1 var=PGM_PG_CONFIG_$1 missing=PGM_PG_MISSING_$1 prefix
+	[ -z "${!var:-}" ] || return 0
+	[ -z "${!missing:-}" ] || return 1
+	if [ "$major" = 15 ]; then
+		export "$var=/usr/lib/postgresql/15/bin/pg_config"
+		return 0
+	fi
+	local err rc=0
+	err=$(mktemp)
+	prefix=$(bash "$PGM_TOP/test/pg_build.sh" "$major" 2>"$err") || rc=$?
+	cat "$err" >&2
+	if [ $rc -eq 0 ]; then
+		export "$var=$prefix/bin/pg_config"
+	else
+		# The reason is test/pg_build.sh's last word.
+		export "PGM_PG_MISSING_$major=$(tail -n 1 "$err" | sed 's/^== //')"
+	fi
+	rm -f "$err"
+	return $rc
+}
+
 # Build pg_migrate and install it into $PGM_WORK/inst next to a copy of the
-# server.  Sets PGM_BIN to the private bin directory and puts it on PATH.
+# server (of major $PGM_PGVER, see pgm_pg_config).  Sets PGM_BIN to the
+# private bin directory and puts it on PATH.
 pgm_build() {
 	PGM_WORK=${PGM_WORK:-$PGM_TOP/tmp_work}
-	local sys_bin sys_share inst
-	sys_bin=$(/usr/lib/postgresql/$PGM_PGVER/bin/pg_config --bindir)
-	sys_share=$(/usr/lib/postgresql/$PGM_PGVER/bin/pg_config --sharedir)
+	local sys_bin sys_share inst pg_config
+	pgm_pg_config "$PGM_PGVER" || return 1
+	pg_config=PGM_PG_CONFIG_$PGM_PGVER
+	pg_config=${!pg_config}
+	sys_bin=$("$pg_config" --bindir)
+	sys_share=$("$pg_config" --sharedir)
 	inst=$PGM_WORK/inst
 	rm -rf "$inst"
 	mkdir -p "$inst$(dirname "$sys_bin")" "$inst$(dirname "$sys_share")"
 	cp -a "$(dirname "$sys_bin")/." "$inst$(dirname "$sys_bin")/"
 	cp -a "$sys_share" "$inst$(dirname "$sys_share")/"
 	pgm_log "building pg_migrate"
-	make -C "$PGM_TOP" -s PG_CONFIG="$sys_bin/pg_config" >"$PGM_WORK/build.log" 2>&1 ||
+	# Objects built against another major must not be linked in ("make
+	# clean" would also remove results/).
+	rm -f "$PGM_TOP"/src/*.o "$PGM_TOP"/src/*.bc "$PGM_TOP"/pg_migrate.so
+	make -C "$PGM_TOP" -s PG_CONFIG="$pg_config" >"$PGM_WORK/build.log" 2>&1 ||
 		{ cat "$PGM_WORK/build.log"; return 1; }
-	make -C "$PGM_TOP" -s PG_CONFIG="$sys_bin/pg_config" install DESTDIR="$inst" \
+	make -C "$PGM_TOP" -s PG_CONFIG="$pg_config" install DESTDIR="$inst" \
 		>>"$PGM_WORK/build.log" 2>&1 || { cat "$PGM_WORK/build.log"; return 1; }
 	PGM_BIN=$inst$sys_bin
-	PGM_PGXS=$(dirname "$(/usr/lib/postgresql/$PGM_PGVER/bin/pg_config --pgxs)")/..
+	PGM_PGXS=$(dirname "$("$pg_config" --pgxs)")/..
 	export PATH="$PGM_BIN:$PATH"
 	export PGM_BIN PGM_PGXS PGM_WORK
 }

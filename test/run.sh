@@ -1,40 +1,62 @@
 #!/usr/bin/env bash
 # The whole test suite: pg_regress (sql/), isolation (test/specs/) and TAP
 # (test/t/), each on private throwaway clusters with pg_migrate preloaded.
-# Installs its own dependencies, works as root or as an ordinary user, and
-# ends with one line "N passed, N failed".
+# Installs its own dependencies, works as root or as an ordinary user, runs
+# on every supported PostgreSQL major (one line "PGnn: N passed, N failed"
+# each) and ends with one line "N passed, N failed" for all of them.
 #
-#   bash test/run.sh                 everything
-#   bash test/run.sh regress         one suite (regress, isolation, tap or pgcore)
+#   bash test/run.sh                 everything, on every major
+#   bash test/run.sh regress         one suite (regress, isolation or tap)
 #   bash test/run.sh tap/010_jobs_crash regress/jobs
 #                                    single tests of a suite
 #   bash test/run.sh pgcore/warn     pgcore with pg_migrate.enforce = warn
+#   bash test/run.sh --major 18 regress/jobs
+#   PGM_MAJORS="15 18" bash test/run.sh
+#                                    only these majors (default: 15 17 18)
 set -uo pipefail
 
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=test/lib.sh
 . "$PGM_TOP/test/lib.sh"
 
-pgm_install_deps || exit 1
+majors=""
+while [ "${1:-}" = --major ]; do
+	majors="$majors ${2:?--major needs a version}"
+	shift 2
+done
+PGM_MAJORS=${majors:-${PGM_MAJORS:-15 17 18}}
+export PGM_MAJORS
+
+# The majors bookworm does not ship are built from source (once, then
+# cached) by root before dropping root: the build installs packages and
+# writes the cache.  An ordinary user uses what the cache has.
+extra=""
+if [ "$(id -u)" -eq 0 ]; then
+	for m in $PGM_MAJORS; do
+		[ "$m" = 15 ] || extra=$PGM_PG_BUILD_PACKAGES
+	done
+fi
+# shellcheck disable=SC2086
+pgm_install_deps $extra || exit 1
 # pgcore unpacks PostgreSQL's source package with dpkg-source.
 case " ${*:-pgcore} " in *" pgcore"*) pgm_install_deps dpkg-dev || exit 1 ;; esac
+if [ "$(id -u)" -eq 0 ]; then
+	for m in $PGM_MAJORS; do
+		pgm_pg_config "$m" || true
+	done
+fi
 pgm_drop_root test/run.sh "$@"
 
 suites=${*:-regress isolation tap pgcore}
-PGM_WORK=$PGM_TOP/tmp_work
-rm -rf "$PGM_WORK" "$PGM_TOP/results"
-mkdir -p "$PGM_WORK" "$PGM_TOP/results"
-pgm_build || { echo "0 passed, 1 failed"; exit 1; }
-
-passed=0
-failed=0
+rm -rf "$PGM_TOP/tmp_work" "$PGM_TOP/results"
 
 # pg_regress and pg_isolation_regress print one line per test:
-#   "test history   ... ok" / "... FAILED"
+#   "test history   ... ok" / "... FAILED" (15)
+#   "ok 2  - history  228 ms" / "not ok 2  - history" (16 on)
 count_regress_log() {
 	local log=$1 ok bad
-	ok=$(grep -cE '(\.\.\.|^ok [0-9]+) +ok' "$log" || true)
-	bad=$(grep -cE '\.\.\. +FAILED|failed \(ignored\)' "$log" || true)
+	ok=$(grep -cE '\.\.\. +ok|^ok [0-9]+ ' "$log" || true)
+	bad=$(grep -cE '\.\.\. +FAILED|failed \(ignored\)|^not ok [0-9]+ ' "$log" || true)
 	passed=$((passed + ok))
 	failed=$((failed + bad))
 }
@@ -50,17 +72,17 @@ run_pg_regress() {
 	# shellcheck disable=SC2086
 	(cd "$PGM_TOP" && "$driver" \
 		--bindir="$PGM_BIN" --inputdir="$inputdir" \
-		--outputdir="$PGM_TOP/results/$name" \
+		--outputdir="$PGM_RESULTS/$name" \
 		--temp-instance="$PGM_WORK/$name" \
 		--temp-config="$PGM_TOP/test/pg_migrate.conf" \
 		$tests) >"$PGM_WORK/$name.log" 2>&1
 	rc=$?
 	cat "$PGM_WORK/$name.log"
 	count_regress_log "$PGM_WORK/$name.log"
-	if [ $rc -ne 0 ] && [ -f "$PGM_TOP/results/$name/regression.diffs" ]; then
-		cat "$PGM_TOP/results/$name/regression.diffs"
+	if [ $rc -ne 0 ] && [ -f "$PGM_RESULTS/$name/regression.diffs" ]; then
+		cat "$PGM_RESULTS/$name/regression.diffs"
 	fi
-	[ $rc -eq 0 ] || grep -qE 'FAILED' "$PGM_WORK/$name.log" || failed=$((failed + 1))
+	[ $rc -eq 0 ] || grep -qE 'FAILED|^not ok' "$PGM_WORK/$name.log" || failed=$((failed + 1))
 }
 
 run_regress() {
@@ -80,7 +102,9 @@ run_tap() {
 		pgm_log "tap: $(basename "$t")"
 		local log=$PGM_WORK/tap_$(basename "$t" .pl).log
 		mkdir -p "$PGM_WORK/tap/tmp_check"
+		# TESTDIR up to 16, TESTDATADIR and TESTLOGDIR from 17 on.
 		(cd "$PGM_TOP" && TESTDIR="$PGM_WORK/tap" PGM_TOP="$PGM_TOP" \
+			TESTDATADIR="$PGM_WORK/tap/tmp_check" TESTLOGDIR="$PGM_WORK/tap/tmp_check/log" \
 			PG_REGRESS="$PGM_PGXS/test/regress/pg_regress" \
 			prove -v -I "$PGM_PGXS/test/perl" -I "$PGM_TOP/test/t" "$t") >"$log" 2>&1
 		rc=$?
@@ -92,9 +116,9 @@ run_tap() {
 		passed=$((passed + ok))
 		failed=$((failed + bad))
 	done
-	mkdir -p "$PGM_TOP/results/tap"
-	cp -a "$PGM_WORK"/tap*.log "$PGM_TOP/results/tap/" 2>/dev/null || true
-	cp -a "$PGM_WORK/tap/tmp_check/log" "$PGM_TOP/results/tap/" 2>/dev/null || true
+	mkdir -p "$PGM_RESULTS/tap"
+	cp -a "$PGM_WORK"/tap*.log "$PGM_RESULTS/tap/" 2>/dev/null || true
+	cp -a "$PGM_WORK/tap/tmp_check/log" "$PGM_RESULTS/tap/" 2>/dev/null || true
 }
 
 # PostgreSQL's own regression suite on a server with pg_migrate created in
@@ -102,8 +126,13 @@ run_tap() {
 # test, failed by any difference but the listing of the extension's event
 # triggers, by a crash or by a new internal error (test/pgcore.sh).
 run_pgcore() {
+	# The suite compared is the Debian source package of the installed 15.
+	if [ "$PGM_PGVER" != 15 ]; then
+		pgm_log "pgcore: runs on PostgreSQL 15 only (the source package of the installed server)"
+		return 0
+	fi
 	pgm_log "pgcore: PostgreSQL's regression suite with and without pg_migrate"
-	if bash "$PGM_TOP/test/pgcore.sh" run "$PGM_WORK/pgcore" "$PGM_TOP/results/pgcore" "${1:-off}" \
+	if bash "$PGM_TOP/test/pgcore.sh" run "$PGM_WORK/pgcore" "$PGM_RESULTS/pgcore" "${1:-off}" \
 		>"$PGM_WORK/pgcore.log" 2>&1; then
 		echo "test pgcore ... ok"
 		passed=$((passed + 1))
@@ -114,19 +143,56 @@ run_pgcore() {
 	fi
 }
 
-for s in $suites; do
-	case $s in
-	regress) run_regress ;;
-	isolation) run_isolation ;;
-	tap) run_tap ;;
-	pgcore) run_pgcore ;;
-	regress/*) run_regress "${s#*/}" ;;
-	isolation/*) run_isolation "${s#*/}" ;;
-	tap/*) run_tap "${s#*/}" ;;
-	pgcore/*) run_pgcore "${s#*/}" ;;
-	*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
-	esac
+run_suites() {
+	local s
+	for s in $suites; do
+		case $s in
+		regress) run_regress ;;
+		isolation) run_isolation ;;
+		tap) run_tap ;;
+		pgcore) run_pgcore ;;
+		regress/*) run_regress "${s#*/}" ;;
+		isolation/*) run_isolation "${s#*/}" ;;
+		tap/*) run_tap "${s#*/}" ;;
+		pgcore/*) run_pgcore "${s#*/}" ;;
+		*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
+		esac
+	done
+}
+
+# Each major builds into its own work directory and writes its results to
+# results/pgNN/.
+total_passed=0
+total_failed=0
+summary=""
+for m in $PGM_MAJORS; do
+	passed=0
+	failed=0
+	pgm_pg_config "$m" || true
+	missing=PGM_PG_MISSING_$m
+	if [ -n "${!missing:-}" ]; then
+		summary="$summary
+PG$m: not run: ${!missing}"
+		continue
+	fi
+	PGM_PGVER=$m
+	PGM_WORK=$PGM_TOP/tmp_work/pg$m
+	PGM_RESULTS=$PGM_TOP/results/pg$m
+	mkdir -p "$PGM_WORK" "$PGM_RESULTS"
+	pgm_log "PostgreSQL $m"
+	if pgm_build; then
+		run_suites
+	else
+		failed=1
+	fi
+	# The next major's build must not find this one's binaries first.
+	PATH=${PATH#"${PGM_BIN:-}:"}
+	summary="$summary
+PG$m: $passed passed, $failed failed"
+	total_passed=$((total_passed + passed))
+	total_failed=$((total_failed + failed))
 done
 
-echo "$passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+echo "${summary#?}"
+echo "$total_passed passed, $total_failed failed"
+[ "$total_failed" -eq 0 ]

@@ -442,6 +442,12 @@ my $lookalikes = qq{
 	       END
 	  FROM ($members) m
 	 WHERE m.classid <> 'pg_event_trigger'::regclass
+	   -- a table's row type and an array type come with their table or
+	   -- element type (newer majors list them as members too)
+	   AND NOT EXISTS (SELECT FROM pg_type t
+	                    WHERE m.classid = 'pg_type'::regclass AND t.oid = m.objid
+	                      AND (t.typrelid <> 0
+	                           OR EXISTS (SELECT FROM pg_type e WHERE e.typarray = t.oid)))
 	 ORDER BY 1
 };
 
