@@ -634,7 +634,7 @@ describe_migration_lock_holders(const LOCKTAG *tag)
 		appendStringInfo(&buf, "%spid %d", nholders++ > 0 ? "; " : "", li->pid);
 		for (j = 1; j <= n; j++)
 		{
-			LocalPgBackendStatus *local = pgstat_fetch_stat_local_beentry(j);
+			LocalPgBackendStatus *local = PGM_local_beentry_by_index(j);
 			PgBackendStatus *be;
 			const char *role;
 			const char *query;
