@@ -1619,6 +1619,15 @@ fail_job(JobRun *job, const char *message)
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
+
+	/*
+	 * A batch that was under way while the submitter's role was revoked and
+	 * dropped fails on whatever check it met first (a privilege, usually);
+	 * the cause worth reporting is that the role is gone.
+	 */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(job->owner)))
+		message = "the role that submitted the job no longer exists";
+
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	if (OidIsValid(pgm_relation(PGM_JOB_TABLE)))
