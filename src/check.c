@@ -172,7 +172,7 @@ dry_run_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("it would run function %s, and a dry run runs no user code",
-						format_procedure(flinfo->fn_oid))));
+						format_procedure_qualified(flinfo->fn_oid))));
 	}
 	if (prev_fmgr_hook)
 		prev_fmgr_hook(event, flinfo, private);

@@ -14,7 +14,7 @@ postgresql-client-15 libipc-run-perl make gcc libc6-dev"
 # What test/pg_build.sh needs to build the majors bookworm does not ship
 # (15 comes from bookworm's packages).
 PGM_PG_BUILD_PACKAGES="bison flex libreadline-dev zlib1g-dev libicu-dev \
-pkg-config dpkg-dev debian-archive-keyring bzip2"
+pkg-config dpkg-dev debian-archive-keyring bzip2 libxml2-dev"
 
 pgm_log() { printf '== %s\n' "$*" >&2; }
 

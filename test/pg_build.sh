@@ -16,7 +16,10 @@
 # cached build of the major is used.
 set -euo pipefail
 
-PGM_PG_CACHE=${PGM_PG_CACHE:-/var/cache/pg_migrate}
+# The directory names the configure options below, so that builds made with
+# other options are never taken for these (as Debian's 15, with ICU and
+# libxml: tests of XML functions must behave the same on every major).
+PGM_PG_CACHE=${PGM_PG_CACHE:-/var/cache/pg_migrate/icu-libxml}
 major=${1:?major version}
 
 log() { printf '== %s\n' "$*" >&2; }
@@ -138,7 +141,7 @@ jobs=${PGM_BUILD_JOBS:-$(nproc)}
 # function whose status is tested.
 build() {
 	cd "$src" &&
-		./configure --prefix="$prefix" --enable-tap-tests --with-icu &&
+		./configure --prefix="$prefix" --enable-tap-tests --with-icu --with-libxml &&
 		make -j"$jobs" -s &&
 		make -s install DESTDIR="$tmp/inst" &&
 		# pg_regress, pg_isolation_regress and the TAP modules for PGXS.
