@@ -57,10 +57,11 @@ pgm_drop_root() {
 	chmod 755 "$copy"
 	pgm_log "running as $PGM_USER in $copy (initdb refuses root)"
 	local rc=0 kv pass=()
-	# The majors to test and where their servers are (see pgm_pg_config).
+	# The majors to test, where their servers are (see pgm_pg_config and
+	# pgm_pg_built) and the caches chosen.
 	while IFS= read -r kv; do
 		pass+=("$kv")
-	done < <(env | grep -E '^PGM_(MAJORS|UPGRADE_FROM|PG_(CONFIG|MISSING|BUILT|BUILT_MISSING)_[0-9]+)=' || true)
+	done < <(env | grep -E '^PGM_(MAJORS|UPGRADE_FROM|PG_CACHE|PGCORE_CACHE|PG_(CONFIG|MISSING|BUILT|BUILT_MISSING)_[0-9]+)=' || true)
 	runuser -u "$PGM_USER" -- env PGM_KEEP="${PGM_KEEP:-}" "${pass[@]}" \
 		bash "$copy/$script" "$@" || rc=$?
 	# Hand results back to the caller's tree.
