@@ -43,7 +43,7 @@ pgm_install_deps $extra || exit 1
 # pgcore unpacks PostgreSQL's source package with dpkg-source.
 case " ${*:-pgcore} " in *" pgcore"*) pgm_install_deps dpkg-dev || exit 1 ;; esac
 # The TAP test of pg_upgrade from an older major to the one under test.
-upgrade_test=026_pg_upgrade_major
+upgrade_test=027_pg_upgrade_major
 # Whether the suites asked for include it.
 wants_upgrade_test() {
 	local s

@@ -1,5 +1,5 @@
 # The pg_upgrade scenario shared by 023_pg_upgrade.pl (to the same major)
-# and 026_pg_upgrade_major.pl (from an older major).
+# and 027_pg_upgrade_major.pl (from an older major).
 #
 # The old cluster holds everything pg_migrate keeps: DDL history, an applied
 # migration, policies changed by the DBA, a backfill job half way and
