@@ -12,7 +12,7 @@
 
 #include "postgres.h"
 
-#include "compat.h"
+#include "core/compat.h"
 #include "nodes/pg_list.h"
 
 #define PGM_EXTENSION_NAME	"pg_migrate"

@@ -41,11 +41,11 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-#include "check.h"
-#include "jobs.h"
-#include "migrate.h"
+#include "migrate/check.h"
+#include "jobs/jobs.h"
+#include "migrate/migrate.h"
 #include "pg_migrate.h"
-#include "policy.h"
+#include "ddl/policy.h"
 
 PG_MODULE_MAGIC;
 

@@ -20,7 +20,7 @@
 #include "parser/scanner.h"
 #include "parser/scansup.h"
 
-#include "history.h"
+#include "ddl/history.h"
 
 #define REDACTED	"'********'"
 

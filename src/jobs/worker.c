@@ -102,8 +102,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "jobs.h"
-#include "migrate.h"
+#include "jobs/jobs.h"
+#include "migrate/migrate.h"
 #include "pg_migrate.h"
 
 PGDLLEXPORT void pgm_launcher_main(Datum main_arg);

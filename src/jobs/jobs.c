@@ -67,7 +67,7 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "jobs.h"
+#include "jobs/jobs.h"
 #include "pg_migrate.h"
 
 PG_FUNCTION_INFO_V1(migrate_batch_update);

@@ -92,11 +92,11 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "check.h"
-#include "classify.h"
-#include "migrate.h"
+#include "migrate/check.h"
+#include "ddl/classify.h"
+#include "migrate/migrate.h"
 #include "pg_migrate.h"
-#include "policy.h"
+#include "ddl/policy.h"
 
 PG_FUNCTION_INFO_V1(migrate_check);
 

@@ -82,10 +82,10 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "classify.h"
-#include "history.h"
+#include "ddl/classify.h"
+#include "ddl/history.h"
 #include "pg_migrate.h"
-#include "policy.h"
+#include "ddl/policy.h"
 
 /* Longest sleep between two attempts, ms. */
 #define PGM_MAX_RETRY_DELAY		1000

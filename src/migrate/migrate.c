@@ -62,13 +62,13 @@
 #include "access/htup_details.h"
 #include "catalog/pg_authid.h"
 
-#include "check.h"
-#include "classify.h"
-#include "history.h"
-#include "jobs.h"
-#include "migrate.h"
+#include "migrate/check.h"
+#include "ddl/classify.h"
+#include "ddl/history.h"
+#include "jobs/jobs.h"
+#include "migrate/migrate.h"
 #include "pg_migrate.h"
-#include "policy.h"
+#include "ddl/policy.h"
 
 #define MIGRATIONS_TABLE	"migrate_migrations"
 #define MAX_VERSION_LEN		200

@@ -59,7 +59,7 @@
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
-#include "cascade.h"
+#include "ddl/cascade.h"
 
 #define CASCADE_MAX_OBJECTS		100000
 

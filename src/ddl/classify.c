@@ -74,8 +74,8 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
-#include "cascade.h"
-#include "classify.h"
+#include "ddl/cascade.h"
+#include "ddl/classify.h"
 #include "pg_migrate.h"
 
 /*

@@ -13,7 +13,7 @@
 
 #include "nodes/parsenodes.h"
 
-#include "classify.h"
+#include "ddl/classify.h"
 
 /* One statement of a script, as the walk judged it. */
 typedef struct PgmJudgedStatement

@@ -12,7 +12,7 @@
 
 #include "postgres.h"
 
-#include "classify.h"
+#include "ddl/classify.h"
 
 /* SQLSTATEs of the policy engine (class PM = pg_migrate). */
 #define ERRCODE_PGM_POLICY_VIOLATION	MAKE_SQLSTATE('P','M','1','0','0')

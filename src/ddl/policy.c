@@ -68,10 +68,10 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
-#include "classify.h"
-#include "history.h"
+#include "ddl/classify.h"
+#include "ddl/history.h"
 #include "pg_migrate.h"
-#include "policy.h"
+#include "ddl/policy.h"
 
 #define POLICY_TABLE	"migrate_policy"
 

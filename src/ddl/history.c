@@ -78,8 +78,8 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "history.h"
-#include "migrate.h"
+#include "ddl/history.h"
+#include "migrate/migrate.h"
 #include "pg_migrate.h"
 
 #define HISTORY_TABLE	"migrate_ddl_history"

@@ -26,7 +26,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "migrate.h"
+#include "migrate/migrate.h"
 
 typedef struct FingerprintEntry
 {

@@ -77,13 +77,13 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "check.h"
-#include "classify.h"
-#include "history.h"
-#include "jobs.h"
-#include "migrate.h"
+#include "migrate/check.h"
+#include "ddl/classify.h"
+#include "ddl/history.h"
+#include "jobs/jobs.h"
+#include "migrate/migrate.h"
 #include "pg_migrate.h"
-#include "policy.h"
+#include "ddl/policy.h"
 
 PG_FUNCTION_INFO_V1(migrate_apply_async);
 PG_FUNCTION_INFO_V1(migrate_rollback_async);

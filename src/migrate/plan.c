@@ -43,11 +43,11 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#include "check.h"
-#include "classify.h"
-#include "migrate.h"
+#include "migrate/check.h"
+#include "ddl/classify.h"
+#include "migrate/migrate.h"
 #include "pg_migrate.h"
-#include "policy.h"
+#include "ddl/policy.h"
 
 PG_FUNCTION_INFO_V1(migrate_plan);
 PG_FUNCTION_INFO_V1(migrate_plan_report);
