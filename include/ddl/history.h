@@ -68,7 +68,4 @@ extern HistoryFrame *pgm_history_begin(PlannedStmt *pstmt,
 extern void pgm_history_finish(HistoryFrame *frame, Node *parsetree);
 extern void pgm_history_discard(HistoryFrame *frame);
 
-/* redact.c */
-extern char *pgm_redact_statement(const char *sql, Node *parsetree);
-
 #endif							/* PG_MIGRATE_HISTORY_H */

@@ -11,6 +11,8 @@
 
 #include "postgres.h"
 
+#include "executor/executor.h"
+#include "fmgr.h"
 #include "nodes/parsenodes.h"
 
 #include "ddl/classify.h"
@@ -33,14 +35,20 @@ typedef struct PgmJudgedStatement
 
 typedef void (*PgmJudgeCallback) (void *arg, PgmJudgedStatement *js);
 
-extern List *pgm_parse_raw(const char *sql);
-extern char *pgm_statement_text(const char *sql, RawStmt *rs);
 extern PgmClassification *pgm_classify_dml(RawStmt *rs, const char *text,
 										   Oid *relid, double *rows);
 extern void pgm_walk_script(const char *sql, PgmJudgeCallback callback,
 							void *arg);
 extern char *pgm_op_relation(PgmOperation *op);
-extern void pgm_check_init(void);
+/* The dry-run hooks and the hooks they chain to (installed by _PG_init). */
+extern needs_fmgr_hook_type pgm_dry_run_prev_needs_fmgr_hook;
+extern fmgr_hook_type pgm_dry_run_prev_fmgr_hook;
+extern ExecutorStart_hook_type pgm_dry_run_prev_ExecutorStart;
+extern bool pgm_dry_run_needs_fmgr_hook(Oid fn_oid);
+extern void pgm_dry_run_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo,
+								  Datum *private);
+extern void pgm_dry_run_ExecutorStart(QueryDesc *queryDesc, int eflags);
+
 extern int	pgm_dry_run_enter(void);
 extern void pgm_dry_run_restore(int depth);
 extern const char *pgm_script_not_dry_runnable(const char *sql);

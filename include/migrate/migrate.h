@@ -1,19 +1,22 @@
 /*-------------------------------------------------------------------------
  *
  * migrate.h
- *		Versioned migrations (migrate.c) and the catalog fingerprint used to
- *		prove them reversible (fingerprint.c).
+ *		Versioned migrations (migrate/migrate.c): parsing and running
+ *		scripts, and the bookkeeping of migrate_migrations shared with the
+ *		migration jobs.
  *
  *-------------------------------------------------------------------------
  */
-#ifndef PG_MIGRATE_MIGRATE_H
-#define PG_MIGRATE_MIGRATE_H
+#ifndef PG_MIGRATE_MIGRATE_MIGRATE_H
+#define PG_MIGRATE_MIGRATE_MIGRATE_H
 
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
 #include "fmgr.h"
 #include "nodes/parsenodes.h"
+
+#include "migrate/fingerprint.h"
 
 /* One statement of a migration script. */
 typedef struct PgmScriptStmt
@@ -49,10 +52,8 @@ typedef struct PgmRollbackTarget
 	char	   *search_path;
 } PgmRollbackTarget;
 
-extern const char *pgm_needs_own_transaction(Node *stmt);
 extern List *pgm_parse_script(const char *script, const char *what,
 							  bool allow_nontransactional);
-extern int	pgm_pin_search_path(void);
 extern char *pgm_migration_checksum(const char *up, const char *down);
 extern char *pgm_text_arg(FunctionCallInfo fcinfo, int n);
 extern void pgm_check_version(const char *version);
@@ -60,8 +61,6 @@ extern void pgm_check_migration_args(const char *version, const char *up,
 									 const char *down, bool irreversible);
 extern void pgm_check_not_standby(void);
 extern void pgm_serialise_migrations(bool bounded);
-extern int	pgm_execute_as(Oid owner, const char *sql, int nargs, Oid *types,
-						   Datum *values, const char *nulls);
 extern int	pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types,
 								   Datum *values, const char *nulls);
 extern bool pgm_migration_applied(const char *version, const char *checksum);
@@ -72,19 +71,7 @@ extern void pgm_refuse_unfinished_async(void);
 extern void pgm_judge_script_dml(PgmScriptStmt *st);
 extern List *pgm_created_by(List *up_stmts);
 
-/* async.c */
-extern void pgm_run_script_job(int64 job_id);
-
-/* fingerprint.c */
-typedef struct PgmFingerprint PgmFingerprint;
-typedef void (*PgmDiffCallback) (void *arg, const char *kind,
-								 const char *object, const char *difference,
-								 const char *before, const char *after);
-
-extern PgmFingerprint *pgm_fingerprint(MemoryContext cxt);
 extern void pgm_verify_scripts(const char *up, const char *down,
 							   PgmDiffCallback callback, void *arg);
-extern void pgm_fingerprint_diff(PgmFingerprint *before, PgmFingerprint *after,
-								 PgmDiffCallback callback, void *arg);
 
-#endif							/* PG_MIGRATE_MIGRATE_H */
+#endif							/* PG_MIGRATE_MIGRATE_MIGRATE_H */

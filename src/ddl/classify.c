@@ -74,9 +74,11 @@
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 
+#include "core/compat.h"
+#include "core/guc.h"
+#include "core/parse.h"
 #include "ddl/cascade.h"
 #include "ddl/classify.h"
-#include "pg_migrate.h"
 
 /*
  * The rule catalogue, as users see it in migrate_rules.  The default action

@@ -78,9 +78,13 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
+#include "core/parse.h"
+#include "core/spi.h"
 #include "ddl/history.h"
-#include "migrate/migrate.h"
-#include "pg_migrate.h"
+#include "ddl/redact.h"
 
 #define HISTORY_TABLE	"migrate_ddl_history"
 

@@ -68,41 +68,16 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
 #include "ddl/classify.h"
-#include "ddl/history.h"
-#include "pg_migrate.h"
 #include "ddl/policy.h"
 
 #define POLICY_TABLE	"migrate_policy"
 
-/* Settings */
-int			pgm_enforce = PGM_ENFORCE_ON;
-int			pgm_small_table_size = 10 * 1024;	/* kB */
-int			pgm_lock_timeout = 200;				/* ms */
-int			pgm_lock_timeout_mode = PGM_LOCK_TIMEOUT_INJECT;
-int			pgm_lock_retry_budget = 60 * 1000;	/* ms */
-int			pgm_lock_retries = 1000;
-int			pgm_migration_lock_timeout = 60 * 1000;	/* ms */
-int			pgm_max_migration_rows = 100000;
-
 List	   *pgm_exemptions = NIL;
 const char *pgm_exemption_reason = NULL;
-
-static const struct config_enum_entry enforce_options[] = {
-	{"off", PGM_ENFORCE_OFF, false},
-	{"warn", PGM_ENFORCE_WARN, false},
-	{"on", PGM_ENFORCE_ON, false},
-	{"false", PGM_ENFORCE_OFF, true},
-	{"true", PGM_ENFORCE_ON, true},
-	{NULL, 0, false}
-};
-
-static const struct config_enum_entry lock_timeout_mode_options[] = {
-	{"off", PGM_LOCK_TIMEOUT_OFF, false},
-	{"inject", PGM_LOCK_TIMEOUT_INJECT, false},
-	{"require", PGM_LOCK_TIMEOUT_REQUIRE, false},
-	{NULL, 0, false}
-};
 
 /* ---------------------------------------------------------------------
  * Policy cache
@@ -175,93 +150,6 @@ PG_FUNCTION_INFO_V1(migrate_violations);
 PG_FUNCTION_INFO_V1(migrate_policy_changed);
 
 static void policy_relcache_callback(Datum arg, Oid relid);
-
-void
-pgm_policy_define_gucs(void)
-{
-	DefineCustomEnumVariable("pg_migrate.enforce",
-							 "What happens to statements the policy denies: off, warn or on.",
-							 "on refuses them, warn only warns, off judges nothing. "
-							 "Only superusers may change it.",
-							 &pgm_enforce,
-							 PGM_ENFORCE_ON,
-							 enforce_options,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_migrate.small_table_size",
-							"Tables up to this size are never \"populated\": blocking operations on them are allowed.",
-							NULL,
-							&pgm_small_table_size,
-							10 * 1024,
-							0, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_KB,
-							NULL, NULL, NULL);
-
-	DefineCustomEnumVariable("pg_migrate.lock_timeout_mode",
-							 "How DDL that takes a blocking lock on an existing table is kept out of a long lock queue.",
-							 "inject runs it with lock_timeout <= pg_migrate.lock_timeout and retries; "
-							 "require refuses it when the session has no lock_timeout; off does nothing.",
-							 &pgm_lock_timeout_mode,
-							 PGM_LOCK_TIMEOUT_INJECT,
-							 lock_timeout_mode_options,
-							 PGC_SUSET,
-							 0,
-							 NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_migrate.lock_timeout",
-							"Longest wait for a blocking lock in one attempt of a DDL statement.",
-							"Also the longest time other sessions queue behind that DDL.",
-							&pgm_lock_timeout,
-							200,
-							1, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_migrate.lock_retry_budget",
-							"Total time a DDL statement may spend retrying after lock timeouts.",
-							"0 disables retries.",
-							&pgm_lock_retry_budget,
-							60 * 1000,
-							0, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_migrate.lock_retries",
-							"Largest number of retries of a DDL statement after lock timeouts.",
-							"0 disables retries.",
-							&pgm_lock_retries,
-							1000,
-							0, INT_MAX,
-							PGC_SUSET,
-							0,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_migrate.migration_lock_timeout",
-							"Longest wait of a migration for another migration to finish.",
-							"migrate_apply and migrate_rollback wait this long for the migration lock, "
-							"then fail naming the session that holds it. 0 waits without limit.",
-							&pgm_migration_lock_timeout,
-							60 * 1000,
-							0, INT_MAX,
-							PGC_SUSET,
-							GUC_UNIT_MS,
-							NULL, NULL, NULL);
-
-	DefineCustomIntVariable("pg_migrate.max_migration_rows",
-							"UPDATE/DELETE in a migration estimated to touch more rows than this fire rule large_dml.",
-							NULL,
-							&pgm_max_migration_rows,
-							100000,
-							0, INT_MAX,
-							PGC_SUSET,
-							0,
-							NULL, NULL, NULL);
-}
 
 void
 pgm_policy_init(void)
@@ -652,22 +540,31 @@ pgm_policy_verdicts(PgmClassification *cls)
  * Violations ring
  * ---------------------------------------------------------------------
  */
-Size
-pgm_violations_shmem_size(void)
+static Size
+violations_shmem_size(void)
 {
 	return MAXALIGN(sizeof(PgmViolationRing));
 }
 
+/* Ask for the ring's memory and lock (shmem_request_hook, via _PG_init). */
 void
-pgm_violations_shmem_init(void)
+pgm_violations_shmem_request(void)
+{
+	RequestAddinShmemSpace(violations_shmem_size());
+	RequestNamedLWLockTranche("pg_migrate", 1);
+}
+
+/* Attach to the ring, creating it the first time (shmem_startup_hook). */
+void
+pgm_violations_shmem_startup(void)
 {
 	bool		found;
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	ring = ShmemInitStruct("pg_migrate violations", pgm_violations_shmem_size(), &found);
+	ring = ShmemInitStruct("pg_migrate violations", violations_shmem_size(), &found);
 	if (!found)
 	{
-		memset(ring, 0, pgm_violations_shmem_size());
+		memset(ring, 0, violations_shmem_size());
 		ring->lock = &(GetNamedLWLockTranche("pg_migrate"))->lock;
 	}
 	LWLockRelease(AddinShmemInitLock);

@@ -20,7 +20,7 @@
 #include "parser/scanner.h"
 #include "parser/scansup.h"
 
-#include "ddl/history.h"
+#include "ddl/redact.h"
 
 #define REDACTED	"'********'"
 

@@ -67,8 +67,11 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
 #include "jobs/jobs.h"
-#include "pg_migrate.h"
+#include "jobs/shmem.h"
 
 PG_FUNCTION_INFO_V1(migrate_batch_update);
 PG_FUNCTION_INFO_V1(migrate_batch_delete);

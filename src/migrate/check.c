@@ -92,11 +92,14 @@
 #include "utils/syscache.h"
 #include "utils/typcache.h"
 
-#include "migrate/check.h"
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
+#include "core/parse.h"
 #include "ddl/classify.h"
-#include "migrate/migrate.h"
-#include "pg_migrate.h"
+#include "ddl/guard.h"
 #include "ddl/policy.h"
+#include "migrate/check.h"
 
 PG_FUNCTION_INFO_V1(migrate_check);
 
@@ -113,9 +116,10 @@ PG_FUNCTION_INFO_V1(migrate_check);
  * ---------------------------------------------------------------------
  */
 
-static needs_fmgr_hook_type prev_needs_fmgr_hook = NULL;
-static fmgr_hook_type prev_fmgr_hook = NULL;
-static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+/* The hooks these chain to; _PG_init installs them. */
+needs_fmgr_hook_type pgm_dry_run_prev_needs_fmgr_hook = NULL;
+fmgr_hook_type pgm_dry_run_prev_fmgr_hook = NULL;
+ExecutorStart_hook_type pgm_dry_run_prev_ExecutorStart = NULL;
 
 /* > 0 while a dry run is on */
 static int	dry_run_depth = 0;
@@ -155,16 +159,21 @@ is_user_code(Oid fn_oid)
 	return lang != INTERNALlanguageId && lang != ClanguageId;
 }
 
-static bool
-dry_run_needs_fmgr_hook(Oid fn_oid)
+/*
+ * needs_fmgr_hook: while a dry run is on, user code must meet fmgr_hook.
+ */
+bool
+pgm_dry_run_needs_fmgr_hook(Oid fn_oid)
 {
 	if (dry_run_depth > 0 && is_user_code(fn_oid))
 		return true;
-	return prev_needs_fmgr_hook ? prev_needs_fmgr_hook(fn_oid) : false;
+	return pgm_dry_run_prev_needs_fmgr_hook ?
+		pgm_dry_run_prev_needs_fmgr_hook(fn_oid) : false;
 }
 
-static void
-dry_run_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
+/* fmgr_hook: refuse to start user code while a dry run is on. */
+void
+pgm_dry_run_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 {
 	if (event == FHET_START && dry_run_depth > 0 && is_user_code(flinfo->fn_oid))
 	{
@@ -174,8 +183,8 @@ dry_run_fmgr_hook(FmgrHookEventType event, FmgrInfo *flinfo, Datum *private)
 				 errmsg("it would run function %s, and a dry run runs no user code",
 						format_procedure_qualified(flinfo->fn_oid))));
 	}
-	if (prev_fmgr_hook)
-		prev_fmgr_hook(event, flinfo, private);
+	if (pgm_dry_run_prev_fmgr_hook)
+		pgm_dry_run_prev_fmgr_hook(event, flinfo, private);
 }
 
 /*
@@ -205,8 +214,12 @@ reads_plain_tables_only(PlannedStmt *pstmt)
 	return true;
 }
 
-static void
-dry_run_ExecutorStart(QueryDesc *queryDesc, int eflags)
+/*
+ * ExecutorStart_hook: refuse queries the walk did not expect while it runs
+ * a catalog statement or plans a DML one.
+ */
+void
+pgm_dry_run_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	if (dry_run_no_queries && !(eflags & EXEC_FLAG_EXPLAIN_ONLY) &&
 		!reads_plain_tables_only(queryDesc->plannedstmt))
@@ -216,22 +229,10 @@ dry_run_ExecutorStart(QueryDesc *queryDesc, int eflags)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("it would run a query of its own, and a dry run runs no query that reads more than plain tables")));
 	}
-	if (prev_ExecutorStart)
-		prev_ExecutorStart(queryDesc, eflags);
+	if (pgm_dry_run_prev_ExecutorStart)
+		pgm_dry_run_prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
-}
-
-/* Called from _PG_init. */
-void
-pgm_check_init(void)
-{
-	prev_needs_fmgr_hook = needs_fmgr_hook;
-	needs_fmgr_hook = dry_run_needs_fmgr_hook;
-	prev_fmgr_hook = fmgr_hook;
-	fmgr_hook = dry_run_fmgr_hook;
-	prev_ExecutorStart = ExecutorStart_hook;
-	ExecutorStart_hook = dry_run_ExecutorStart;
 }
 
 /*
@@ -627,57 +628,6 @@ pgm_script_not_dry_runnable(const char *sql)
 			return psprintf("statement %d is not run by a dry run: %s", n, why);
 	}
 	return NULL;
-}
-
-/*
- * Report syntax errors at their position in the script, not in the query
- * that called us (as SQL functions do for their bodies).
- */
-static void
-script_error_callback(void *arg)
-{
-	const char *sql = (const char *) arg;
-	int			pos = geterrposition();
-
-	if (pos > 0)
-	{
-		errposition(0);
-		internalerrposition(pos);
-		internalerrquery(sql);
-	}
-}
-
-/* Split a script with the raw parser; syntax errors point into the script. */
-List *
-pgm_parse_raw(const char *sql)
-{
-	ErrorContextCallback errcb;
-	List	   *raw;
-
-	errcb.callback = script_error_callback;
-	errcb.arg = (void *) sql;
-	errcb.previous = error_context_stack;
-	error_context_stack = &errcb;
-	raw = PGM_raw_parser(sql);
-	error_context_stack = errcb.previous;
-	return raw;
-}
-
-/* The text of one statement of a script, without blanks and semicolon. */
-char *
-pgm_statement_text(const char *sql, RawStmt *rs)
-{
-	int			loc = Max(rs->stmt_location, 0);
-	int			len = rs->stmt_len > 0 ? rs->stmt_len : (int) strlen(sql + loc);
-
-	while (len > 0 && scanner_isspace(sql[loc]))
-	{
-		loc++;
-		len--;
-	}
-	while (len > 0 && (scanner_isspace(sql[loc + len - 1]) || sql[loc + len - 1] == ';'))
-		len--;
-	return pnstrdup(sql + loc, len);
 }
 
 static bool

@@ -26,7 +26,8 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "migrate/migrate.h"
+#include "core/spi.h"
+#include "migrate/fingerprint.h"
 
 typedef struct FingerprintEntry
 {

@@ -62,13 +62,19 @@
 #include "access/htup_details.h"
 #include "catalog/pg_authid.h"
 
-#include "migrate/check.h"
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
+#include "core/parse.h"
+#include "core/spi.h"
 #include "ddl/classify.h"
 #include "ddl/history.h"
-#include "jobs/jobs.h"
-#include "migrate/migrate.h"
-#include "pg_migrate.h"
+#include "ddl/lockwait.h"
 #include "ddl/policy.h"
+#include "jobs/jobs.h"
+#include "migrate/check.h"
+#include "migrate/fingerprint.h"
+#include "migrate/migrate.h"
 
 #define MIGRATIONS_TABLE	"migrate_migrations"
 #define MAX_VERSION_LEN		200
@@ -81,71 +87,6 @@ PG_FUNCTION_INFO_V1(migrate_verify);
  * Script parsing
  * ---------------------------------------------------------------------
  */
-
-/*
- * Name of a statement that cannot run inside a transaction block, or NULL.
- * These are the statements for which utility.c and the commands it calls
- * use PreventInTransactionBlock().
- */
-const char *
-pgm_needs_own_transaction(Node *stmt)
-{
-	switch (nodeTag(stmt))
-	{
-		case T_IndexStmt:
-			return ((IndexStmt *) stmt)->concurrent ? "CREATE INDEX CONCURRENTLY" : NULL;
-		case T_DropStmt:
-			return ((DropStmt *) stmt)->concurrent ? "DROP INDEX CONCURRENTLY" : NULL;
-		case T_ReindexStmt:
-			{
-				ReindexStmt *ri = (ReindexStmt *) stmt;
-
-				if (pgm_option_true(ri->params, "concurrently"))
-					return "REINDEX CONCURRENTLY";
-				if (ri->kind == REINDEX_OBJECT_SCHEMA ||
-					ri->kind == REINDEX_OBJECT_SYSTEM ||
-					ri->kind == REINDEX_OBJECT_DATABASE)
-					return "REINDEX SCHEMA/SYSTEM/DATABASE";
-				return NULL;
-			}
-		case T_VacuumStmt:
-			return ((VacuumStmt *) stmt)->is_vacuumcmd ? "VACUUM" : NULL;
-		case T_ClusterStmt:
-			return ((ClusterStmt *) stmt)->relation == NULL ? "CLUSTER without a table" : NULL;
-		case T_DiscardStmt:
-			return ((DiscardStmt *) stmt)->target == DISCARD_ALL ? "DISCARD ALL" : NULL;
-		case T_CreatedbStmt:
-			return "CREATE DATABASE";
-		case T_DropdbStmt:
-			return "DROP DATABASE";
-		case T_AlterSystemStmt:
-			return "ALTER SYSTEM";
-		case T_CreateTableSpaceStmt:
-			return "CREATE TABLESPACE";
-		case T_DropTableSpaceStmt:
-			return "DROP TABLESPACE";
-		case T_CreateSubscriptionStmt:
-		case T_AlterSubscriptionStmt:
-		case T_DropSubscriptionStmt:
-			return "CREATE/ALTER/DROP SUBSCRIPTION";
-		case T_AlterTableStmt:
-			{
-				ListCell   *lc;
-
-				foreach(lc, ((AlterTableStmt *) stmt)->cmds)
-				{
-					AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-
-					if (cmd->subtype == AT_DetachPartition &&
-						((PartitionCmd *) cmd->def)->concurrent)
-						return "DETACH PARTITION CONCURRENTLY";
-				}
-				return NULL;
-			}
-		default:
-			return NULL;
-	}
-}
 
 /*
  * Split a script into statements, refusing what cannot run inside
@@ -514,40 +455,6 @@ qualified_name(Oid relid)
 }
 
 /*
- * Run one parameterised statement as the given role (the owner of the
- * tables it reads and writes), under search_path = pg_catalog, pg_temp, as
- * a restricted operation: nothing the caller set up can run inside it.
- * The caller is connected to SPI.
- */
-int
-pgm_execute_as(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
-			   const char *nulls)
-{
-	Oid			save_userid;
-	int			save_sec;
-	int			nestlevel;
-	int			rc;
-
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	nestlevel = pgm_pin_search_path();
-	PG_TRY();
-	{
-		rc = SPI_execute_with_args(sql, nargs, types, values, nulls, false, 0);
-		if (rc < 0)
-			elog(ERROR, "bookkeeping query failed: %s", SPI_result_code_string(rc));
-	}
-	PG_FINALLY();
-	{
-		AtEOXact_GUC(false, nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
-	}
-	PG_END_TRY();
-	return rc;
-}
-
-/*
  * Run one parameterised statement on the bookkeeping table as its owner,
  * with a fresh snapshot (never read-only: it must see what a concurrent
  * migration committed while we waited for the migration lock).
@@ -562,21 +469,6 @@ pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values
 	return pgm_execute_as(pgm_relation_owner(relid),
 						  psprintf(sql_fmt, qualified_name(relid)),
 						  nargs, types, values, nulls);
-}
-
-/*
- * Pin search_path to pg_catalog, pg_temp until AtEOXact_GUC(false, level)
- * with the returned level, as a function's SET clause would.
- */
-int
-pgm_pin_search_path(void)
-{
-	int			level = NewGUCNestLevel();
-
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	return level;
 }
 
 /*

@@ -43,11 +43,13 @@
 #include "utils/memutils.h"
 #include "utils/syscache.h"
 
-#include "migrate/check.h"
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
 #include "ddl/classify.h"
-#include "migrate/migrate.h"
-#include "pg_migrate.h"
 #include "ddl/policy.h"
+#include "migrate/check.h"
+#include "migrate/migrate.h"
 
 PG_FUNCTION_INFO_V1(migrate_plan);
 PG_FUNCTION_INFO_V1(migrate_plan_report);

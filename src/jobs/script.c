@@ -1,6 +1,6 @@
 /*-------------------------------------------------------------------------
  *
- * async.c
+ * script.c
  *		Migrations run by a background worker: migrate_apply_async and
  *		migrate_rollback_async, and the worker's side of such a job.
  *
@@ -77,13 +77,18 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "migrate/check.h"
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
+#include "core/parse.h"
+#include "core/spi.h"
 #include "ddl/classify.h"
 #include "ddl/history.h"
-#include "jobs/jobs.h"
-#include "migrate/migrate.h"
-#include "pg_migrate.h"
+#include "ddl/lockwait.h"
 #include "ddl/policy.h"
+#include "jobs/jobs.h"
+#include "jobs/script.h"
+#include "migrate/migrate.h"
 
 PG_FUNCTION_INFO_V1(migrate_apply_async);
 PG_FUNCTION_INFO_V1(migrate_rollback_async);
