@@ -107,5 +107,6 @@ extern bool pgm_relation_visible_to_others(Oid relid);
 extern const char *pgm_lockmode_name(LOCKMODE mode);
 extern char *pgm_size_pretty(BlockNumber blocks);
 extern int	pgm_rule_from_name(const char *name);
+extern char *pgm_op_relation(PgmOperation *op);
 
 #endif							/* PG_MIGRATE_CLASSIFY_H */

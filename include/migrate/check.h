@@ -39,7 +39,6 @@ extern PgmClassification *pgm_classify_dml(RawStmt *rs, const char *text,
 										   Oid *relid, double *rows);
 extern void pgm_walk_script(const char *sql, PgmJudgeCallback callback,
 							void *arg);
-extern char *pgm_op_relation(PgmOperation *op);
 /* The dry-run hooks and the hooks they chain to (installed by _PG_init). */
 extern needs_fmgr_hook_type pgm_dry_run_prev_needs_fmgr_hook;
 extern fmgr_hook_type pgm_dry_run_prev_fmgr_hook;

@@ -32,6 +32,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
 #include "fmgr.h"
+#include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -121,4 +122,33 @@ pgm_relation_owner(Oid relid)
 	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
 	ReleaseSysCache(tup);
 	return owner;
+}
+
+/* Schema-qualified, quoted name of one of the extension's tables. */
+char *
+pgm_job_table_name(const char *relname)
+{
+	Oid			nspid = pgm_extension_schema();
+	char	   *nspname;
+
+	if (!OidIsValid(nspid) || (nspname = get_namespace_name(nspid)) == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database",
+						PGM_EXTENSION_NAME)));
+	return quote_qualified_identifier(nspname, relname);
+}
+
+/* Owner of the job tables: the role the bookkeeping runs as. */
+Oid
+pgm_job_table_owner(void)
+{
+	Oid			relid = pgm_relation(PGM_JOB_TABLE);
+
+	if (!OidIsValid(relid) || !OidIsValid(pgm_relation(PGM_SLICE_TABLE)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension \"%s\" is not installed in this database",
+						PGM_EXTENSION_NAME)));
+	return pgm_relation_owner(relid);
 }

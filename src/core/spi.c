@@ -26,6 +26,46 @@
 #include "core/spi.h"
 
 /*
+ * Remember who we run as (user and security context), to act as another
+ * role and come back.  An error in between needs no restore: transaction
+ * and subtransaction abort put the saved identity back.
+ */
+void
+pgm_save_user(PgmSavedUser *saved)
+{
+	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
+}
+
+/*
+ * Act as a role (the owner of the tables about to be touched, or the
+ * submitter of a job), as a security-restricted operation: no SET ROLE or
+ * SET SESSION AUTHORIZATION back to the saved identity, nothing that would
+ * leave code to run after the switch back.
+ */
+void
+pgm_act_as(Oid role, const PgmSavedUser *saved)
+{
+	SetUserIdAndSecContext(role, saved->sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+}
+
+/* pgm_save_user() and pgm_act_as() at once. */
+void
+pgm_become_owner(Oid owner, PgmSavedUser *saved)
+{
+	pgm_save_user(saved);
+	pgm_act_as(owner, saved);
+}
+
+/* Back to the identity pgm_save_user() saved. */
+void
+pgm_restore_user(const PgmSavedUser *saved)
+{
+	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+/*
  * Run one parameterised statement as the given role (the owner of the
  * tables it reads and writes), under search_path = pg_catalog, pg_temp, as
  * a restricted operation: nothing the caller set up can run inside it.
@@ -35,14 +75,11 @@ int
 pgm_execute_as(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
 			   const char *nulls)
 {
-	Oid			save_userid;
-	int			save_sec;
+	PgmSavedUser saved;
 	int			nestlevel;
 	int			rc;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec);
-	SetUserIdAndSecContext(owner, save_sec | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	pgm_become_owner(owner, &saved);
 	nestlevel = pgm_pin_search_path();
 	PG_TRY();
 	{
@@ -53,7 +90,7 @@ pgm_execute_as(Oid owner, const char *sql, int nargs, Oid *types, Datum *values,
 	PG_FINALLY();
 	{
 		AtEOXact_GUC(false, nestlevel);
-		SetUserIdAndSecContext(save_userid, save_sec);
+		pgm_restore_user(&saved);
 	}
 	PG_END_TRY();
 	return rc;

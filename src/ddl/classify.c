@@ -1783,3 +1783,14 @@ pgm_classify_statement(Node *parsetree)
 	}
 	return cls;
 }
+
+/* The relation an operation is about, quoted, or NULL. */
+char *
+pgm_op_relation(PgmOperation *op)
+{
+	if (op->relname && op->schemaname)
+		return quote_qualified_identifier(op->schemaname, op->relname);
+	if (op->schemaname)
+		return pstrdup(quote_identifier(op->schemaname));
+	return NULL;
+}

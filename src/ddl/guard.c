@@ -84,6 +84,7 @@
 
 #include "core/compat.h"
 #include "core/guc.h"
+#include "core/subxact.h"
 #include "ddl/classify.h"
 #include "ddl/guard.h"
 #include "ddl/history.h"
@@ -211,6 +212,39 @@ lock_target(List *locks)
 					relname && nspname ? quote_qualified_identifier(nspname, relname) : "?");
 }
 
+/* One attempt of run_with_retries(), run in a subtransaction. */
+typedef struct Attempt
+{
+	PlannedStmt *pstmt;
+	const char *queryString;
+	ProcessUtilityContext context;
+	ParamListInfo params;
+	QueryEnvironment *queryEnv;
+	DestReceiver *dest;
+	QueryCompletion *qc;
+	bool		record;
+	const char *overrides_json;
+	const char *timeout;
+} Attempt;
+
+static void
+run_attempt(void *arg)
+{
+	Attempt    *a = (Attempt *) arg;
+
+	/* Saved at the subtransaction's GUC level: undone when it ends. */
+	(void) set_config_option("lock_timeout", a->timeout,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * A failed attempt may have scribbled on the parse tree; readOnlyTree
+	 * makes standard_ProcessUtility work on a copy.
+	 */
+	run_and_record(a->pstmt, a->queryString, true, a->context, a->params,
+				   a->queryEnv, a->dest, a->qc, a->record, a->overrides_json);
+}
+
 /*
  * Run a transactional statement that will wait for blocking locks: each
  * attempt in a subtransaction with a bounded lock_timeout, retried after
@@ -228,50 +262,19 @@ run_with_retries(PgmClassification *cls,
 	int			attempts = 0;
 	int			delay = 0;
 	char		timeout[32];
+	Attempt		attempt = {pstmt, queryString, context, params, queryEnv,
+		dest, qc, record, overrides_json, timeout};
 
 	snprintf(timeout, sizeof(timeout), "%d", pgm_attempt_lock_timeout());
 
 	for (;;)
 	{
-		MemoryContext oldcxt = CurrentMemoryContext;
-		ResourceOwner oldowner = CurrentResourceOwner;
-		ErrorData  *edata = NULL;
+		ErrorData  *edata;
 		long		elapsed;
 		int			sleep_ms;
 
 		attempts++;
-		BeginInternalSubTransaction(NULL);
-		MemoryContextSwitchTo(oldcxt);
-
-		PG_TRY();
-		{
-			/* Saved at the subtransaction's GUC level: undone when it ends. */
-			(void) set_config_option("lock_timeout", timeout,
-									 PGC_USERSET, PGC_S_SESSION,
-									 GUC_ACTION_SAVE, true, 0, false);
-
-			/*
-			 * A failed attempt may have scribbled on the parse tree;
-			 * readOnlyTree makes standard_ProcessUtility work on a copy.
-			 */
-			run_and_record(pstmt, queryString, true, context, params,
-						   queryEnv, dest, qc, record, overrides_json);
-
-			ReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_CATCH();
-		{
-			MemoryContextSwitchTo(oldcxt);
-			edata = CopyErrorData();
-			FlushErrorState();
-			RollbackAndReleaseCurrentSubTransaction();
-			MemoryContextSwitchTo(oldcxt);
-			CurrentResourceOwner = oldowner;
-		}
-		PG_END_TRY();
-
+		edata = pgm_subxact_run(run_attempt, &attempt, true);
 		if (edata == NULL)
 			return;
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)

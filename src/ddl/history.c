@@ -1176,10 +1176,9 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	ResourceOwner owner = CurrentResourceOwner;
 	bool		recover = may_bypass_history() && !history_looks_writable(relid);
 	ErrorData  *edata = NULL;
-	Oid			save_userid;
-	int			save_sec_context;
+	PgmSavedUser saved;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	pgm_save_user(&saved);
 	if (recover)
 	{
 		BeginInternalSubTransaction(NULL);
@@ -1187,14 +1186,12 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	}
 	PG_TRY();
 	{
-		SetUserIdAndSecContext(pgm_relation_owner(relid),
-							   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+		pgm_act_as(pgm_relation_owner(relid), &saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
 		insert_row(relid, values, nulls);
 		SPI_finish();
-		SetUserIdAndSecContext(save_userid, save_sec_context);
+		pgm_restore_user(&saved);
 		if (recover)
 		{
 			ReleaseCurrentSubTransaction();
@@ -1204,7 +1201,7 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	}
 	PG_CATCH();
 	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
+		pgm_restore_user(&saved);
 		MemoryContextSwitchTo(cxt);
 		edata = CopyErrorData();
 		FlushErrorState();

@@ -360,16 +360,6 @@ match_policy(PgmOperation *op)
 	return best;
 }
 
-static char *
-op_relation_name(PgmOperation *op)
-{
-	if (op->relname && op->schemaname)
-		return quote_qualified_identifier(op->schemaname, op->relname);
-	if (op->schemaname)
-		return (char *) quote_identifier(op->schemaname);
-	return NULL;
-}
-
 /*
  * Could the current user do this at all?  When PostgreSQL is going to refuse
  * the statement for lack of privileges anyway, its own error is the right
@@ -483,7 +473,7 @@ pgm_policy_verdicts(PgmClassification *cls)
 							  op->what);
 
 		initStringInfo(&detail);
-		relname = op_relation_name(op);
+		relname = pgm_op_relation(op);
 		if (OidIsValid(op->relid) && relname)
 			appendStringInfo(&detail, "Relation %s has %s (%u blocks) and the statement takes %s on it.",
 							 relname, pgm_size_pretty(op->blocks), op->blocks,
@@ -611,7 +601,7 @@ static void
 record_violation(PgmVerdict *v, const char *action, const char *statement)
 {
 	PgmViolation *slot;
-	char	   *relname = op_relation_name(v->op);
+	char	   *relname = pgm_op_relation(v->op);
 	char	   *role = GetUserNameFromId(GetUserId(), true);
 	int			len;
 
@@ -717,7 +707,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 		{
 			if (v->overridden)
 			{
-				char	   *relname = op_relation_name(v->op);
+				char	   *relname = pgm_op_relation(v->op);
 
 				record_violation(v, "override", statement);
 				if (any_override)

@@ -32,7 +32,6 @@
 
 #include "core/catalog.h"
 #include "core/spi.h"
-#include "jobs/jobs.h"
 #include "jobs/shmem.h"
 #include "jobs/worker.h"
 

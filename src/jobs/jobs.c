@@ -70,6 +70,7 @@
 #include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
+#include "core/spi.h"
 #include "jobs/jobs.h"
 #include "jobs/shmem.h"
 
@@ -90,42 +91,6 @@ PG_FUNCTION_INFO_V1(migrate_job_wait);
  * Helpers shared with worker.c
  * ----------------------------------------------------------------
  */
-
-/* Schema-qualified, quoted name of one of the extension's tables. */
-char *
-pgm_job_table_name(const char *relname)
-{
-	Oid			nspid = pgm_extension_schema();
-	char	   *nspname;
-
-	if (!OidIsValid(nspid) || (nspname = get_namespace_name(nspid)) == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"%s\" is not installed in this database",
-						PGM_EXTENSION_NAME)));
-	return quote_qualified_identifier(nspname, relname);
-}
-
-/* Owner of the job tables: the role the bookkeeping runs as. */
-Oid
-pgm_job_table_owner(void)
-{
-	Oid			relid = pgm_relation(PGM_JOB_TABLE);
-	HeapTuple	tup;
-	Oid			owner;
-
-	if (!OidIsValid(relid) || !OidIsValid(pgm_relation(PGM_SLICE_TABLE)))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("extension \"%s\" is not installed in this database",
-						PGM_EXTENSION_NAME)));
-	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
-	ReleaseSysCache(tup);
-	return owner;
-}
 
 /*
  * The launcher must look at this database once the transaction that
@@ -806,8 +771,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 
 	/* Record the job, as the owner of the job tables. */
 	{
-		Oid			save_userid;
-		int			save_sec_context;
+		PgmSavedUser saved;
 		Oid			argtypes[13] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTARRAYOID, REGTYPEARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID};
 		Datum		args[13];
@@ -851,10 +815,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		args[11] = Int64GetDatum(pause_ms);
 		args[12] = Int64GetDatum(estimated);
 
-		GetUserIdAndSecContext(&save_userid, &save_sec_context);
-		SetUserIdAndSecContext(table_owner, save_sec_context |
-							   SECURITY_LOCAL_USERID_CHANGE |
-							   SECURITY_RESTRICTED_OPERATION);
+		pgm_become_owner(table_owner, &saved);
 
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
@@ -905,7 +866,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 				elog(ERROR, "could not record the job");
 		}
 
-		SetUserIdAndSecContext(save_userid, save_sec_context);
+		pgm_restore_user(&saved);
 	}
 
 	SPI_finish();
@@ -988,8 +949,7 @@ control_job(int64 job_id, JobAction action)
 {
 	Oid			userid = GetUserId();
 	Oid			table_owner;
-	Oid			save_userid;
-	int			save_sec_context;
+	PgmSavedUser saved;
 	StringInfoData sql;
 	Oid			argtypes[2] = {INT8OID, TEXTOID};
 	Datum		args[2];
@@ -1004,10 +964,7 @@ control_job(int64 job_id, JobAction action)
 	table_owner = pgm_job_table_owner();
 
 	SPI_connect();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(table_owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	pgm_become_owner(table_owner, &saved);
 
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
@@ -1077,7 +1034,7 @@ control_job(int64 job_id, JobAction action)
 			wake_job_at_commit(job_id);
 	}
 
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	pgm_restore_user(&saved);
 	/* SPI_getvalue's copy dies with SPI_finish(); build the result first. */
 	result = (text *) SPI_palloc(VARHDRSZ + strlen(state));
 	SET_VARSIZE(result, VARHDRSZ + strlen(state));

@@ -1,32 +1,16 @@
 /*-------------------------------------------------------------------------
  *
  * worker.c
- *		Background workers that run batched backfill jobs: the launcher, the
- *		per-database dispatcher and the job worker.
+ *		The job worker: a dynamic background worker (bgw_type "pg_migrate
+ *		job") started by a dispatcher, that runs one slice of one job to its
+ *		end; for a backfill, batch by batch (the batch runner below), for a
+ *		migration, statement by statement (jobs/script.c).
  *
- * Three kinds of process cooperate:
- *
- *	- The launcher, a static background worker registered at postmaster
- *	  start, connected to no database.  It keeps a list of databases that
- *	  may have work in shared memory and starts a dispatcher for each one
- *	  that asks for attention.  At its own start (server start, restart
- *	  after a crash) it knows nothing, so it asks every database once:
- *	  shared memory does not survive a crash, the job tables do.
- *
- *	- The dispatcher, a short-lived dynamic worker connected to one
- *	  database.  It reads the job tables, claims a worker slot for every
- *	  runnable job slice (up to pg_migrate.max_workers over the whole
- *	  server, and pg_migrate.max_workers_per_role for the jobs of one
- *	  submitter; the rest queue) and starts a job worker for each.  Slices
- *	  are taken round robin over the submitters, so that one role's long
- *	  queue does not hold back another role's job.
- *
- *	- The job worker, a dynamic worker (bgw_type "pg_migrate job") that runs
- *	  one slice of one job to its end, batch by batch.  Between two batches
- *	  it sleeps the job's pause; a pause or cancel of the job wakes it
- *	  through the latch in its slot, and a pause of PGM_PARK_MS or more is
- *	  waited out without a worker: the slice is "parked" in shared memory
- *	  and dispatched again when it is due.
+ * Between two batches it sleeps the job's pause; a pause or cancel of the
+ * job wakes it through the latch in its slot, and a pause of PGM_PARK_MS or
+ * more is waited out without a worker: the slice is "parked" in shared
+ * memory and dispatched again when it is due.  The job states and who moves
+ * them are described in jobs/README.md.
  *
  * Every batch is one transaction that changes the user's rows and advances
  * the slice's progress row, so whatever kills a worker (kill -9, a crash,
@@ -43,14 +27,7 @@
  *
  * A worker holds no lock between batches, so DROP EXTENSION, DROP TABLE and
  * the like wait for one batch at most; the worker then notices that its
- * table or its job is gone and exits.  DROP DATABASE would wait for the
- * workers connected to the database and fail after five seconds, so a
- * ProcessUtility hook terminates them first and keeps the launcher away
- * from the database until the statement is over.
- *
- * Shared state: PgmShared, protected by one LWLock.  Nothing in it needs to
- * survive a restart: worker slots die with their workers and the database
- * list is rebuilt by asking every database.
+ * table or its job is gone and exits (DROP DATABASE: see dbguard.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -106,13 +83,10 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/spi.h"
-#include "jobs/jobs.h"
 #include "jobs/script.h"
 #include "jobs/shmem.h"
 #include "jobs/worker.h"
 
-PGDLLEXPORT void pgm_launcher_main(Datum main_arg);
-PGDLLEXPORT void pgm_dispatcher_main(Datum main_arg);
 PGDLLEXPORT void pgm_job_worker_main(Datum main_arg);
 
 /* tid Datums are pass-by-reference pointers to ItemPointerData. */
@@ -738,8 +712,7 @@ run_batch(JobRun *job, int64 batchno)
 {
 	StringInfoData sql;
 	int			save_nestlevel;
-	Oid			save_userid;
-	int			save_sec_context;
+	PgmSavedUser saved;
 	char		buf[32];
 	instr_time	start;
 	instr_time	duration;
@@ -822,11 +795,9 @@ run_batch(JobRun *job, int64 batchno)
 	 * run after the switch back: a cursor WITH HOLD (materialised at
 	 * commit), a temporary table (ON COMMIT actions), and the like.
 	 */
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	pgm_save_user(&saved);
 	save_nestlevel = NewGUCNestLevel();
-	SetUserIdAndSecContext(job->owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
+	pgm_act_as(job->owner, &saved);
 	job->ran_as_submitter = true;
 	(void) set_config_option("search_path", "pg_catalog, pg_temp",
 							 PGC_USERSET, PGC_S_SESSION,
@@ -987,7 +958,7 @@ run_batch(JobRun *job, int64 batchno)
 	AfterTriggerFireDeferred();
 
 	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	pgm_restore_user(&saved);
 
 	adapt_target(job);
 	new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode,
@@ -1268,8 +1239,7 @@ run_job(JobRun *job)
 
 		PG_TRY();
 		{
-			Oid			save_userid;
-			int			save_sec_context;
+			PgmSavedUser saved;
 
 			SetCurrentStatementStartTimestamp();
 			StartTransactionCommand();
@@ -1294,13 +1264,11 @@ run_job(JobRun *job)
 			 * submitter, restricted, never as this worker.  A failed commit
 			 * is aborted, and the abort restores the worker's identity.
 			 */
-			GetUserIdAndSecContext(&save_userid, &save_sec_context);
+			pgm_save_user(&saved);
 			if (job->ran_as_submitter)
-				SetUserIdAndSecContext(job->owner, save_sec_context |
-									   SECURITY_LOCAL_USERID_CHANGE |
-									   SECURITY_RESTRICTED_OPERATION);
+				pgm_act_as(job->owner, &saved);
 			CommitTransactionCommand();
-			SetUserIdAndSecContext(save_userid, save_sec_context);
+			pgm_restore_user(&saved);
 		}
 		PG_CATCH();
 		{

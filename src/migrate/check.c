@@ -96,6 +96,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/parse.h"
+#include "core/subxact.h"
 #include "ddl/classify.h"
 #include "ddl/guard.h"
 #include "ddl/policy.h"
@@ -853,67 +854,65 @@ walk_statement(PgmJudgedStatement *js, RawStmt *rs, PgmJudgeCallback callback,
  * set, if judging or executing it fails.  Everything the script did is rolled back
  * before returning.
  */
+typedef struct ScriptWalk
+{
+	const char *sql;
+	List	   *raw;
+	PgmJudgeCallback callback;
+	void	   *arg;
+} ScriptWalk;
+
+/* Every statement of the script: the body of the walk's subtransaction. */
+static void
+walk_statements(void *warg)
+{
+	ScriptWalk *w = (ScriptWalk *) warg;
+	ListCell   *lc;
+	int			stmtno = 0;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	foreach(lc, w->raw)
+	{
+		RawStmt    *rs = lfirst_node(RawStmt, lc);
+		PgmJudgedStatement js;
+
+		CHECK_FOR_INTERRUPTS();
+		memset(&js, 0, sizeof(js));
+		js.stmtno = ++stmtno;
+		js.text = pgm_statement_text(w->sql, rs);
+		js.stmt = rs->stmt;
+		js.dml_rows = -1;
+
+		/* BEGIN/COMMIT/SAVEPOINT of the script: the walk is one transaction. */
+		if (IsA(rs->stmt, TransactionStmt))
+			continue;
+
+		walk_statement(&js, rs, w->callback, w->arg);
+	}
+	SPI_finish();
+}
+
 void
 pgm_walk_script(const char *sql, PgmJudgeCallback callback, void *arg)
 {
-	List	   *raw;
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	int			stmtno = 0;
+	ScriptWalk	w;
+	ErrorData  *edata;
 
 	if (!pgm_policy_active())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", PGM_EXTENSION_NAME)));
 
-	raw = pgm_parse_raw(sql);
+	w.sql = sql;
+	w.raw = pgm_parse_raw(sql);
+	w.callback = callback;
+	w.arg = arg;
 
 	/* Everything the script does happens in here, and is rolled back. */
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
-	{
-		ListCell   *lc;
-
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		foreach(lc, raw)
-		{
-			RawStmt    *rs = lfirst_node(RawStmt, lc);
-			PgmJudgedStatement js;
-
-			CHECK_FOR_INTERRUPTS();
-			memset(&js, 0, sizeof(js));
-			js.stmtno = ++stmtno;
-			js.text = pgm_statement_text(sql, rs);
-			js.stmt = rs->stmt;
-			js.dml_rows = -1;
-
-			/* BEGIN/COMMIT/SAVEPOINT of the script: the walk is one transaction. */
-			if (IsA(rs->stmt, TransactionStmt))
-				continue;
-
-			walk_statement(&js, rs, callback, arg);
-		}
-		SPI_finish();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
+	edata = pgm_subxact_run(walk_statements, &w, false);
+	if (edata != NULL)
 		ReThrowError(edata);
-	}
-	PG_END_TRY();
-
-	RollbackAndReleaseCurrentSubTransaction();
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
 }
 
 /* ---------------------------------------------------------------------
@@ -941,17 +940,6 @@ emit(ReturnSetInfo *rsinfo, PgmJudgedStatement *js, const char *rule,
 			nulls[i + 2] = true;
 	}
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-}
-
-/* The relation an operation is about, quoted, or NULL. */
-char *
-pgm_op_relation(PgmOperation *op)
-{
-	if (op->relname && op->schemaname)
-		return quote_qualified_identifier(op->schemaname, op->relname);
-	if (op->schemaname)
-		return pstrdup(quote_identifier(op->schemaname));
-	return NULL;
 }
 
 static void

@@ -67,11 +67,11 @@
 #include "core/guc.h"
 #include "core/parse.h"
 #include "core/spi.h"
+#include "core/subxact.h"
 #include "ddl/classify.h"
 #include "ddl/history.h"
 #include "ddl/lockwait.h"
 #include "ddl/policy.h"
-#include "jobs/jobs.h"
 #include "migrate/check.h"
 #include "migrate/fingerprint.h"
 #include "migrate/migrate.h"
@@ -340,38 +340,39 @@ script_locks(List *stmts)
  * error, allocated in the caller's memory context, after rolling the
  * subtransaction back: every lock the script took is released again.
  */
+typedef struct ScriptRun
+{
+	List	   *stmts;
+	const char *version;
+	const char *what;
+	const char *search_path;
+	List	   *undo_of;
+} ScriptRun;
+
+static void
+run_statements_cb(void *arg)
+{
+	ScriptRun  *r = (ScriptRun *) arg;
+
+	run_statements(r->stmts, r->version, r->what, r->search_path, r->undo_of);
+}
+
 static ErrorData *
 run_in_subtransaction(List *stmts, const char *version, const char *what,
 					  const char *search_path, List *undo_of)
 {
-	MemoryContext oldcxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
 	char	   *save_migration = pgm_current_migration;
-	ErrorData  *edata = NULL;
+	ScriptRun	run = {stmts, version, what, search_path, undo_of};
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
 	if (version)
 		pgm_current_migration = (char *) version;
-
-	PG_TRY();
+	edata = pgm_subxact_run(run_statements_cb, &run, true);
+	if (edata != NULL)
 	{
-		run_statements(stmts, version, what, search_path, undo_of);
-		ReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
 		pgm_exemptions = NIL;
 		pgm_exemption_reason = NULL;
 	}
-	PG_END_TRY();
-
-	MemoryContextSwitchTo(oldcxt);
-	CurrentResourceOwner = oldowner;
 	pgm_current_migration = save_migration;
 	return edata;
 }
@@ -1151,58 +1152,58 @@ try_script(List *stmts, const char *what, List *undo_of)
  * between the catalog before up and after down to the callback.  An up
  * script that fails the first time is an error.  Changes nothing.
  */
+typedef struct VerifyRun
+{
+	MemoryContext cxt;
+	List	   *up_stmts;
+	List	   *down_stmts;
+	PgmDiffCallback callback;
+	void	   *arg;
+} VerifyRun;
+
+/* up, down, up again: the body of pgm_verify_scripts' subtransaction. */
+static void
+verify_in_subtransaction(void *varg)
+{
+	VerifyRun  *v = (VerifyRun *) varg;
+	PgmFingerprint *before = pgm_fingerprint(v->cxt);
+	char	   *failure;
+
+	failure = try_script(v->up_stmts, "up", NIL);
+	if (failure)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the up script fails: %s", failure)));
+
+	failure = try_script(v->down_stmts, "down", v->up_stmts);
+	if (failure)
+		v->callback(v->arg, "script", "down", "fails after up", NULL, failure);
+	else
+	{
+		pgm_fingerprint_diff(before, pgm_fingerprint(v->cxt), v->callback, v->arg);
+
+		failure = try_script(v->up_stmts, "up", NIL);
+		if (failure)
+			v->callback(v->arg, "script", "up", "fails when run again after down",
+						NULL, failure);
+	}
+}
+
 void
 pgm_verify_scripts(const char *up, const char *down,
 				   PgmDiffCallback callback, void *arg)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	List	   *up_stmts = pgm_parse_script(up, "up", false);
-	List	   *down_stmts = pgm_parse_script(down, "down", false);
+	VerifyRun	v;
+	ErrorData  *edata;
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		PgmFingerprint *before = pgm_fingerprint(cxt);
-		char	   *failure;
-
-		failure = try_script(up_stmts, "up", NIL);
-		if (failure)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the up script fails: %s", failure)));
-
-		failure = try_script(down_stmts, "down", up_stmts);
-		if (failure)
-			callback(arg, "script", "down", "fails after up", NULL, failure);
-		else
-		{
-			pgm_fingerprint_diff(before, pgm_fingerprint(cxt), callback, arg);
-
-			failure = try_script(up_stmts, "up", NIL);
-			if (failure)
-				callback(arg, "script", "up", "fails when run again after down",
-						 NULL, failure);
-		}
-
-		RollbackAndReleaseCurrentSubTransaction();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = oldowner;
+	v.cxt = CurrentMemoryContext;
+	v.up_stmts = pgm_parse_script(up, "up", false);
+	v.down_stmts = pgm_parse_script(down, "down", false);
+	v.callback = callback;
+	v.arg = arg;
+	edata = pgm_subxact_run(verify_in_subtransaction, &v, false);
+	if (edata != NULL)
 		ReThrowError(edata);
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	CurrentResourceOwner = oldowner;
 }
 
 Datum
