@@ -72,6 +72,11 @@
 #define PGM_HAVE_MERGE 1
 #endif
 
+/* ALTER TABLE ... SET ACCESS METHOD exists from 15 on. */
+#if PG_VERSION_NUM >= 150000
+#define PGM_HAVE_SET_ACCESS_METHOD 1
+#endif
+
 /* pg_class_ownercheck() became object_ownercheck() in 16. */
 #if PG_VERSION_NUM >= 160000
 #define PGM_relation_ownercheck(relid, roleid) \

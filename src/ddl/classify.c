@@ -202,6 +202,7 @@ typedef struct RelFacts
 static void add_op(PgmClassification *cls, PgmRule rule, Oid relid,
 				   const RelFacts *f, LOCKMODE lockmode, const char *what);
 
+/* The rule of a name, or -1. */
 int
 pgm_rule_from_name(const char *name)
 {
@@ -383,6 +384,11 @@ merge_lock(List **locks, Oid relid, LOCKMODE mode)
 	*locks = lappend(*locks, req);
 }
 
+/*
+ * Remember a lock the statement will ask for on a table that existed before
+ * this transaction: every one for migrate_plan, and those that block reads
+ * or writes and are not held yet as the ones it may queue for.
+ */
 static void
 add_lock(PgmClassification *cls, Oid relid, const RelFacts *f, LOCKMODE mode)
 {
@@ -397,6 +403,7 @@ add_lock(PgmClassification *cls, Oid relid, const RelFacts *f, LOCKMODE mode)
 	merge_lock(&cls->locks, relid, mode);
 }
 
+/* Add a finding about a relation to the classification. */
 static void
 add_op(PgmClassification *cls, PgmRule rule, Oid relid, const RelFacts *f,
 	   LOCKMODE lockmode, const char *what)
@@ -612,6 +619,10 @@ typedef struct UsingCtx
 	const char *relname;
 } UsingCtx;
 
+/*
+ * Does an ALTER COLUMN TYPE ... USING expression read the column: by name,
+ * through a star, or through the whole row?
+ */
 static bool
 using_reads_column(Node *node, UsingCtx *ctx)
 {
@@ -713,6 +724,13 @@ pgm_default_needs_rewrite(ColumnDef *col, Node *raw_default, const char **why)
 
 static bool not_null_proven(Oid relid, AttrNumber attnum);
 
+/*
+ * ADD CONSTRAINT (or a constraint in a column definition): a foreign key or
+ * CHECK without NOT VALID scans the table under its lock, a UNIQUE, PRIMARY
+ * KEY or EXCLUDE without USING INDEX builds an index, a NOT NULL constraint
+ * (18) scans unless NOT VALID or proven; a foreign key also locks the table
+ * it references.
+ */
 static void
 classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
 					Constraint *con, LOCKMODE lockmode, const char *colname)
@@ -793,6 +811,12 @@ classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
 	}
 }
 
+/*
+ * ADD COLUMN: a volatile default, serial, identity or stored generated
+ * column rewrites a populated table; NOT NULL without a default on a
+ * populated table cannot succeed (add_required_column); constraints in the
+ * definition are judged as ADD CONSTRAINT would be.
+ */
 static void
 classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
 					AlterTableCmd *cmd, LOCKMODE lockmode)
@@ -1013,6 +1037,14 @@ not_null_proven(Oid relid, AttrNumber attnum)
 	return proven;
 }
 
+/*
+ * ALTER TABLE (and ALTER TYPE ... ATTRIBUTE on a composite type): the lock
+ * PostgreSQL will take for the whole list of subcommands, then one finding
+ * per subcommand that rewrites, scans or builds an index on a populated
+ * table, drops or renames something, or adds a required column.  The
+ * decisions use the same facts ALTER TABLE uses (coercions, volatility of
+ * defaults, proving constraints), read from the catalog before it runs.
+ */
 static void
 classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 {
@@ -1184,7 +1216,7 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 				}
 				break;
 
-#if PG_VERSION_NUM >= 150000
+#ifdef PGM_HAVE_SET_ACCESS_METHOD
 			case AT_SetAccessMethod:
 				{
 					Oid			amid = cmd->name ? get_table_am_oid(cmd->name, true) : InvalidOid;
@@ -1269,6 +1301,7 @@ drop_target(ObjectType type, Node *object)
 	}
 }
 
+/* The words a message uses for the kind of object a DROP names. */
 static const char *
 drop_object_kind(ObjectType type)
 {
@@ -1307,6 +1340,12 @@ drop_object_kind(ObjectType type)
 	}
 }
 
+/*
+ * DROP of relations, schemas, types, indexes and the other objects that can
+ * take data with them: a finding for each table or column lost, the ones a
+ * CASCADE or a dependency reaches included (cascade.c), and the blocking
+ * locks the drop will wait for.
+ */
 static void
 classify_drop(PgmClassification *cls, DropStmt *stmt)
 {
@@ -1403,6 +1442,10 @@ classify_drop(PgmClassification *cls, DropStmt *stmt)
 								  stmt->behavior == DROP_CASCADE ? " ... CASCADE" : ""));
 }
 
+/*
+ * CREATE INDEX: without CONCURRENTLY it blocks writes while it builds on a
+ * populated table; CONCURRENTLY cannot run in a transaction block.
+ */
 static void
 classify_index(PgmClassification *cls, IndexStmt *stmt)
 {
@@ -1435,6 +1478,11 @@ classify_index(PgmClassification *cls, IndexStmt *stmt)
 	}
 }
 
+/*
+ * REINDEX: without CONCURRENTLY it blocks writes (and reads through the
+ * index) while it rebuilds the indexes of a populated table; the
+ * CONCURRENTLY and database-wide forms cannot run in a transaction block.
+ */
 static void
 classify_reindex(PgmClassification *cls, ReindexStmt *stmt)
 {
@@ -1525,6 +1573,7 @@ classify_rewrite_command(PgmClassification *cls, RangeVar *rv, const char *cmd)
 	}
 }
 
+/* The lock a statement on a list of relations takes on each of them. */
 static void
 classify_relations_lock(PgmClassification *cls, List *rangevars, LOCKMODE mode)
 {
@@ -1572,6 +1621,10 @@ classify_create(PgmClassification *cls, CreateStmt *stmt)
 	}
 }
 
+/*
+ * RENAME of a table, view, materialized view, foreign table or column:
+ * breaks running code whatever the size (rename_table, rename_column).
+ */
 static void
 classify_rename(PgmClassification *cls, RenameStmt *stmt)
 {

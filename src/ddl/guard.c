@@ -121,6 +121,7 @@ pgm_own_code_restore(int depth)
 	pgm_own_code = depth;
 }
 
+/* Run the statement through the next hook, or the standard function. */
 static inline void
 call_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
 		  ProcessUtilityContext context, ParamListInfo params,
@@ -201,6 +202,7 @@ run_and_record(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 }
 
+/* "<lock> on <table>": the first lock a statement waits for, for messages. */
 static char *
 lock_target(List *locks)
 {
@@ -409,6 +411,10 @@ is_copy_into_history(Node *parsetree)
 		strcmp(copy->relation->relname, "migrate_ddl_history") == 0;
 }
 
+/*
+ * Run COPY into the history table, adding to a duplicate-key error the hint
+ * that a restore should run with recording off.
+ */
 static void
 run_copy_into_history(PlannedStmt *pstmt, const char *queryString,
 					  bool readOnlyTree, ProcessUtilityContext context,
@@ -439,6 +445,12 @@ run_copy_into_history(PlannedStmt *pstmt, const char *queryString,
 	PG_END_TRY();
 }
 
+/*
+ * The ProcessUtility hook (see the file header): statements pg_migrate
+ * neither judges nor records go straight to the next hook; the others are
+ * classified, judged and enforced before they run, run with a bounded lock
+ * wait (retried when they can be), and recorded in the history.
+ */
 void
 pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						 bool readOnlyTree, ProcessUtilityContext context,

@@ -222,6 +222,11 @@ lock_released_early(Node *parsetree)
 	}
 }
 
+/*
+ * Open the history frame of a statement about to run (its redacted text,
+ * command tag, start time), inside the frame of the statement that runs it,
+ * if any.
+ */
 HistoryFrame *
 pgm_history_begin(PlannedStmt *pstmt, const char *queryString,
 				  ProcessUtilityContext context)
@@ -411,6 +416,7 @@ add_object(HistoryFrame *frame, const ObjectAddress *addr, bool dropped)
 	MemoryContextSwitchTo(oldcxt);
 }
 
+/* Add a relation the statement touched to the frame's objects. */
 static void
 add_relation(HistoryFrame *frame, Oid relid)
 {
@@ -535,6 +541,10 @@ collect_hook_only_objects(HistoryFrame *frame, Node *parsetree)
  * ---------------------------------------------------------------------
  */
 
+/*
+ * Should an event trigger function do anything: called as an event
+ * trigger, with a history frame open and recording on.
+ */
 static bool
 event_wanted(FunctionCallInfo fcinfo)
 {
@@ -618,6 +628,10 @@ grant_class_id(ObjectType objtype)
 	}
 }
 
+/*
+ * Event trigger on ddl_command_end: add the objects the statement created
+ * or altered to the current history frame.
+ */
 Datum
 migrate_on_ddl_command_end(PG_FUNCTION_ARGS)
 {
@@ -702,6 +716,10 @@ migrate_on_ddl_command_end(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/*
+ * Event trigger on sql_drop: add the objects the statement dropped to the
+ * current history frame, flagged as dropped.
+ */
 Datum
 migrate_on_sql_drop(PG_FUNCTION_ARGS)
 {
@@ -748,6 +766,10 @@ migrate_on_sql_drop(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/*
+ * Event trigger on table_rewrite: mark the current statement as having
+ * rewritten a table.
+ */
 Datum
 migrate_on_table_rewrite(PG_FUNCTION_ARGS)
 {
@@ -839,6 +861,7 @@ statement_lock(HistoryFrame *frame)
 	return mode == NoLock ? NULL : GetLockmodeName(DEFAULT_LOCKMETHOD, mode);
 }
 
+/* The objects of a history frame as the JSON array of the objects column. */
 static char *
 objects_json(List *objects)
 {
@@ -937,6 +960,11 @@ draw_history_id(void)
 
 #define INSERT_NARGS 14
 
+/*
+ * Insert one row into migrate_ddl_history through a plan prepared once
+ * per backend (and again when the table was recreated).  The caller has
+ * switched to the table's owner and connected to SPI.
+ */
 static void
 insert_row(Oid relid, Datum *values, const char *nulls)
 {
@@ -1169,6 +1197,13 @@ history_looks_writable(Oid relid)
 	return ok;
 }
 
+/*
+ * Write a history row as the table's owner.  A superuser or the owner
+ * whose history table was damaged gets a warning instead of an error
+ * (history_unwritable), in a subtransaction, so that the DDL that would
+ * repair it can run; transient errors (cancels, deadlocks) are always
+ * raised.
+ */
 static void
 write_row(Oid relid, Datum *values, const char *nulls)
 {
@@ -1334,6 +1369,12 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
  */
 PG_FUNCTION_INFO_V1(migrate_history_purge);
 
+/*
+ * migrate_history_purge(older_than): delete the history rows older than the
+ * interval, as the table's owner, and log who did.  The history is
+ * append-only for everyone else; who may call this is decided by the
+ * install script's grants.
+ */
 Datum
 migrate_history_purge(PG_FUNCTION_ARGS)
 {

@@ -109,6 +109,7 @@ pgm_holds_blocking_locks(void)
 	return false;
 }
 
+/* pg_stat_activity's words for a backend state. */
 static const char *
 backend_state_name(BackendState state)
 {

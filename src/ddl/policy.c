@@ -164,6 +164,7 @@ policy_relcache_callback(Datum arg, Oid relid)
 		policy_valid = false;
 }
 
+/* The name of an action, as migrate_policy.action spells it. */
 const char *
 pgm_action_name(PgmAction action)
 {
@@ -293,6 +294,10 @@ pgm_policy_active(void)
 	return load_policy();
 }
 
+/*
+ * Does a policy row apply to this operation and the current user (see the
+ * file header for the matching rules)?
+ */
 static bool
 entry_applies(PolicyEntry *e, PgmOperation *op)
 {
@@ -414,6 +419,15 @@ exempted(PgmOperation *op)
 	return false;
 }
 
+/*
+ * The verdicts on a classified statement: for each operation, the action of
+ * the most specific matching migrate_policy row (allow operations are
+ * dropped), whether a migrate_override() of this transaction or a down
+ * script's exemption lifts a refusal, and the texts of the error.  In
+ * require mode a blocking lock taken without any lock_timeout is a finding
+ * of its own.  Operations the role could not perform anyway are left to
+ * PostgreSQL's own permission error.
+ */
 List *
 pgm_policy_verdicts(PgmClassification *cls)
 {
@@ -597,6 +611,11 @@ violation_slot(Oid roleid)
 	return free_slot ? free_slot : oldest;
 }
 
+/*
+ * Remember a refusal or a warning: in the server log always, and in the
+ * shared-memory ring migrate_violations() reads (see the file header for
+ * how the ring is shared between roles).
+ */
 static void
 record_violation(PgmVerdict *v, const char *action, const char *statement)
 {

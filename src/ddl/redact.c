@@ -57,6 +57,10 @@ token_of(const char *sample)
 	return tok;
 }
 
+/*
+ * Learn the token codes of the keywords redaction looks for, from the
+ * lexer itself, once per backend.
+ */
 static void
 learn_tokens(void)
 {
@@ -70,6 +74,7 @@ learn_tokens(void)
 	tokens_known = true;
 }
 
+/* Can the statement contain a password or a connection string at all? */
 static bool
 may_hold_secret(Node *parsetree)
 {
@@ -154,6 +159,14 @@ redact_conninfo(const char *conninfo)
 	return buf.data;
 }
 
+/*
+ * The statement text with passwords and connection strings replaced, for
+ * the history and the violation reports: statements that may hold a secret
+ * (roles, user mappings, servers and wrappers, foreign tables,
+ * subscriptions; see may_hold_secret) are scanned with PostgreSQL's own
+ * lexer, so that quoting and comments cannot hide one.  Other statements
+ * are returned as they are.
+ */
 char *
 pgm_redact_statement(const char *sql, Node *parsetree)
 {

@@ -50,6 +50,11 @@ unsuspend_database_callback(int code, Datum arg)
  * ----------------------------------------------------------------
  */
 
+/*
+ * The database a statement needs without connections (DROP DATABASE, ALTER
+ * DATABASE RENAME / SET TABLESPACE, CREATE DATABASE from it as a template),
+ * or InvalidOid.
+ */
 static Oid
 database_needing_exclusive_use(Node *parsetree)
 {
@@ -99,11 +104,17 @@ database_needing_exclusive_use(Node *parsetree)
 	return InvalidOid;
 }
 
+/*
+ * ProcessUtility hook of the database guard: before a statement that needs
+ * a database without connections, terminate its job workers and keep the
+ * launcher away until the statement ends; after COMMIT PREPARED, have the
+ * launcher look at this database.  Everything else passes straight on.
+ */
 void
 pgm_dbguard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 						   bool readOnlyTree, ProcessUtilityContext context,
-						ParamListInfo params, QueryEnvironment *queryEnv,
-						DestReceiver *dest, QueryCompletion *qc)
+						   ParamListInfo params, QueryEnvironment *queryEnv,
+						   DestReceiver *dest, QueryCompletion *qc)
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	Oid			dbid = InvalidOid;
@@ -122,7 +133,7 @@ pgm_dbguard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		if (pgm_dbguard_prev_ProcessUtility)
 			pgm_dbguard_prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+											params, queryEnv, dest, qc);
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);
@@ -150,7 +161,7 @@ pgm_dbguard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	{
 		if (pgm_dbguard_prev_ProcessUtility)
 			pgm_dbguard_prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
-								params, queryEnv, dest, qc);
+											params, queryEnv, dest, qc);
 		else
 			standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 									params, queryEnv, dest, qc);

@@ -50,6 +50,10 @@ typedef struct RunnableSlice
 	Oid			login_role;		/* migration jobs: the role to log in as */
 } RunnableSlice;
 
+/*
+ * Start the job worker of a claimed slot; it finds its slot number in
+ * bgw_main_arg and the rest in bgw_extra.
+ */
 static bool
 start_job_worker(Oid dbid, int slotno, uint32 generation, int64 job_id,
 				 int32 slice, Oid login_role, BackgroundWorkerHandle **handle)
@@ -103,6 +107,13 @@ fail_unrunnable_migrations(void)
 		elog(ERROR, "could not update the job table");
 }
 
+/*
+ * Entry point of a dispatcher (one database): list the runnable slices,
+ * round robin over their submitters, claim a worker slot and start a job
+ * worker for each until the slots run out, then tell the launcher when to
+ * look at the database again (a slot frees up, a parked slice is due, no
+ * background worker was free) and exit.
+ */
 void
 pgm_dispatcher_main(Datum main_arg)
 {

@@ -108,6 +108,10 @@ static bool notify_callback_registered = false;
  */
 static List *wake_pending = NIL;
 
+/*
+ * At commit of a transaction that submitted or resumed a job, wake the
+ * launcher; at abort, forget it.
+ */
 static void
 notify_xact_callback(XactEvent event, void *arg)
 {
@@ -256,6 +260,10 @@ refuse_param_refs(Node *stmt, const char *what)
 				 errhint("Write the values into the clause as literals, quoted with quote_literal() or format('%%L').")));
 }
 
+/*
+ * Refuse a SET clause that is not a list of assignments to columns, so
+ * that nothing can be smuggled into the statement it is pasted in.
+ */
 static void
 check_set_clause(const char *clause)
 {
@@ -278,6 +286,10 @@ check_set_clause(const char *clause)
 	refuse_param_refs(stmt, "set_clause");
 }
 
+/*
+ * Refuse a WHERE clause that is not one expression, so that nothing can be
+ * smuggled into the statements it is pasted in.
+ */
 static void
 check_where_clause(const char *clause)
 {
@@ -309,6 +321,7 @@ typedef struct JobKey
 	char	   *columns_desc;	/* "a DESC, b DESC" */
 } JobKey;
 
+/* Can a key column be stored as its send form and read back? */
 static bool
 type_has_binary_io(Oid typid)
 {
@@ -453,6 +466,10 @@ explain_rows(const char *sql)
 	return (int64) strtod(p + 6, NULL);
 }
 
+/*
+ * An interval argument in milliseconds (a month counting DAYS_PER_MONTH
+ * days), clamped to PGM_MAX_INTERVAL_MS.
+ */
 static int64
 interval_to_ms(Interval *iv)
 {
@@ -483,6 +500,18 @@ bytea_arrays_equal(Datum a, Datum b)
 	return datumIsEqual(a, b, false, -1);
 }
 
+/*
+ * Submit a batched UPDATE or DELETE (migrate_batch_update/_delete): check
+ * the arguments, the table and the caller's privileges; choose how batches
+ * walk the table (a primary key, a unique not-null key, or ctid ranges when
+ * there is none) and split it into slices for parallel workers; check every
+ * statement a batch will run by EXPLAINing it as the caller; estimate the
+ * rows to change; and record the job and its slices as the owner of the job
+ * tables.  The launcher is woken once the transaction commits.  Returns the
+ * job's id.  Everything that runs the table's code (key I/O, operators, the
+ * clauses) runs as the caller inside a security-restricted operation, as the
+ * worker's batches will.
+ */
 static int64
 submit_job(bool is_delete, Oid relid, const char *set_clause,
 		   const char *where_clause, int batch_size, int parallel, int64 pause_ms)
@@ -898,6 +927,7 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("%s must not be null", name)));
 }
 
+/* migrate_batch_update(relation, set_clause, where_clause, ...). */
 Datum
 migrate_batch_update(PG_FUNCTION_ARGS)
 {
@@ -912,6 +942,7 @@ migrate_batch_update(PG_FUNCTION_ARGS)
 							   pause_arg(fcinfo, 5)));
 }
 
+/* migrate_batch_delete(relation, where_clause, ...). */
 Datum
 migrate_batch_delete(PG_FUNCTION_ARGS)
 {

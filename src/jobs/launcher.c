@@ -118,6 +118,7 @@ want_all_databases(void)
 	list_free(dbids);
 }
 
+/* Does the database still exist and accept connections (templates aside)? */
 static bool
 database_connectable(Oid dbid)
 {
@@ -138,6 +139,7 @@ database_connectable(Oid dbid)
 	return ok;
 }
 
+/* Start the dispatcher of one database. */
 static bool
 start_dispatcher(Oid dbid, BackgroundWorkerHandle **handle)
 {
@@ -258,6 +260,10 @@ launcher_pass(void)
 	return sleep_ms;
 }
 
+/*
+ * Entry point of the launcher: ask every database once, then start the
+ * dispatchers that are due, sleeping on its latch in between.
+ */
 void
 pgm_launcher_main(Datum main_arg)
 {

@@ -229,6 +229,12 @@ typedef struct ScriptJob
 	int			nstatements;
 } ScriptJob;
 
+/*
+ * Record a migration job (its scripts, the submitting session's role,
+ * search_path and pg_migrate settings) as the owner of the job tables, and
+ * have the launcher woken when the transaction commits.  Returns the job's
+ * id.
+ */
 static int64
 submit_script_job(const ScriptJob *sj)
 {
@@ -565,6 +571,10 @@ advance(ScriptRun *run, int number)
 				1, types, values, NULL);
 }
 
+/*
+ * Commit that a statement that commits on its own is being attempted (or
+ * that it is not any more), so that a later worker knows to clean up.
+ */
 static void
 mark_attempted(ScriptRun *run, PgmScriptStmt *st, bool attempted)
 {
@@ -671,6 +681,7 @@ target_index(Node *stmt)
 	return InvalidOid;
 }
 
+/* Is the index valid (a concurrent build finished)? */
 static bool
 index_is_valid(Oid indexoid)
 {
@@ -787,6 +798,7 @@ finish_script_job(ScriptRun *run)
 				1, types, values, NULL);
 }
 
+/* Mark the job failed with the error, as the owner of the job tables. */
 static void
 fail_script_job(ScriptRun *run, const char *message)
 {
@@ -807,6 +819,7 @@ fail_script_job(ScriptRun *run, const char *message)
 					run->job_id, run->version, message)));
 }
 
+/* Count a retry of the script's current statement. */
 static void
 count_retry(ScriptRun *run)
 {

@@ -95,6 +95,7 @@ pgm_jobs_find_database(Oid dbid, bool create)
 	return free_entry;
 }
 
+/* Set the launcher's latch, if it is running. */
 void
 pgm_jobs_wake_launcher(void)
 {
@@ -156,6 +157,10 @@ pgm_jobs_suspend_database(Oid dbid)
 	LWLockRelease(pgm_jobs_shared->lock);
 }
 
+/*
+ * Undo pgm_jobs_suspend_database once the statement is over, and have the
+ * launcher look at the database again: its jobs resume if it survived.
+ */
 void
 pgm_jobs_unsuspend_database(Oid dbid)
 {
@@ -200,9 +205,14 @@ find_parked(Oid dbid, int64 job_id, int32 slice, TimestampTz now)
 	return NULL;
 }
 
+/*
+ * Claim a worker slot for a slice, within pg_migrate.max_workers and
+ * pg_migrate.max_workers_per_role; says why not otherwise (a worker runs it
+ * already, it is parked, the server or the role is full).
+ */
 PgmClaimResult
 pgm_jobs_claim_slot(Oid dbid, int64 job_id, int32 slice, Oid owner, int *slotno,
-		   uint32 *generation, TimestampTz *due)
+					uint32 *generation, TimestampTz *due)
 {
 	int			i;
 	int			used = 0;
@@ -270,7 +280,8 @@ pgm_jobs_claim_slot(Oid dbid, int64 job_id, int32 slice, Oid owner, int *slotno,
  * after pg_migrate.restart_delay, which resumes its job.
  */
 void
-pgm_jobs_release_slot(int slotno, uint32 generation, bool only_if_unstarted, bool abnormal)
+pgm_jobs_release_slot(int slotno, uint32 generation, bool only_if_unstarted,
+					  bool abnormal)
 {
 	PgmWorkerSlot *slot;
 	int			i;

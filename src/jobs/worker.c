@@ -173,6 +173,7 @@ retryable_error(int sqlerrcode)
 		sqlerrcode == ERRCODE_QUERY_CANCELED;
 }
 
+/* Decode one key column from its send form. */
 static Datum
 key_from_bytea(bytea *b, Oid typid)
 {
@@ -189,6 +190,10 @@ key_from_bytea(bytea *b, Oid typid)
 	return result;
 }
 
+/*
+ * Decode a key stored as an array of send forms, as the submitter (the
+ * type's receive functions are the table's code).
+ */
 static Datum *
 keys_from_array(Datum arr, JobRun *job)
 {
@@ -212,6 +217,7 @@ keys_from_array(Datum arr, JobRun *job)
 	return keys;
 }
 
+/* Encode a key as an array of send forms, as the submitter. */
 static Datum
 keys_to_array(Datum *keys, JobRun *job)
 {
@@ -677,6 +683,11 @@ adapt_target(JobRun *job)
 		job->target_ms = Min((double) pgm_batch_target, job->target_ms * 1.25);
 }
 
+/*
+ * The next batch size: scaled toward the target duration, at most doubling
+ * or halving per batch, within PGM_MIN_BATCH (1 block in ctid mode) and
+ * PGM_MAX_BATCH.
+ */
 static int
 next_batch_size(int size, double elapsed_ms, bool ctid_mode, double target)
 {
@@ -1063,6 +1074,7 @@ finish_slice(JobRun *job)
 	SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 0);
 }
 
+/* Sleep on the latch, waking up for interrupts. */
 static void
 sleep_ms(long ms)
 {
@@ -1197,6 +1209,15 @@ yield_ms(JobRun *job)
 	return (long) Min(job->last_batch_ms * pgm_batch_yield, 60000.0);
 }
 
+/*
+ * The batch runner: run a backfill slice to its end.  Each batch is one
+ * transaction (run_batch) holding the user's changes and the slice's
+ * progress; a lock timeout, deadlock or serialization failure rolls the
+ * batch back and retries it, smaller, after a backoff; any other error fails
+ * the job.  Between batches it sleeps the job's pause and yields to busy
+ * sessions, parks the slice instead when the sleep is long, and stops as
+ * soon as the job is paused or cancelled.
+ */
 static void
 run_job(JobRun *job)
 {
@@ -1365,6 +1386,13 @@ apply_worker_nice(void)
 						pgm_worker_nice)));
 }
 
+/*
+ * Entry point of a job worker: take over the slot the dispatcher claimed
+ * (freed on exit whatever happens), connect to the database, and run the
+ * slice: a migration job logged in as its submitter's role through the
+ * script runner, a backfill connected as the bootstrap superuser through
+ * the batch runner.
+ */
 void
 pgm_job_worker_main(Datum main_arg)
 {

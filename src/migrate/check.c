@@ -631,6 +631,7 @@ pgm_script_not_dry_runnable(const char *sql)
 	return NULL;
 }
 
+/* Is a raw statement a query or DML rather than a utility statement? */
 static bool
 is_dml(Node *node)
 {
@@ -920,6 +921,7 @@ pgm_walk_script(const char *sql, PgmJudgeCallback callback, void *arg)
  * ---------------------------------------------------------------------
  */
 
+/* Add one row to migrate_check's result. */
 static void
 emit(ReturnSetInfo *rsinfo, PgmJudgedStatement *js, const char *rule,
 	 const char *action, const char *relation, const char *lock,
@@ -942,6 +944,10 @@ emit(ReturnSetInfo *rsinfo, PgmJudgedStatement *js, const char *rule,
 	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 }
 
+/*
+ * migrate_check's callback: one result row per finding, failure or
+ * unchecked statement.
+ */
 static void
 check_callback(void *arg, PgmJudgedStatement *js)
 {
@@ -965,6 +971,10 @@ check_callback(void *arg, PgmJudgedStatement *js)
 			 "Its effects were neither judged nor applied, and later statements were judged without them: review it by hand.");
 }
 
+/*
+ * migrate_check(sql): the findings of a dry run of the script; no rows
+ * means safe.
+ */
 Datum
 migrate_check(PG_FUNCTION_ARGS)
 {

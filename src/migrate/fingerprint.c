@@ -144,6 +144,11 @@ static const char *fingerprint_sql =
 "    FROM typ t"
 " ) f ORDER BY kind COLLATE \"C\", object COLLATE \"C\"";
 
+/*
+ * A fingerprint of the catalog (fingerprint_sql), read under a pinned
+ * search_path, allocated in cxt so that it outlives the subtransaction it
+ * is taken in.
+ */
 PgmFingerprint *
 pgm_fingerprint(MemoryContext cxt)
 {

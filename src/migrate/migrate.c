@@ -212,10 +212,6 @@ pgm_judge_script_dml(PgmScriptStmt *st)
 }
 
 /*
- * Run every statement of a parsed script, as the current user, in the
- * current (sub)transaction.  lock_timeout is set for the duration.
- */
-/*
  * What the up script created that its own down script may drop: tables it
  * created and columns it added.  Names resolve as the scripts' own do.
  */
@@ -262,6 +258,10 @@ pgm_created_by(List *up_stmts)
 	return result;
 }
 
+/*
+ * Run every statement of a parsed script, as the current user, in the
+ * current (sub)transaction.  lock_timeout is set for the duration.
+ */
 static void
 run_statements(List *stmts, const char *version, const char *what,
 			   const char *search_path, List *undo_of)
@@ -429,6 +429,7 @@ run_script_with_retries(List *stmts, const char *version, const char *what,
  * ---------------------------------------------------------------------
  */
 
+/* migrate_migrations, or an error saying pg_migrate is not installed. */
 static Oid
 migrations_relid(void)
 {
@@ -442,6 +443,7 @@ migrations_relid(void)
 	return relid;
 }
 
+/* The quoted, schema-qualified name of one of our relations. */
 static char *
 qualified_name(Oid relid)
 {
@@ -657,6 +659,7 @@ pgm_text_arg(FunctionCallInfo fcinfo, int n)
 	return text_to_cstring(PG_GETARG_TEXT_PP(n));
 }
 
+/* Refuse a version that is NULL, blank, or longer than MAX_VERSION_LEN. */
 void
 pgm_check_version(const char *version)
 {
@@ -1113,6 +1116,7 @@ typedef struct VerifyState
 	TupleDesc	desc;
 } VerifyState;
 
+/* migrate_verify's callback: one result row per difference. */
 static void
 verify_row(void *arg, const char *kind, const char *object,
 		   const char *difference, const char *before, const char *after)
@@ -1206,6 +1210,10 @@ pgm_verify_scripts(const char *up, const char *down,
 		ReThrowError(edata);
 }
 
+/*
+ * migrate_verify(up, down): the differences pgm_verify_scripts finds, as
+ * rows; none means the down script undoes the up script.
+ */
 Datum
 migrate_verify(PG_FUNCTION_ARGS)
 {

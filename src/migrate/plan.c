@@ -95,6 +95,7 @@ typedef struct PgmPlan
 								 * execute, or 0 */
 } PgmPlan;
 
+/* What a lock mode blocks, in the words of the plan. */
 static const char *
 blocks_what(LOCKMODE mode)
 {
@@ -114,6 +115,7 @@ data_loss_rule(PgmRule rule)
 		rule == PGM_RULE_DROP_COLUMN || rule == PGM_RULE_TRUNCATE;
 }
 
+/* The risk of one plan row, from its lock, its rewrite and its findings. */
 static PlanRisk
 row_risk(PlanRow *row)
 {
@@ -143,6 +145,10 @@ row_risk(PlanRow *row)
 	return risk;
 }
 
+/*
+ * The plan row of a statement and relation, created on first use, so that
+ * several findings on one table make one row.
+ */
 static PlanRow *
 find_or_add_row(PgmPlan *ps, int stmtno, const char *text, Oid relid,
 				const char *schemaname, const char *relname)
@@ -293,6 +299,7 @@ plan_statement(void *arg, PgmJudgedStatement *js)
 	MemoryContextSwitchTo(oldcxt);
 }
 
+/* Dry-run a script and collect its plan rows. */
 static PgmPlan *
 build_plan(const char *sql)
 {
@@ -333,6 +340,11 @@ lock_time_estimate(PlanRow *row)
 	return psprintf("about %.0f s for %s", ceil(secs), pgm_size_pretty(row->blocks));
 }
 
+/*
+ * migrate_plan(sql): one row per statement and relation of the dry run:
+ * the lock and what it blocks, whether the table is rewritten, its size,
+ * the findings, and the risk.
+ */
 Datum
 migrate_plan(PG_FUNCTION_ARGS)
 {
@@ -427,6 +439,13 @@ md_code_block(StringInfo buf, const char *sql)
 	appendStringInfoString(buf, "```\n");
 }
 
+/*
+ * migrate_plan(sql, format => 'markdown'): the review report of a
+ * migration, fit for a pull-request comment: the changes statement by
+ * statement, the overall risk, how long the blocking locks are estimated to
+ * last, whether the down script undoes the up script (migrate_verify's proof,
+ * run only when the script can be dry-run), and the rollback plan.
+ */
 Datum
 migrate_plan_report(PG_FUNCTION_ARGS)
 {
