@@ -6,7 +6,7 @@
 #   bash test/run.sh           the whole suite from a fresh machine (see README)
 
 MODULE_big = pg_migrate
-OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 
 EXTENSION = pg_migrate
 DATA = $(sort $(wildcard pg_migrate--*.sql))

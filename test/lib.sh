@@ -142,7 +142,8 @@ pgm_build() {
 	pgm_log "building pg_migrate"
 	# Objects built against another major must not be linked in ("make
 	# clean" would also remove results/).
-	rm -f "$PGM_TOP"/src/*.o "$PGM_TOP"/src/*.bc "$PGM_TOP"/pg_migrate.so
+	rm -f "$PGM_TOP"/src/*.o "$PGM_TOP"/src/*/*.o "$PGM_TOP"/src/*.bc "$PGM_TOP"/src/*/*.bc \
+		"$PGM_TOP"/pg_migrate.so
 	make -C "$PGM_TOP" -s PG_CONFIG="$pg_config" >"$PGM_WORK/build.log" 2>&1 ||
 		{ cat "$PGM_WORK/build.log"; return 1; }
 	make -C "$PGM_TOP" -s PG_CONFIG="$pg_config" install DESTDIR="$inst" \

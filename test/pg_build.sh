@@ -3,7 +3,7 @@
 # outside the source tree, so the test suite can run against majors Debian
 # bookworm does not ship.  The suite runs on bookworm's own packages for 15;
 # a build of 15 is the old cluster of the pg_upgrade test (see
-# pgm_old_install in test/lib.sh).
+# pgm_build_old in test/lib.sh).
 #
 #   bash test/pg_build.sh MAJOR      prints the installation prefix
 #

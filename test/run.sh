@@ -8,7 +8,8 @@
 # then add ", N skipped".
 #
 #   bash test/run.sh                 everything, on every major
-#   bash test/run.sh regress         one suite (regress, isolation or tap)
+#   bash test/run.sh regress         one suite (layout, regress, isolation,
+#                                    tap or pgcore)
 #   bash test/run.sh tap/010_jobs_crash regress/jobs
 #                                    single tests of a suite
 #   bash test/run.sh pgcore/warn     pgcore with pg_migrate.enforce = warn
@@ -73,7 +74,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 pgm_drop_root test/run.sh "$@"
 
-suites=${*:-regress isolation tap pgcore}
+suites=${*:-layout regress isolation tap pgcore}
 rm -rf "$PGM_TOP/tmp_work" "$PGM_TOP/results"
 
 # pg_regress and pg_isolation_regress print one line per test:
@@ -193,6 +194,22 @@ run_pgcore() {
 	fi
 }
 
+# The layout check: no dependency cycle between the C files of src/, and
+# nothing calls into the library's entry file (tools/depgraph.py).  One
+# test, failed by either.
+run_layout() {
+	pgm_log "layout: dependencies between the C files of src/"
+	if python3 "$PGM_TOP/tools/depgraph.py" "$PGM_TOP/src" >"$PGM_WORK/layout.log" 2>&1; then
+		tail -n 1 "$PGM_WORK/layout.log"
+		echo "test layout ... ok"
+		passed=$((passed + 1))
+	else
+		cat "$PGM_WORK/layout.log"
+		echo "test layout ... FAILED"
+		failed=$((failed + 1))
+	fi
+}
+
 run_suites() {
 	local s
 	for s in $suites; do
@@ -201,6 +218,7 @@ run_suites() {
 		isolation) run_isolation ;;
 		tap) run_tap ;;
 		pgcore) run_pgcore ;;
+		layout) run_layout ;;
 		regress/*) run_regress "${s#*/}" ;;
 		isolation/*) run_isolation "${s#*/}" ;;
 		tap/*) run_tap "${s#*/}" ;;

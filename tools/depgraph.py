@@ -1,14 +1,18 @@
 #!/usr/bin/env python3
-"""Dependencies between the C files of src/, and the cycles among them.
+"""Dependencies between the C files of src/ (and its folders), and the cycles
+among them.
 
 A file A depends on a file B when A names a function that B defines and
 exports (a call, or a hook or callback taken by address).  The script prints
 every edge "A -> B (functions)", then every cycle (a strongly connected
-component of more than one file), and exits 1 if there is a cycle or if any
+component of more than one file), and exits 1 if there is a cycle, if any
 file depends on the library's entry file (src/pg_migrate.c, whose _PG_init
-only calls down).
+only calls down), or if a file of the ground floor (src/core) depends on a
+file outside it.
 
     python3 tools/depgraph.py [--edges] [SRCDIR]
+
+bash test/run.sh runs it as the test "layout".
 
 Comments, string and character literals are removed before scanning, so a
 name mentioned in a comment is not a dependency.  Function definitions are
@@ -20,6 +24,7 @@ import re
 import sys
 
 ENTRY = "pg_migrate.c"
+GROUND = "core"
 
 
 def strip(text):
@@ -147,8 +152,19 @@ def main(argv):
     for a in callers:
         bad += 1
         print("%s depends on the entry file %s" % (a, ENTRY))
-    print("%d files, %d dependencies, %d cycles, %d callers of %s"
-          % (len(files), sum(len(v) for v in edges.values()), len(sccs), len(callers), ENTRY))
+    upward = []
+    for a in sorted(edges):
+        if a.split(os.sep)[0] != GROUND:
+            continue
+        for b in sorted(edges[a]):
+            if b.split(os.sep)[0] != GROUND:
+                upward.append((a, b))
+                print("%s (ground floor) depends on %s (%s)"
+                      % (a, b, ", ".join(sorted(edges[a][b]))))
+    bad += len(upward)
+    print("%d files, %d dependencies, %d cycles, %d callers of %s, %d calls out of %s/"
+          % (len(files), sum(len(v) for v in edges.values()), len(sccs), len(callers), ENTRY,
+             len(upward), GROUND))
     return 1 if bad else 0
 
 

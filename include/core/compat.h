@@ -1,0 +1,183 @@
+/*-------------------------------------------------------------------------
+ *
+ * compat.h
+ *		Version-specific shims.  Everything that differs between the
+ *		PostgreSQL major versions pg_migrate builds against (13 to 18; tested
+ *		on 15, 17 and 18) lives here, so the rest of the code is written
+ *		against one API.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_MIGRATE_COMPAT_H
+#define PG_MIGRATE_COMPAT_H
+
+#if PG_VERSION_NUM < 130000
+#error "pg_migrate requires PostgreSQL 13 or later"
+#endif
+
+/* LockHeldByMe() grew an "orstronger" argument in 17. */
+#if PG_VERSION_NUM >= 170000
+#define PGM_LockHeldByMe(tag, mode) LockHeldByMe((tag), (mode), false)
+#else
+#define PGM_LockHeldByMe(tag, mode) LockHeldByMe((tag), (mode))
+#endif
+
+/* MarkGUCPrefixReserved() replaced EmitWarningsOnPlaceholders() in 15. */
+#if PG_VERSION_NUM < 150000
+#define MarkGUCPrefixReserved(prefix) EmitWarningsOnPlaceholders(prefix)
+#endif
+
+/* shmem_request_hook exists from 15 on; before it, request in _PG_init. */
+#if PG_VERSION_NUM >= 150000
+#define PGM_HAVE_SHMEM_REQUEST_HOOK 1
+#endif
+
+/* The local transaction id moved into PGPROC.vxid in 17. */
+#if PG_VERSION_NUM >= 170000
+#define PGM_MyLocalXid() (MyProc->vxid.lxid)
+#else
+#define PGM_MyLocalXid() (MyProc->lxid)
+#endif
+
+/* InitMaterializedSRF() was SetSingleFuncCall() in 15 and absent before. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_InitMaterializedSRF(fcinfo) InitMaterializedSRF((fcinfo), 0)
+#else
+#define PGM_InitMaterializedSRF(fcinfo) SetSingleFuncCall((fcinfo), 0)
+#endif
+
+/* parse_analyze() became parse_analyze_fixedparams() in 15. */
+#if PG_VERSION_NUM < 150000
+#define parse_analyze_fixedparams(rs, text, types, n, env) \
+	parse_analyze((rs), (text), (types), (n), (env))
+#endif
+
+/* raw_parser() grew a mode argument in 14. */
+#if PG_VERSION_NUM < 140000
+#define PGM_raw_parser(sql) raw_parser(sql)
+#else
+#define PGM_raw_parser(sql) raw_parser((sql), RAW_PARSE_DEFAULT)
+#endif
+
+/* A uniformly distributed double in [0, 1): pg_prng arrived in 15. */
+#if PG_VERSION_NUM >= 150000
+#include "common/pg_prng.h"
+#define PGM_random_double() pg_prng_double(&pg_global_prng_state)
+#else
+#define PGM_random_double() ((double) random() / ((double) MAX_RANDOM_VALUE + 1))
+#endif
+
+/* MERGE exists from 15 on. */
+#if PG_VERSION_NUM >= 150000
+#define PGM_HAVE_MERGE 1
+#endif
+
+/* ALTER TABLE ... SET ACCESS METHOD exists from 15 on. */
+#if PG_VERSION_NUM >= 150000
+#define PGM_HAVE_SET_ACCESS_METHOD 1
+#endif
+
+/* pg_class_ownercheck() became object_ownercheck() in 16. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_relation_ownercheck(relid, roleid) \
+	object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define PGM_relation_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
+/* pg_database_ownercheck() became object_ownercheck() in 16. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_DatabaseOwnercheck(dbid, roleid) \
+	object_ownercheck(DatabaseRelationId, (dbid), (roleid))
+#else
+#define PGM_DatabaseOwnercheck(dbid, roleid) \
+	pg_database_ownercheck((dbid), (roleid))
+#endif
+
+/* The permission check ExecutorStart makes (EXPLAIN included) on a plan. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_ExecCheckPlanPerms(plan) \
+	ExecCheckPermissions((plan)->rtable, (plan)->permInfos, true)
+#else
+#define PGM_ExecCheckPlanPerms(plan) ExecCheckRTPerms((plan)->rtable, true)
+#endif
+
+/*
+ * The local backend-status array is read by position (1 to
+ * pgstat_fetch_stat_numbackends()); the function doing so was renamed in 17.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGM_local_beentry_by_index(i) pgstat_get_local_beentry_by_index(i)
+#else
+#define PGM_local_beentry_by_index(i) pgstat_fetch_stat_local_beentry(i)
+#endif
+
+/* The buffer-pin wait event class was renamed in 17. */
+#if PG_VERSION_NUM >= 170000
+#define PGM_WAIT_BUFFER_PIN PG_WAIT_BUFFERPIN
+#else
+#define PGM_WAIT_BUFFER_PIN PG_WAIT_BUFFER_PIN
+#endif
+
+/* PortalRun() lost its run_once argument in 18 (it was always true here). */
+#if PG_VERSION_NUM >= 180000
+#define PGM_PortalRun(portal, count, toplevel, dest, altdest, qc) \
+	PortalRun((portal), (count), (toplevel), (dest), (altdest), (qc))
+#else
+#define PGM_PortalRun(portal, count, toplevel, dest, altdest, qc) \
+	PortalRun((portal), (count), (toplevel), true, (dest), (altdest), (qc))
+#endif
+
+/*
+ * The primary key index of a relation.  18 added deferrable_ok; before it,
+ * a deferrable primary key was never returned, which is what false keeps.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_RelationGetPrimaryKeyIndex(rel) RelationGetPrimaryKeyIndex((rel), false)
+#else
+#define PGM_RelationGetPrimaryKeyIndex(rel) RelationGetPrimaryKeyIndex(rel)
+#endif
+
+/* A raw UpdateStmt's RETURNING list became a ReturningClause in 18. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_UpdateStmtHasReturning(upd) ((upd)->returningClause != NULL)
+#else
+#define PGM_UpdateStmtHasReturning(upd) ((upd)->returningList != NIL)
+#endif
+
+/*
+ * Whether a PGPROC belongs to a background worker.  18 replaced
+ * isBackgroundWorker by isRegularBackend, which is also false for the other
+ * non-client processes (WAL senders among them); those are not background
+ * workers but do no work a batch should yield to either.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ProcIsBackgroundWorker(proc) (!(proc)->isRegularBackend)
+#else
+#define PGM_ProcIsBackgroundWorker(proc) ((proc)->isBackgroundWorker)
+#endif
+
+/* Virtual generated columns arrived in 18; before, every one was stored. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ConstraintIsVirtualGenerated(con) \
+	((con)->generated_kind == ATTRIBUTE_GENERATED_VIRTUAL)
+#else
+#define PGM_ConstraintIsVirtualGenerated(con) false
+#endif
+
+/*
+ * The safe way to make a populated column NOT NULL: 18 has NOT NULL
+ * constraints that can be added NOT VALID and validated later; before it,
+ * a validated CHECK lets SET NOT NULL skip its scan.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_NOT_NULL_RECIPE \
+	"ADD CONSTRAINT name NOT NULL col NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT name " \
+	"in its own transaction."
+#else
+#define PGM_NOT_NULL_RECIPE \
+	"ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID, VALIDATE CONSTRAINT, then SET NOT NULL " \
+	"(which then needs no scan) and drop the CHECK."
+#endif
+
+#endif							/* PG_MIGRATE_COMPAT_H */

@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.h
+ *		The job worker (jobs/worker.c): what the dispatcher hands it.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef PG_MIGRATE_JOBS_WORKER_H
+#define PG_MIGRATE_JOBS_WORKER_H
+
+#include "postgres.h"
+
+/* What a job worker finds in bgw_extra. */
+typedef struct JobWorkerExtra
+{
+	uint32		generation;
+	Oid			login_role;
+} JobWorkerExtra;
+
+#endif							/* PG_MIGRATE_JOBS_WORKER_H */

@@ -1,0 +1,524 @@
+/*-------------------------------------------------------------------------
+ *
+ * guard.c
+ *		The ProcessUtility hook: every utility statement of every backend
+ *		passes through here.
+ *
+ * For a statement pg_migrate cares about the hook, in order,
+ *		1. classifies it against the catalog (classify.c),
+ *		2. judges the operations found against migrate_policy and
+ *		   pg_migrate.enforce, raising a refusal before anything has run
+ *		   (policy.c),
+ *		3. when it will wait for a lock that blocks reads or writes on an
+ *		   existing table, bounds that wait with lock_timeout and, unless
+ *		   the lock can be had at once, retries it inside a subtransaction,
+ *		   sleeping without such locks between attempts,
+ *		4. opens a history frame (statement text, start time),
+ *		5. runs the statement through the previous hook or
+ *		   standard_ProcessUtility,
+ *		6. writes the history row, in the statement's own (sub)transaction, so
+ *		   that a statement that is rolled back leaves no row.
+ *
+ * Lock-queue protection.  A DDL statement waiting for AccessExclusiveLock
+ * behind one long transaction makes every later query on the table queue
+ * behind it.  Each attempt runs with lock_timeout <= pg_migrate.lock_timeout,
+ * so others never queue longer than that; after a timeout the attempt's
+ * subtransaction is rolled back, which releases whatever it had locked, and
+ * we sleep (exponential backoff with jitter) and try again within
+ * pg_migrate.lock_retry_budget.  Sleeping is only harmless if the
+ * transaction holds nothing that blocks others: when earlier statements of
+ * the same transaction hold such locks, the first timeout is final.  The
+ * final error names the sessions holding the conflicting locks.  When every
+ * such lock could be granted at once, the statement runs without a
+ * subtransaction (locks_free_now), with the same bounded lock_timeout but
+ * no retry.
+ *
+ * Statements that cannot run in a transaction block (VACUUM, CLUSTER of
+ * several tables, REINDEX SCHEMA/DATABASE, the CONCURRENTLY forms) cannot
+ * run in a subtransaction either.  The CONCURRENTLY forms take only
+ * ShareUpdateExclusiveLock, which nobody's reads or writes queue behind.
+ * The others get the bounded lock_timeout but no retry: they commit
+ * internally, so there is no subtransaction to roll back to.
+ *
+ * Everything else (transaction control, SET, SHOW, DML sent as utility
+ * statements, ...) goes straight to the next hook with no work beyond a
+ * switch on the node tag, so sessions that run no DDL pay nothing.
+ *
+ * Statements generated internally by CREATE/ALTER TABLE reach the hook a
+ * second time with context PROCESS_UTILITY_SUBCOMMAND; they belong to the
+ * statement that generated them and are passed through untouched.
+ *
+ * The hook never calls itself: SQL that pg_migrate runs on its own account
+ * (history inserts) is DML, and pgm_own_code guards against any utility
+ * statement reaching us while our own code is running (migrate_check runs
+ * the statements of the script it judges that way).
+ *
+ * Classification happens before the statement's own permission checks and
+ * takes no locks (see classify.c); a refusal is raised before anything has
+ * been done, so it leaves nothing to undo.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/backend_status.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+
+#include "core/compat.h"
+#include "core/guc.h"
+#include "core/subxact.h"
+#include "ddl/classify.h"
+#include "ddl/guard.h"
+#include "ddl/history.h"
+#include "ddl/lockwait.h"
+#include "ddl/policy.h"
+#include "ddl/redact.h"
+
+/* The hook this one chains to; _PG_init installs it. */
+ProcessUtility_hook_type pgm_guard_prev_ProcessUtility = NULL;
+
+/* Depth of pg_migrate's own code on the stack; the hook stands aside. */
+static int	pgm_own_code = 0;
+
+bool
+pgm_in_own_code(void)
+{
+	return pgm_own_code > 0;
+}
+
+/*
+ * Make the hook stand aside while pg_migrate runs statements on its own
+ * account (migrate_check).  Returns the depth to give back to
+ * pgm_own_code_restore(), which callers must also do on error.
+ */
+int
+pgm_own_code_enter(void)
+{
+	return pgm_own_code++;
+}
+
+void
+pgm_own_code_restore(int depth)
+{
+	pgm_own_code = depth;
+}
+
+/* Run the statement through the next hook, or the standard function. */
+static inline void
+call_next(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+		  ProcessUtilityContext context, ParamListInfo params,
+		  QueryEnvironment *queryEnv, DestReceiver *dest,
+		  QueryCompletion *qc)
+{
+	if (pgm_guard_prev_ProcessUtility)
+		pgm_guard_prev_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+									  params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
+								params, queryEnv, dest, qc);
+}
+
+/*
+ * Does pg_migrate stand aside for this statement altogether?
+ *
+ * session_replication_role = replica is how pg_restore --disable-triggers
+ * and logical replication apply changes that were already judged and
+ * recorded where they originated; like event triggers, pg_migrate does not
+ * act on them.  Only superusers can set it.
+ */
+static bool
+stand_aside(ProcessUtilityContext context)
+{
+	if (context == PROCESS_UTILITY_SUBCOMMAND)
+		return true;
+	if (pgm_own_code > 0)
+		return true;
+	if (SessionReplicationRole == SESSION_REPLICATION_ROLE_REPLICA)
+		return true;
+	/* The statements of an extension script are not recorded one by one. */
+	if (creating_extension)
+		return true;
+	return false;
+}
+
+
+/*
+ * Run the statement and record it in the history (when wanted), exactly as
+ * the hook always did: one frame per execution.
+ */
+static void
+run_and_record(PlannedStmt *pstmt, const char *queryString,
+			   bool readOnlyTree, ProcessUtilityContext context,
+			   ParamListInfo params, QueryEnvironment *queryEnv,
+			   DestReceiver *dest, QueryCompletion *qc,
+			   bool record, const char *overrides_json)
+{
+	HistoryFrame *frame;
+	int			save_own_code = pgm_own_code;
+
+	if (!record)
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+		return;
+	}
+
+	frame = pgm_history_begin(pstmt, queryString, context);
+	if (overrides_json)
+		frame->policy_overrides = MemoryContextStrdup(frame->cxt, overrides_json);
+
+	PG_TRY();
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+
+		pgm_own_code++;
+		pgm_history_finish(frame, pstmt->utilityStmt);
+		pgm_own_code--;
+	}
+	PG_FINALLY();
+	{
+		pgm_own_code = save_own_code;
+		pgm_history_discard(frame);
+	}
+	PG_END_TRY();
+}
+
+/* "<lock> on <table>": the first lock a statement waits for, for messages. */
+static char *
+lock_target(List *locks)
+{
+	PgmLockRequest *req = linitial(locks);
+	char	   *relname = get_rel_name(req->relid);
+	char	   *nspname = get_namespace_name(get_rel_namespace(req->relid));
+
+	return psprintf("%s on %s", pgm_lockmode_name(req->lockmode),
+					relname && nspname ? quote_qualified_identifier(nspname, relname) : "?");
+}
+
+/* One attempt of run_with_retries(), run in a subtransaction. */
+typedef struct Attempt
+{
+	PlannedStmt *pstmt;
+	const char *queryString;
+	ProcessUtilityContext context;
+	ParamListInfo params;
+	QueryEnvironment *queryEnv;
+	DestReceiver *dest;
+	QueryCompletion *qc;
+	bool		record;
+	const char *overrides_json;
+	const char *timeout;
+} Attempt;
+
+static void
+run_attempt(void *arg)
+{
+	Attempt    *a = (Attempt *) arg;
+
+	/* Saved at the subtransaction's GUC level: undone when it ends. */
+	(void) set_config_option("lock_timeout", a->timeout,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * A failed attempt may have scribbled on the parse tree; readOnlyTree
+	 * makes standard_ProcessUtility work on a copy.
+	 */
+	run_and_record(a->pstmt, a->queryString, true, a->context, a->params,
+				   a->queryEnv, a->dest, a->qc, a->record, a->overrides_json);
+}
+
+/*
+ * Run a transactional statement that will wait for blocking locks: each
+ * attempt in a subtransaction with a bounded lock_timeout, retried after
+ * lock timeouts as described in the file header.
+ */
+static void
+run_with_retries(PgmClassification *cls,
+				 PlannedStmt *pstmt, const char *queryString,
+				 ProcessUtilityContext context,
+				 ParamListInfo params, QueryEnvironment *queryEnv,
+				 DestReceiver *dest, QueryCompletion *qc,
+				 bool record, const char *overrides_json)
+{
+	TimestampTz started = GetCurrentTimestamp();
+	int			attempts = 0;
+	int			delay = 0;
+	char		timeout[32];
+	Attempt		attempt = {pstmt, queryString, context, params, queryEnv,
+		dest, qc, record, overrides_json, timeout};
+
+	snprintf(timeout, sizeof(timeout), "%d", pgm_attempt_lock_timeout());
+
+	for (;;)
+	{
+		ErrorData  *edata;
+		long		elapsed;
+		int			sleep_ms;
+
+		attempts++;
+		edata = pgm_subxact_run(run_attempt, &attempt, true);
+		if (edata == NULL)
+			return;
+		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
+			ReThrowError(edata);
+
+		elapsed = (long) ((GetCurrentTimestamp() - started) / 1000);
+
+		if (pgm_holds_blocking_locks())
+			ereport(ERROR,
+					(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
+					 errmsg("could not obtain %s within lock_timeout", lock_target(cls->locks)),
+					 errdetail("%s Not retried: this transaction already holds locks that "
+							   "would block other sessions while it waited.",
+							   pgm_describe_blockers(cls->locks)),
+					 errhint("Run this statement in its own transaction, or first in it, "
+							 "so that it can be retried.")));
+
+		sleep_ms = pgm_backoff_next(&delay);
+		if (attempts > pgm_lock_retries ||
+			elapsed + sleep_ms + pgm_attempt_lock_timeout() > pgm_lock_retry_budget)
+			ereport(ERROR,
+					(errcode(ERRCODE_PGM_LOCK_TIMEOUT),
+					 errmsg("could not obtain %s within the lock retry budget",
+							lock_target(cls->locks)),
+					 errdetail("%s Tried %d times over %ld ms with lock_timeout %s ms.",
+							   pgm_describe_blockers(cls->locks), attempts, elapsed, timeout),
+					 errhint("Retry when the blocking transactions have ended, or raise "
+							 "pg_migrate.lock_retry_budget.")));
+
+		pgm_sleep_ms(sleep_ms);
+	}
+}
+
+/*
+ * Statements that commit internally cannot be retried; they run with the
+ * bounded lock timeout only.  The GUC machinery cannot carry the setting
+ * across their internal commits (a saved value is restored at the first
+ * one), so the variable behind lock_timeout is set for the duration of the
+ * call and restored, whatever happens.
+ */
+static void
+run_with_timeout(PlannedStmt *pstmt, const char *queryString,
+				 bool readOnlyTree, ProcessUtilityContext context,
+				 ParamListInfo params, QueryEnvironment *queryEnv,
+				 DestReceiver *dest, QueryCompletion *qc,
+				 bool record, const char *overrides_json)
+{
+	int			save_lock_timeout = LockTimeout;
+
+	LockTimeout = pgm_attempt_lock_timeout();
+	PG_TRY();
+	{
+		run_and_record(pstmt, queryString, readOnlyTree, context, params,
+					   queryEnv, dest, qc, record, overrides_json);
+	}
+	PG_FINALLY();
+	{
+		LockTimeout = save_lock_timeout;
+	}
+	PG_END_TRY();
+}
+
+/*
+ * Could every lock the statement is predicted to wait for be granted at
+ * once (nobody holds a conflicting lock or waits for one)?  Each is taken
+ * conditionally and released at once: the prediction may be stronger than
+ * what the statement takes (REINDEX is predicted AccessExclusiveLock on
+ * its table for the index locks every query needs), and must not be held
+ * longer than the probe.  When all were free, the statement runs without a
+ * subtransaction, with the bounded lock_timeout: there is nothing to retry
+ * but a lock taken meanwhile, which is rare, and fails as a statement
+ * that commits internally does.  That spares a subtransaction id for most
+ * DDL (a migration of more than 64 statements would otherwise overflow
+ * their cache in every snapshot), and keeps PostgreSQL's transactional
+ * statistics as they would be without pg_migrate (a table dropped in a
+ * subtransaction keeps the counters of the transaction level above).
+ *
+ * Only relations the role owns are probed: the statement itself checks its
+ * privileges before it locks, and a role must not lock, even for an
+ * instant, what its statement would be refused.
+ */
+static bool
+locks_free_now(List *locks)
+{
+	ListCell   *lc;
+
+	foreach(lc, locks)
+	{
+		PgmLockRequest *req = lfirst(lc);
+
+		if (!PGM_relation_ownercheck(req->relid, GetUserId()) ||
+			!ConditionalLockRelationOid(req->relid, req->lockmode))
+			return false;
+		UnlockRelationOid(req->relid, req->lockmode);
+	}
+	return true;
+}
+
+/* The text of this statement alone, redacted, for violation reports. */
+static char *
+statement_for_report(PlannedStmt *pstmt, const char *queryString)
+{
+	int			loc = pstmt->stmt_location;
+	int			len = pstmt->stmt_len;
+	char	   *text;
+
+	if (queryString == NULL)
+		return NULL;
+	if (loc < 0 || loc > (int) strlen(queryString))
+		loc = 0;
+	if (len <= 0)
+		len = strlen(queryString + loc);
+	text = pnstrdup(queryString + loc, len);
+	return pgm_redact_statement(text, pstmt->utilityStmt);
+}
+
+/*
+ * COPY into the history while recording is on is how a restore run without
+ * the documented settings fails: its own CREATE EXTENSION and CREATE TABLEs
+ * were recorded first and took the ids the dump brings back.  PostgreSQL's
+ * duplicate-key error does not say why; the hint does.
+ */
+static bool
+is_copy_into_history(Node *parsetree)
+{
+	CopyStmt   *copy;
+
+	if (!IsA(parsetree, CopyStmt) || !pgm_record_ddl)
+		return false;
+	copy = (CopyStmt *) parsetree;
+	return copy->is_from && copy->relation != NULL &&
+		strcmp(copy->relation->relname, "migrate_ddl_history") == 0;
+}
+
+/*
+ * Run COPY into the history table, adding to a duplicate-key error the hint
+ * that a restore should run with recording off.
+ */
+static void
+run_copy_into_history(PlannedStmt *pstmt, const char *queryString,
+					  bool readOnlyTree, ProcessUtilityContext context,
+					  ParamListInfo params, QueryEnvironment *queryEnv,
+					  DestReceiver *dest, QueryCompletion *qc)
+{
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_UNIQUE_VIOLATION || edata->hint != NULL)
+			PG_RE_THROW();
+		FlushErrorState();
+		edata->hint = psprintf("When restoring a dump, run pg_restore as a superuser with %s, "
+							   "so that the restore does not record its own statements.",
+							   PGM_RESTORE_PGOPTIONS);
+		ReThrowError(edata);
+	}
+	PG_END_TRY();
+}
+
+/*
+ * The ProcessUtility hook (see the file header): statements pg_migrate
+ * neither judges nor records go straight to the next hook; the others are
+ * classified, judged and enforced before they run, run with a bounded lock
+ * wait (retried when they can be), and recorded in the history.
+ */
+void
+pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
+						 bool readOnlyTree, ProcessUtilityContext context,
+						 ParamListInfo params, QueryEnvironment *queryEnv,
+						 DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+	PgmClassification *cls = NULL;
+	char	   *overrides_json = NULL;
+	bool		record;
+	bool		judge;
+
+	if (parsetree == NULL || stand_aside(context))
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+		return;
+	}
+
+	if (is_copy_into_history(parsetree))
+	{
+		run_copy_into_history(pstmt, queryString, readOnlyTree, context,
+							  params, queryEnv, dest, qc);
+		return;
+	}
+
+	judge = pgm_classify_wanted(parsetree) &&
+		(pgm_enforce != PGM_ENFORCE_OFF ||
+		 pgm_lock_timeout_mode == PGM_LOCK_TIMEOUT_INJECT);
+	record = pgm_record_ddl && pgm_history_wanted(parsetree);
+
+	if (!judge && !record)
+	{
+		call_next(pstmt, queryString, readOnlyTree, context, params,
+				  queryEnv, dest, qc);
+		return;
+	}
+
+	if (judge)
+	{
+		cls = pgm_classify_statement(parsetree);
+		if ((cls->ops == NIL && cls->locks == NIL) || !pgm_policy_active())
+			cls = NULL;			/* nothing to judge, or not installed here */
+	}
+
+	if (cls && pgm_enforce != PGM_ENFORCE_OFF)
+	{
+		List	   *verdicts = pgm_policy_verdicts(cls);
+
+		if (verdicts != NIL)
+			pgm_policy_enforce(verdicts, statement_for_report(pstmt, queryString),
+							   &overrides_json);
+	}
+
+	/*
+	 * migrate_apply() runs its scripts with its own lock_timeout and retries
+	 * the whole script, which releases every lock the script took; a retry
+	 * of one statement here would wait while holding the earlier ones.
+	 */
+	if (cls == NULL || cls->locks == NIL ||
+		pgm_lock_timeout_mode != PGM_LOCK_TIMEOUT_INJECT ||
+		pgm_current_migration != NULL)
+		run_and_record(pstmt, queryString, readOnlyTree, context, params,
+					   queryEnv, dest, qc, record, overrides_json);
+	else if (!cls->transactional || locks_free_now(cls->locks))
+		run_with_timeout(pstmt, queryString, readOnlyTree, context, params,
+						 queryEnv, dest, qc, record, overrides_json);
+	else
+		run_with_retries(cls, pstmt, queryString, context, params,
+						 queryEnv, dest, qc, record, overrides_json);
+}

@@ -1,0 +1,953 @@
+/*-------------------------------------------------------------------------
+ *
+ * policy.c
+ *		The policy engine: what to do about each operation the classifier
+ *		found.  Reads migrate_policy, applies pg_migrate.enforce, lets
+ *		allowed roles override a refusal with an audited reason, and keeps
+ *		the most recent violations in shared memory.
+ *
+ * migrate_policy is read through the relation found in the extension's
+ * catalog entry (pgm_relation), never by name through search_path, and
+ * cached per backend.  The cache is dropped by relcache invalidation of the
+ * policy table: a statement-level trigger on the table
+ * (migrate_policy_changed) invalidates its relcache entry whenever rows
+ * change, which reaches the local backend at the next command and every
+ * other backend when the change commits, and undoes itself on rollback.
+ * DDL that finds nothing to judge never touches the policy at all.
+ *
+ * Matching: a row applies when its rule matches and each scope column that
+ * is set matches: role_name (the current user is a member of it, superuser
+ * status not counting), schema_name (equal) and table_pattern (LIKE, on the
+ * unqualified relation name).  The most specific applicable row wins: a role
+ * scope weighs 4, a table pattern 2, a schema 1.  Between rows of the same
+ * weight a row the DBA wrote beats a shipped default, then the stricter
+ * action wins.  No applicable row means allow.
+ *
+ * Overrides: migrate_override(rule, reason) lifts refusals of one rule for
+ * the rest of the current transaction, for roles a matching policy row names
+ * in override_by (superusers always).  Every use is stored in the statement's
+ * DDL history row (policy_overrides), logged, and put in the ring.
+ *
+ * The violations ring is a fixed array in shared memory under one LWLock.
+ * It holds what was refused or warned about, which by its nature never
+ * reaches a table (refused statements roll back).  A writer takes a free
+ * slot, else overwrites the oldest entry, except that no role may hold more
+ * than PGM_VIOLATIONS_PER_ROLE entries: past that, a role overwrites its
+ * own oldest one.  So one role looping over refused statements cannot push
+ * everybody else's records out; it takes several roles doing so at once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "commands/dbcommands.h"
+#include "mb/pg_wchar.h"
+#include "commands/trigger.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
+#include "ddl/classify.h"
+#include "ddl/policy.h"
+
+#define POLICY_TABLE	"migrate_policy"
+
+List	   *pgm_exemptions = NIL;
+const char *pgm_exemption_reason = NULL;
+
+/* ---------------------------------------------------------------------
+ * Policy cache
+ * ---------------------------------------------------------------------
+ */
+typedef struct PolicyEntry
+{
+	int			rule;
+	PgmAction	action;
+	Oid			role;			/* InvalidOid: any role */
+	char	   *schema;			/* NULL: any schema */
+	text	   *pattern;		/* NULL: any table */
+	Oid			override_by;	/* InvalidOid: superusers only */
+	bool		shipped;
+} PolicyEntry;
+
+static MemoryContext policy_cxt = NULL;
+static List *policy_entries = NIL;
+static bool policy_valid = false;
+static Oid	policy_relid = InvalidOid;
+
+/* ---------------------------------------------------------------------
+ * Overrides of the current transaction
+ * ---------------------------------------------------------------------
+ */
+typedef struct Override
+{
+	int			rule;
+	char	   *reason;
+} Override;
+
+static List *overrides = NIL;	/* in TopTransactionContext */
+static LocalTransactionId overrides_lxid = InvalidLocalTransactionId;
+
+/* ---------------------------------------------------------------------
+ * Violations ring
+ * ---------------------------------------------------------------------
+ */
+#define PGM_VIOLATIONS			128
+#define PGM_VIOLATIONS_PER_ROLE	(PGM_VIOLATIONS / 4)
+#define PGM_VIOLATION_STMT_LEN	1024
+
+typedef struct PgmViolation
+{
+	uint64		seq;			/* order of writing; 0: a free slot */
+	Oid			roleid;
+	TimestampTz at;
+	Oid			dbid;
+	int			pid;
+	char		role[NAMEDATALEN];
+	char		rule[32];
+	char		action[16];
+	char		relation[2 * NAMEDATALEN + 4];
+	char		statement[PGM_VIOLATION_STMT_LEN];
+} PgmViolation;
+
+typedef struct PgmViolationRing
+{
+	LWLock	   *lock;
+	uint64		next;			/* total ever written */
+	PgmViolation entries[PGM_VIOLATIONS];
+} PgmViolationRing;
+
+static PgmViolationRing *ring = NULL;
+
+PG_FUNCTION_INFO_V1(migrate_rules_list);
+PG_FUNCTION_INFO_V1(migrate_is_rule);
+PG_FUNCTION_INFO_V1(migrate_override);
+PG_FUNCTION_INFO_V1(migrate_violations);
+PG_FUNCTION_INFO_V1(migrate_policy_changed);
+
+static void policy_relcache_callback(Datum arg, Oid relid);
+
+void
+pgm_policy_init(void)
+{
+	CacheRegisterRelcacheCallback(policy_relcache_callback, (Datum) 0);
+}
+
+static void
+policy_relcache_callback(Datum arg, Oid relid)
+{
+	if (relid == InvalidOid || relid == policy_relid)
+		policy_valid = false;
+}
+
+/* The name of an action, as migrate_policy.action spells it. */
+const char *
+pgm_action_name(PgmAction action)
+{
+	switch (action)
+	{
+		case PGM_ACTION_DENY:
+			return "deny";
+		case PGM_ACTION_WARN:
+			return "warn";
+		default:
+			return "allow";
+	}
+}
+
+static PgmAction
+action_from_name(const char *name)
+{
+	if (strcmp(name, "deny") == 0)
+		return PGM_ACTION_DENY;
+	if (strcmp(name, "warn") == 0)
+		return PGM_ACTION_WARN;
+	return PGM_ACTION_ALLOW;
+}
+
+/*
+ * (Re)load migrate_policy into the cache.  Returns false when the extension
+ * is not installed in this database, in which case pg_migrate judges
+ * nothing here.
+ */
+static bool
+load_policy(void)
+{
+	Oid			relid;
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Snapshot	snap;
+	TupleDesc	desc;
+	MemoryContext oldcxt;
+	AttrNumber	a_rule,
+				a_action,
+				a_role,
+				a_schema,
+				a_pattern,
+				a_override,
+				a_shipped;
+
+	if (policy_valid && OidIsValid(policy_relid))
+		return true;
+
+	relid = pgm_relation(POLICY_TABLE);
+	if (!OidIsValid(relid))
+		return false;
+
+	if (policy_cxt == NULL)
+		policy_cxt = AllocSetContextCreate(CacheMemoryContext,
+										   "pg_migrate policy cache",
+										   ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(policy_cxt);
+	policy_entries = NIL;
+
+	/*
+	 * Mark valid before reading: an invalidation that arrives while we read
+	 * (the table lock processes pending ones) clears it again, and the next
+	 * statement reloads.
+	 */
+	policy_relid = relid;
+	policy_valid = true;
+
+	rel = table_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
+	a_rule = get_attnum(relid, "rule");
+	a_action = get_attnum(relid, "action");
+	a_role = get_attnum(relid, "role_name");
+	a_schema = get_attnum(relid, "schema_name");
+	a_pattern = get_attnum(relid, "table_pattern");
+	a_override = get_attnum(relid, "override_by");
+	a_shipped = get_attnum(relid, "shipped");
+	if (a_rule <= 0 || a_action <= 0 || a_role <= 0 || a_schema <= 0 ||
+		a_pattern <= 0 || a_override <= 0 || a_shipped <= 0)
+		elog(ERROR, "table %s does not have the expected columns", POLICY_TABLE);
+
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan(rel, InvalidOid, false, snap, 0, NULL);
+	oldcxt = MemoryContextSwitchTo(policy_cxt);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		PolicyEntry *e = palloc0(sizeof(PolicyEntry));
+		bool		isnull;
+		Datum		d;
+		char	   *s;
+
+		d = heap_getattr(tup, a_rule, desc, &isnull);
+		if (isnull)
+			continue;
+		s = TextDatumGetCString(d);
+		e->rule = pgm_rule_from_name(s);
+		if (e->rule < 0)
+			continue;			/* impossible: the CHECK constraint */
+		d = heap_getattr(tup, a_action, desc, &isnull);
+		if (isnull)
+			continue;
+		e->action = action_from_name(TextDatumGetCString(d));
+		d = heap_getattr(tup, a_role, desc, &isnull);
+		e->role = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = heap_getattr(tup, a_schema, desc, &isnull);
+		e->schema = isnull ? NULL : pstrdup(NameStr(*DatumGetName(d)));
+		d = heap_getattr(tup, a_pattern, desc, &isnull);
+		e->pattern = isnull ? NULL : DatumGetTextPCopy(d);
+		d = heap_getattr(tup, a_override, desc, &isnull);
+		e->override_by = isnull ? InvalidOid : DatumGetObjectId(d);
+		d = heap_getattr(tup, a_shipped, desc, &isnull);
+		e->shipped = !isnull && DatumGetBool(d);
+		policy_entries = lappend(policy_entries, e);
+	}
+	MemoryContextSwitchTo(oldcxt);
+	systable_endscan(scan);
+	UnregisterSnapshot(snap);
+	table_close(rel, AccessShareLock);
+	return true;
+}
+
+/* Is the extension installed here, so that policies apply? */
+bool
+pgm_policy_active(void)
+{
+	return load_policy();
+}
+
+/*
+ * Does a policy row apply to this operation and the current user (see the
+ * file header for the matching rules)?
+ */
+static bool
+entry_applies(PolicyEntry *e, PgmOperation *op)
+{
+	if (e->rule != (int) op->rule)
+		return false;
+	if (OidIsValid(e->role) && !is_member_of_role_nosuper(GetUserId(), e->role))
+		return false;
+	if (e->schema && (op->schemaname == NULL || strcmp(e->schema, op->schemaname) != 0))
+		return false;
+	if (e->pattern)
+	{
+		if (op->relname == NULL)
+			return false;
+		if (!DatumGetBool(DirectFunctionCall2Coll(textlike, C_COLLATION_OID,
+												  PointerGetDatum(cstring_to_text(op->relname)),
+												  PointerGetDatum(e->pattern))))
+			return false;
+	}
+	return true;
+}
+
+static int
+entry_weight(PolicyEntry *e)
+{
+	return (OidIsValid(e->role) ? 4 : 0) + (e->pattern ? 2 : 0) + (e->schema ? 1 : 0);
+}
+
+/* The row of migrate_policy that decides this operation, or NULL. */
+static PolicyEntry *
+match_policy(PgmOperation *op)
+{
+	PolicyEntry *best = NULL;
+	ListCell   *lc;
+
+	foreach(lc, policy_entries)
+	{
+		PolicyEntry *e = lfirst(lc);
+		int			w,
+					bw;
+
+		if (!entry_applies(e, op))
+			continue;
+		if (best == NULL)
+		{
+			best = e;
+			continue;
+		}
+		w = entry_weight(e);
+		bw = entry_weight(best);
+		if (w != bw)
+		{
+			if (w > bw)
+				best = e;
+			continue;
+		}
+		if (e->shipped != best->shipped)
+		{
+			if (!e->shipped)
+				best = e;
+			continue;
+		}
+		if (e->action > best->action)
+			best = e;
+	}
+	return best;
+}
+
+/*
+ * Could the current user do this at all?  When PostgreSQL is going to refuse
+ * the statement for lack of privileges anyway, its own error is the right
+ * one: a policy verdict would tell a role about tables it cannot touch, and
+ * let anyone fill the violations ring with statements that could never run.
+ * Statements on relations need ownership, except TRUNCATE, which has its own
+ * privilege; schema-level operations (DROP SCHEMA, REINDEX SCHEMA/DATABASE)
+ * are left to PostgreSQL's checks.
+ */
+static bool
+may_act_on(PgmOperation *op)
+{
+	if (!OidIsValid(op->relid) || superuser())
+		return true;
+	/*
+	 * Reached through a cascade: the classifier only looks when the role
+	 * may drop what the statement names, and PostgreSQL then drops the
+	 * dependents whoever owns them.
+	 */
+	if (op->via)
+		return true;
+	if (PGM_relation_ownercheck(op->relid, GetUserId()))
+		return true;
+	if (op->rule == PGM_RULE_TRUNCATE &&
+		pg_class_aclcheck(op->relid, GetUserId(), ACL_TRUNCATE) == ACLCHECK_OK)
+		return true;
+	/* large_dml: UPDATE/DELETE need their own privileges, checked by them. */
+	if (op->rule == PGM_RULE_LARGE_DML)
+		return true;
+	return false;
+}
+
+/*
+ * The verdicts on a classified statement: one per operation the policy
+ * warns about or denies (allowed ones are dropped), plus the lock_timeout
+ * finding in require mode.  NIL when the extension is not installed here.
+ */
+static bool
+exempted(PgmOperation *op)
+{
+	ListCell   *lc;
+
+	foreach(lc, pgm_exemptions)
+	{
+		PgmExemption *ex = lfirst(lc);
+
+		if (ex->rule == op->rule && ex->relid == op->relid &&
+			(ex->colname == NULL ||
+			 (op->colname && strcmp(ex->colname, op->colname) == 0)))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The verdicts on a classified statement: for each operation, the action of
+ * the most specific matching migrate_policy row (allow operations are
+ * dropped), whether a migrate_override() of this transaction or a down
+ * script's exemption lifts a refusal, and the texts of the error.  In
+ * require mode a blocking lock taken without any lock_timeout is a finding
+ * of its own.  Operations the role could not perform anyway are left to
+ * PostgreSQL's own permission error.
+ */
+List *
+pgm_policy_verdicts(PgmClassification *cls)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+	List	   *ops;
+
+	if (cls == NULL || !load_policy())
+		return NIL;
+
+	ops = list_copy(cls->ops);
+
+	/*
+	 * Require mode: a blocking lock on an existing table with no
+	 * lock_timeout in the session is a finding of its own.
+	 */
+	if (pgm_lock_timeout_mode == PGM_LOCK_TIMEOUT_REQUIRE &&
+		cls->locks != NIL && LockTimeout == 0)
+	{
+		PgmLockRequest *req = linitial(cls->locks);
+		PgmOperation *op = palloc0(sizeof(PgmOperation));
+		BlockNumber blocks;
+
+		op->rule = PGM_RULE_LOCK_TIMEOUT;
+		op->relid = req->relid;
+		op->lockmode = req->lockmode;
+		op->relname = get_rel_name(req->relid);
+		op->schemaname = get_namespace_name(get_rel_namespace(req->relid));
+		op->populated = pgm_relation_populated(req->relid, &blocks, NULL);
+		op->blocks = blocks;
+		op->what = psprintf("waiting for %s on \"%s\" without a lock_timeout",
+							pgm_lockmode_name(req->lockmode),
+							op->relname ? op->relname : "?");
+		ops = lappend(ops, op);
+	}
+
+	foreach(lc, ops)
+	{
+		PgmOperation *op = lfirst(lc);
+		PolicyEntry *e;
+		PgmVerdict *v;
+		char	   *relname;
+		StringInfoData detail;
+
+		if (!may_act_on(op))
+			continue;
+		e = match_policy(op);
+		if (e == NULL || e->action == PGM_ACTION_ALLOW)
+			continue;
+
+		v = palloc0(sizeof(PgmVerdict));
+		v->op = op;
+		v->action = e->action;
+		v->message = psprintf("rule \"%s\" %s this statement: %s",
+							  pgm_rules[op->rule].name,
+							  e->action == PGM_ACTION_DENY ? "refuses" : "warns about",
+							  op->what);
+
+		initStringInfo(&detail);
+		relname = pgm_op_relation(op);
+		if (OidIsValid(op->relid) && relname)
+			appendStringInfo(&detail, "Relation %s has %s (%u blocks) and the statement takes %s on it.",
+							 relname, pgm_size_pretty(op->blocks), op->blocks,
+							 pgm_lockmode_name(op->lockmode));
+		else
+			appendStringInfo(&detail, "The statement takes %s.",
+							 pgm_lockmode_name(op->lockmode));
+		if (op->via && op->colname)
+			appendStringInfo(&detail, " Column %s is not named in the statement but its data is lost with it: %s.",
+							 quote_identifier(op->colname), op->via);
+		else if (op->via)
+			appendStringInfo(&detail, " The table is not named in the statement but is dropped with it: %s.",
+							 op->via);
+		v->detail = detail.data;
+
+		/* Dropped by the down script of the migration that created it? */
+		if (e->action == PGM_ACTION_DENY && exempted(op))
+		{
+			v->overridden = true;
+			v->override_reason = pstrdup(pgm_exemption_reason);
+		}
+		/* Is there an override for it that this role may use? */
+		else if (e->action == PGM_ACTION_DENY &&
+				 overrides_lxid == PGM_MyLocalXid())
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, overrides)
+			{
+				Override   *o = lfirst(lc2);
+
+				if (o->rule != (int) op->rule)
+					continue;
+				if (superuser() ||
+					(OidIsValid(e->override_by) &&
+					 is_member_of_role_nosuper(GetUserId(), e->override_by)))
+				{
+					v->overridden = true;
+					v->override_reason = o->reason;
+				}
+				else
+					appendStringInfoString(&detail,
+										   " An override was requested, but this role may not override this rule.");
+				v->detail = detail.data;
+				break;
+			}
+		}
+		result = lappend(result, v);
+	}
+	return result;
+}
+
+/* ---------------------------------------------------------------------
+ * Violations ring
+ * ---------------------------------------------------------------------
+ */
+static Size
+violations_shmem_size(void)
+{
+	return MAXALIGN(sizeof(PgmViolationRing));
+}
+
+/* Ask for the ring's memory and lock (shmem_request_hook, via _PG_init). */
+void
+pgm_violations_shmem_request(void)
+{
+	RequestAddinShmemSpace(violations_shmem_size());
+	RequestNamedLWLockTranche("pg_migrate", 1);
+}
+
+/* Attach to the ring, creating it the first time (shmem_startup_hook). */
+void
+pgm_violations_shmem_startup(void)
+{
+	bool		found;
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	ring = ShmemInitStruct("pg_migrate violations", violations_shmem_size(), &found);
+	if (!found)
+	{
+		memset(ring, 0, violations_shmem_size());
+		ring->lock = &(GetNamedLWLockTranche("pg_migrate"))->lock;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * The slot the next entry of this role goes to (see the file header).
+ * Called with the ring's lock held exclusively.
+ */
+static PgmViolation *
+violation_slot(Oid roleid)
+{
+	PgmViolation *free_slot = NULL;
+	PgmViolation *oldest = NULL;
+	PgmViolation *oldest_own = NULL;
+	int			own = 0;
+	int			i;
+
+	for (i = 0; i < PGM_VIOLATIONS; i++)
+	{
+		PgmViolation *e = &ring->entries[i];
+
+		if (e->seq == 0)
+		{
+			if (free_slot == NULL)
+				free_slot = e;
+			continue;
+		}
+		if (oldest == NULL || e->seq < oldest->seq)
+			oldest = e;
+		if (e->roleid == roleid)
+		{
+			own++;
+			if (oldest_own == NULL || e->seq < oldest_own->seq)
+				oldest_own = e;
+		}
+	}
+	if (own >= PGM_VIOLATIONS_PER_ROLE)
+		return oldest_own;
+	return free_slot ? free_slot : oldest;
+}
+
+/*
+ * Remember a refusal or a warning: in the server log always, and in the
+ * shared-memory ring migrate_violations() reads (see the file header for
+ * how the ring is shared between roles).
+ */
+static void
+record_violation(PgmVerdict *v, const char *action, const char *statement)
+{
+	PgmViolation *slot;
+	char	   *relname = pgm_op_relation(v->op);
+	char	   *role = GetUserNameFromId(GetUserId(), true);
+	int			len;
+
+	/* Always in the server log, also when the ring is unavailable. */
+	ereport(LOG_SERVER_ONLY,
+			(errmsg("policy violation (%s): rule %s, relation %s, role %s%s%s: %s",
+					action, pgm_rules[v->op->rule].name,
+					relname ? relname : "-", role ? role : "?",
+					v->override_reason ? ", reason: " : "",
+					v->override_reason ? v->override_reason : "",
+					statement ? statement : ""),
+			 errhidestmt(true)));
+
+	if (ring == NULL)
+		return;
+
+	LWLockAcquire(ring->lock, LW_EXCLUSIVE);
+	slot = violation_slot(GetUserId());
+	memset(slot, 0, sizeof(PgmViolation));
+	slot->seq = ++ring->next;
+	slot->roleid = GetUserId();
+	slot->at = GetCurrentTimestamp();
+	slot->dbid = MyDatabaseId;
+	slot->pid = MyProcPid;
+	strlcpy(slot->role, role ? role : "", sizeof(slot->role));
+	strlcpy(slot->rule, pgm_rules[v->op->rule].name, sizeof(slot->rule));
+	strlcpy(slot->action, action, sizeof(slot->action));
+	/*
+	 * A quoted, qualified name can be longer than the slot (quotes inside
+	 * names are doubled): clip it, like the statement, on a character
+	 * boundary, so that the ring never holds a broken multibyte character.
+	 */
+	if (relname)
+	{
+		len = pg_mbcliplen(relname, strlen(relname), sizeof(slot->relation) - 1);
+		memcpy(slot->relation, relname, len);
+		slot->relation[len] = '\0';
+	}
+	if (statement)
+	{
+		len = pg_mbcliplen(statement, strlen(statement), sizeof(slot->statement) - 1);
+		memcpy(slot->statement, statement, len);
+		slot->statement[len] = '\0';
+	}
+	LWLockRelease(ring->lock);
+}
+
+/*
+ * The safe alternative to an operation, for hints.  A loss through a
+ * cascade gets its own: how to do the same thing with every loss in plain
+ * sight.
+ */
+static const char *
+op_alternative(PgmOperation *op)
+{
+	if (op->via)
+		return psprintf("Drop or convert the dependent %s explicitly first (DROP TABLE, ALTER TABLE ... "
+						"DROP COLUMN or ALTER COLUMN ... TYPE), so that the statement no longer "
+						"takes data with it, or record the reason with migrate_override('%s', 'reason').",
+						op->colname ? "columns" : "tables", pgm_rules[op->rule].name);
+	return pgm_rules[op->rule].alternative;
+}
+
+/*
+ * The hint of a refusal: the safe alternative.  A restore meets refusals
+ * because it was run without the documented settings (its indexes and
+ * foreign keys come after the data, on populated tables); then the hint
+ * names those settings first.
+ */
+static const char *
+refusal_hint(PgmOperation *op)
+{
+	if (pgm_session_is_restore())
+		return psprintf("When restoring a dump, run pg_restore as a superuser with %s. "
+						"Otherwise: %s",
+						PGM_RESTORE_PGOPTIONS, op_alternative(op));
+	return op_alternative(op);
+}
+
+/*
+ * Act on the verdicts of a statement about to run: warn, log and remember
+ * the violations, and raise the first refusal.  Overrides used are returned
+ * as JSON text for the history row.  Called only when enforcement is on or
+ * warn.
+ */
+void
+pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
+{
+	PgmVerdict *refusal = NULL;
+	StringInfoData json;
+	bool		any_override = false;
+	ListCell   *lc;
+
+	*overrides_json = NULL;
+	initStringInfo(&json);
+	appendStringInfoChar(&json, '[');
+
+	foreach(lc, verdicts)
+	{
+		PgmVerdict *v = lfirst(lc);
+
+		if (v->action == PGM_ACTION_DENY && pgm_enforce == PGM_ENFORCE_ON)
+		{
+			if (v->overridden)
+			{
+				char	   *relname = pgm_op_relation(v->op);
+
+				record_violation(v, "override", statement);
+				if (any_override)
+					appendStringInfoString(&json, ", ");
+				appendStringInfoString(&json, "{\"rule\": ");
+				escape_json(&json, pgm_rules[v->op->rule].name);
+				appendStringInfoString(&json, ", \"relation\": ");
+				if (relname)
+					escape_json(&json, relname);
+				else
+					appendStringInfoString(&json, "null");
+				appendStringInfoString(&json, ", \"reason\": ");
+				escape_json(&json, v->override_reason);
+				appendStringInfoString(&json, ", \"role\": ");
+				escape_json(&json, GetUserNameFromId(GetUserId(), false));
+				appendStringInfoChar(&json, '}');
+				any_override = true;
+				continue;
+			}
+			record_violation(v, "deny", statement);
+			if (refusal == NULL)
+				refusal = v;
+			continue;
+		}
+
+		record_violation(v, "warn", statement);
+		ereport(WARNING,
+				(errcode(ERRCODE_PGM_POLICY_WARNING),
+				 errmsg("%s", v->action == PGM_ACTION_DENY ?
+						psprintf("rule \"%s\" would refuse this statement: %s",
+								 pgm_rules[v->op->rule].name, v->op->what) :
+						v->message),
+				 errdetail("%s", v->detail),
+				 errhint("%s", op_alternative(v->op))));
+	}
+
+	if (refusal)
+		ereport(ERROR,
+				(errcode(ERRCODE_PGM_POLICY_VIOLATION),
+				 errmsg("%s", refusal->message),
+				 errdetail("%s", refusal->detail),
+				 errhint("%s", refusal_hint(refusal->op))));
+
+	appendStringInfoChar(&json, ']');
+	if (any_override)
+		*overrides_json = json.data;
+}
+
+/* ---------------------------------------------------------------------
+ * SQL-callable functions
+ * ---------------------------------------------------------------------
+ */
+
+/* migrate_rules_list(): the rule catalogue, behind the migrate_rules view. */
+Datum
+migrate_rules_list(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int			i;
+
+	pgm_check_preloaded();
+	PGM_InitMaterializedSRF(fcinfo);
+
+	for (i = 0; i < PGM_NUM_RULES; i++)
+	{
+		Datum		values[5];
+		bool		nulls[5] = {0};
+
+		values[0] = CStringGetTextDatum(pgm_rules[i].name);
+		values[1] = CStringGetTextDatum(pgm_rules[i].description);
+		values[2] = CStringGetTextDatum(pgm_rules[i].lock);
+		values[3] = CStringGetTextDatum(pgm_rules[i].alternative);
+		values[4] = CStringGetTextDatum(pgm_rules[i].default_action);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * migrate_is_rule(text): backs the CHECK constraint of migrate_policy.rule.
+ * Immutable: the catalogue only changes with a new library version, which
+ * comes with an extension upgrade script.
+ */
+Datum
+migrate_is_rule(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	PG_RETURN_BOOL(pgm_rule_from_name(name) >= 0);
+}
+
+/*
+ * migrate_override(rule, reason): lift refusals of one rule until the end of
+ * the current transaction.  Whether the role may do so is decided when a
+ * refusal is about to happen, against the policy row that refuses.
+ */
+Datum
+migrate_override(PG_FUNCTION_ARGS)
+{
+	char	   *rule;
+	char	   *reason;
+	int			r;
+	MemoryContext oldcxt;
+	Override   *o;
+
+	pgm_check_preloaded();
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("rule and reason must not be null")));
+	rule = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	reason = text_to_cstring(PG_GETARG_TEXT_PP(1));
+
+	r = pgm_rule_from_name(rule);
+	if (r < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("unknown rule \"%s\"", rule),
+				 errhint("The rules are listed in migrate_rules.")));
+	if (strspn(reason, " \t\r\n") == strlen(reason))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an override needs a reason"),
+				 errdetail("The reason is stored in the DDL history.")));
+	/* Nothing it could lift runs there; accepting it would mislead. */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("policy overrides cannot be used on a hot standby"),
+				 errhint("Schema changes run on the primary; make the override there.")));
+	if (!IsTransactionBlock())
+		ereport(ERROR,
+				(errcode(ERRCODE_NO_ACTIVE_SQL_TRANSACTION),
+				 errmsg("migrate_override() can only be used in a transaction block"),
+				 errdetail("An override lasts until the end of the transaction it was made in."),
+				 errhint("Call it after BEGIN, before the statement it is for.")));
+
+	if (overrides_lxid != PGM_MyLocalXid())
+	{
+		overrides = NIL;
+		overrides_lxid = PGM_MyLocalXid();
+	}
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	o = palloc(sizeof(Override));
+	o->rule = r;
+	o->reason = pstrdup(reason);
+	overrides = lappend(overrides, o);
+	MemoryContextSwitchTo(oldcxt);
+
+	PG_RETURN_VOID();
+}
+
+static int
+violation_newer_first(const void *a, const void *b)
+{
+	uint64		sa = ((const PgmViolation *) a)->seq;
+	uint64		sb = ((const PgmViolation *) b)->seq;
+
+	return sa > sb ? -1 : (sa < sb ? 1 : 0);
+}
+
+/* migrate_violations(): the ring, newest first. */
+Datum
+migrate_violations(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	PgmViolation *copy;
+	int			n,
+				i;
+
+	pgm_check_preloaded();
+	PGM_InitMaterializedSRF(fcinfo);
+	if (ring == NULL)
+		return (Datum) 0;
+
+	copy = palloc(sizeof(ring->entries));
+	LWLockAcquire(ring->lock, LW_SHARED);
+	memcpy(copy, ring->entries, sizeof(ring->entries));
+	LWLockRelease(ring->lock);
+
+	/* Newest first; free slots (seq 0) sort last and are skipped. */
+	qsort(copy, PGM_VIOLATIONS, sizeof(PgmViolation), violation_newer_first);
+	for (n = 0; n < PGM_VIOLATIONS && copy[n].seq != 0; n++)
+		;
+	for (i = 0; i < n; i++)
+	{
+		PgmViolation *v = &copy[i];
+		Datum		values[8];
+		bool		nulls[8] = {0};
+		char	   *dbname = get_database_name(v->dbid);
+
+		values[0] = TimestampTzGetDatum(v->at);
+		if (dbname)
+			values[1] = CStringGetTextDatum(dbname);
+		else
+			nulls[1] = true;
+		values[2] = Int32GetDatum(v->pid);
+		values[3] = CStringGetTextDatum(v->role);
+		values[4] = CStringGetTextDatum(v->rule);
+		values[5] = CStringGetTextDatum(v->action);
+		if (v->relation[0])
+			values[6] = CStringGetTextDatum(v->relation);
+		else
+			nulls[6] = true;
+		values[7] = CStringGetTextDatum(v->statement);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}
+
+/*
+ * Statement-level trigger on migrate_policy: make every backend drop its
+ * cached copy (see the file header).
+ */
+Datum
+migrate_policy_changed(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "migrate_policy_changed: not called by trigger manager");
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
+	return PointerGetDatum(NULL);
+}

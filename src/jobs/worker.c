@@ -1,0 +1,1460 @@
+/*-------------------------------------------------------------------------
+ *
+ * worker.c
+ *		The job worker: a dynamic background worker (bgw_type "pg_migrate
+ *		job") started by a dispatcher, that runs one slice of one job to its
+ *		end; for a backfill, batch by batch (the batch runner below), for a
+ *		migration, statement by statement (jobs/script.c).
+ *
+ * Between two batches it sleeps the job's pause; a pause or cancel of the
+ * job wakes it through the latch in its slot, and a pause of PGM_PARK_MS or
+ * more is waited out without a worker: the slice is "parked" in shared
+ * memory and dispatched again when it is due.  The job states and who moves
+ * them are described in jobs/README.md.
+ *
+ * Every batch is one transaction that changes the user's rows and advances
+ * the slice's progress row, so whatever kills a worker (kill -9, a crash,
+ * an immediate shutdown, pg_terminate_backend), the job restarts exactly
+ * where the last committed batch left it: no batch is lost or applied
+ * twice.  The user's SQL runs with the identity of the role that submitted
+ * the job (SetUserIdAndSecContext), as a security-restricted operation,
+ * under a fixed search_path, with a short lock_timeout, inside a GUC nest
+ * level that undoes whatever the user's code set.  The worker's own
+ * bookkeeping runs as the bootstrap superuser it connected as, on
+ * schema-qualified names, and never runs user code: it keeps keys as the
+ * bytes of their send form and converts them only as the submitter, and
+ * a batch that ran the submitter's code commits as the submitter.
+ *
+ * A worker holds no lock between batches, so DROP EXTENSION, DROP TABLE and
+ * the like wait for one batch at most; the worker then notices that its
+ * table or its job is gone and exits (DROP DATABASE: see dbguard.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_database.h"
+#include "catalog/pg_type.h"
+#include "commands/dbcommands.h"
+#include "commands/defrem.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "lib/stringinfo.h"
+#include "libpq/pqformat.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
+#include "nodes/parsenodes.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/itemptr.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/procarray.h"
+#include "storage/shmem.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "core/catalog.h"
+#include "core/compat.h"
+#include "core/guc.h"
+#include "core/spi.h"
+#include "jobs/script.h"
+#include "jobs/shmem.h"
+#include "jobs/worker.h"
+
+PGDLLEXPORT void pgm_job_worker_main(Datum main_arg);
+
+/* tid Datums are pass-by-reference pointers to ItemPointerData. */
+#define DatumGetItemPointer(X)	((ItemPointer) DatumGetPointer(X))
+#define ItemPointerGetDatum(X)	PointerGetDatum(X)
+
+/*
+ * A worker that is to sleep this long between two batches leaves instead,
+ * freeing its slot; the slice is dispatched again when the sleep is over.
+ * Shorter sleeps are cheaper than starting a worker again.
+ */
+#define PGM_PARK_MS		10000
+
+/* Shortest duration batches aim at while the application waits for them. */
+#define PGM_MIN_TARGET_MS	10.0
+
+static void apply_worker_nice(void);
+
+/* ----------------------------------------------------------------
+ * The job worker
+ * ----------------------------------------------------------------
+ */
+
+static int	my_slotno = -1;
+static uint32 my_generation = 0;
+
+static void
+job_worker_exit(int code, Datum arg)
+{
+	pgm_jobs_release_slot(my_slotno, my_generation, false, code != 0);
+}
+
+/* Everything the worker needs to know about its job and slice. */
+typedef struct JobRun
+{
+	int64		job_id;
+	int32		slice;
+
+	/* fixed at submit time */
+	bool		is_delete;
+	Oid			relid;
+	Oid			owner;
+	char	   *set_clause;
+	char	   *where_clause;
+	bool		ctid_mode;
+	int			nkeys;
+	char	  **key_names;
+	Oid		   *key_types;
+	int			pause_ms;
+	int			retry_size;		/* >0: size to use after a failed attempt */
+	double		target_ms;		/* duration batches aim at now (adapt_target) */
+	double		last_batch_ms;	/* how long the last batch took */
+	bool		ran_as_submitter;	/* this transaction ran the user's part */
+
+	/* read at each batch from the slice row */
+	char		state[16];
+	bool		done;
+	int			batch_size;
+	bool		have_next;		/* key mode: next_key is set */
+	Datum		next_raw;		/* bytea[]: send forms, as stored */
+	Datum		hi_raw;
+	Datum	   *next_key;		/* decoded from them as the submitter */
+	Datum	   *hi_key;
+	int64		next_block;		/* ctid mode */
+	int64		hi_block;
+	int			nskip;
+	ItemPointerData *skip;
+
+	/* statements, rebuilt when the relation or a column is renamed */
+	char	   *range_sql;		/* key mode: the batch's upper key */
+	char	   *dml_sql;
+	bool		plan_first;		/* plans were made for the first batch */
+	SPIPlanPtr	range_plan;
+	SPIPlanPtr	dml_plan;
+} JobRun;
+
+/* Errors worth retrying the batch for. */
+static bool
+retryable_error(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE ||
+		sqlerrcode == ERRCODE_QUERY_CANCELED;
+}
+
+/* Decode one key column from its send form. */
+static Datum
+key_from_bytea(bytea *b, Oid typid)
+{
+	Oid			recv;
+	Oid			ioparam;
+	StringInfoData buf;
+	Datum		result;
+
+	getTypeBinaryInputInfo(typid, &recv, &ioparam);
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, VARDATA_ANY(b), VARSIZE_ANY_EXHDR(b));
+	result = OidReceiveFunctionCall(recv, &buf, ioparam, -1);
+	pfree(buf.data);
+	return result;
+}
+
+/*
+ * Decode a key stored as an array of send forms, as the submitter (the
+ * type's receive functions are the table's code).
+ */
+static Datum *
+keys_from_array(Datum arr, JobRun *job)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	int			i;
+	Datum	   *keys;
+
+	deconstruct_array(DatumGetArrayTypeP(arr), BYTEAOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	if (n != job->nkeys)
+		elog(ERROR, "job " INT64_FORMAT " has a malformed key", job->job_id);
+	keys = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			elog(ERROR, "job " INT64_FORMAT " has a malformed key", job->job_id);
+		keys[i] = key_from_bytea(DatumGetByteaPP(elems[i]), job->key_types[i]);
+	}
+	return keys;
+}
+
+/* Encode a key as an array of send forms, as the submitter. */
+static Datum
+keys_to_array(Datum *keys, JobRun *job)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * job->nkeys);
+	int			i;
+
+	for (i = 0; i < job->nkeys; i++)
+	{
+		Oid			send;
+		bool		isvarlena;
+
+		getTypeBinaryOutputInfo(job->key_types[i], &send, &isvarlena);
+		elems[i] = PointerGetDatum(OidSendFunctionCall(send, keys[i]));
+	}
+	return PointerGetDatum(construct_array(elems, job->nkeys, BYTEAOID, -1,
+										   false, TYPALIGN_INT));
+}
+
+/*
+ * Load what never changes about the job (first transaction of the
+ * worker).  Returns false when the job is not runnable any more.
+ */
+static bool
+load_job(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+	char	   *mode;
+	MemoryContext oldcxt;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT kind, relation::pg_catalog.oid, owner::pg_catalog.oid,"
+					 " set_clause, where_clause, key_mode, key_columns, key_types,"
+					 " (EXTRACT(epoch FROM pause) OPERATOR(pg_catalog.*) 1000)::integer, state"
+					 " FROM %s WHERE id OPERATOR(pg_catalog.=) $1",
+					 pgm_job_table_name(PGM_JOB_TABLE));
+	args[0] = Int64GetDatum(job->job_id);
+	if (SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read job " INT64_FORMAT, job->job_id);
+	if (SPI_processed == 0)
+		return false;
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+	job->is_delete = strcmp(SPI_getvalue(tup, desc, 1), "delete") == 0;
+	job->relid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+	job->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 3, &isnull));
+	job->set_clause = SPI_getvalue(tup, desc, 4);
+	job->where_clause = SPI_getvalue(tup, desc, 5);
+	mode = SPI_getvalue(tup, desc, 6);
+	job->ctid_mode = strcmp(mode, "ctid") == 0;
+	if (!job->ctid_mode && strcmp(mode, "key") != 0)
+	{
+		MemoryContextSwitchTo(oldcxt);
+		return false;			/* an empty job has nothing to run */
+	}
+	if (!job->ctid_mode)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int			i;
+
+		d = SPI_getbinval(tup, desc, 7, &isnull);
+		if (isnull)
+			elog(ERROR, "job " INT64_FORMAT " has no key columns", job->job_id);
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		job->nkeys = n;
+		job->key_names = palloc(sizeof(char *) * n);
+		for (i = 0; i < n; i++)
+		{
+			if (nulls[i])
+				elog(ERROR, "job " INT64_FORMAT " has a malformed key", job->job_id);
+			job->key_names[i] = TextDatumGetCString(elems[i]);
+		}
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		if (isnull)
+			elog(ERROR, "job " INT64_FORMAT " has no key types", job->job_id);
+		deconstruct_array(DatumGetArrayTypeP(d), REGTYPEOID, sizeof(Oid), true,
+						  TYPALIGN_INT, &elems, &nulls, &n);
+		if (n != job->nkeys)
+			elog(ERROR, "job " INT64_FORMAT " has a malformed key", job->job_id);
+		job->key_types = palloc(sizeof(Oid) * n);
+		for (i = 0; i < n; i++)
+			job->key_types[i] = DatumGetObjectId(elems[i]);
+	}
+	job->pause_ms = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
+	if (isnull)
+		job->pause_ms = 0;
+	MemoryContextSwitchTo(oldcxt);
+	return true;
+}
+
+/*
+ * Read the job's state and the slice's progress, locking the slice row:
+ * should two workers ever run the same slice, the second would wait here
+ * and then see the first one's progress, never redo its batch.
+ */
+static bool
+read_progress(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		d;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT j.state, s.done, s.batch_size, s.next_key, s.hi_key,"
+					 " s.next_block, s.hi_block, s.skip_tids"
+					 " FROM %s j JOIN %s s ON s.job_id OPERATOR(pg_catalog.=) j.id"
+					 " WHERE j.id OPERATOR(pg_catalog.=) $1 AND s.slice OPERATOR(pg_catalog.=) $2"
+					 " FOR NO KEY UPDATE OF s",
+					 pgm_job_table_name(PGM_JOB_TABLE),
+					 pgm_job_table_name(PGM_SLICE_TABLE));
+	args[0] = Int64GetDatum(job->job_id);
+	args[1] = Int32GetDatum(job->slice);
+	if (SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read job " INT64_FORMAT, job->job_id);
+	if (SPI_processed == 0)
+		return false;
+
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	strlcpy(job->state, SPI_getvalue(tup, desc, 1), sizeof(job->state));
+	job->done = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull));
+	job->batch_size = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+	if (job->ctid_mode)
+	{
+		job->next_block = DatumGetInt64(SPI_getbinval(tup, desc, 6, &isnull));
+		job->hi_block = DatumGetInt64(SPI_getbinval(tup, desc, 7, &isnull));
+		d = SPI_getbinval(tup, desc, 8, &isnull);
+		job->nskip = 0;
+		job->skip = NULL;
+		if (!isnull)
+		{
+			Datum	   *elems;
+			bool	   *nulls;
+			int			i;
+
+			deconstruct_array(DatumGetArrayTypeP(d), TIDOID, sizeof(ItemPointerData),
+							  false, TYPALIGN_SHORT, &elems, &nulls, &job->nskip);
+			job->skip = palloc(sizeof(ItemPointerData) * Max(job->nskip, 1));
+			for (i = 0; i < job->nskip; i++)
+				job->skip[i] = *DatumGetItemPointer(elems[i]);
+		}
+	}
+	else
+	{
+		/*
+		 * Only the stored bytes here: decoding runs the key type's receive
+		 * function (a domain's CHECK, a user type's code), which must run
+		 * as the submitter, not as this worker (see run_batch).
+		 */
+		d = SPI_getbinval(tup, desc, 4, &isnull);
+		job->have_next = !isnull;
+		job->next_raw = isnull ? (Datum) 0 : datumCopy(d, false, -1);
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		if (isnull)
+			elog(ERROR, "job " INT64_FORMAT " slice %d has no upper key",
+				 job->job_id, job->slice);
+		job->hi_raw = datumCopy(d, false, -1);
+	}
+	return true;
+}
+
+/* Mark the job failed; its own transaction. */
+static void
+fail_job(JobRun *job, const char *message)
+{
+	StringInfoData sql;
+	Oid			argtypes[2] = {INT8OID, TEXTOID};
+	Datum		args[2];
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+
+	/*
+	 * A batch that was under way while the submitter's role was revoked and
+	 * dropped fails on whatever check it met first (a privilege, usually);
+	 * the cause worth reporting is that the role is gone.
+	 */
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(job->owner)))
+		message = "the role that submitted the job no longer exists";
+
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(pgm_relation(PGM_JOB_TABLE)))
+	{
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "UPDATE %s SET state = 'failed', last_error = $2,"
+						 " finished_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+						 " WHERE id OPERATOR(pg_catalog.=) $1"
+						 " AND state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])",
+						 pgm_job_table_name(PGM_JOB_TABLE));
+		args[0] = Int64GetDatum(job->job_id);
+		args[1] = CStringGetTextDatum(message);
+		SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 0);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	ereport(LOG,
+			(errmsg("background job " INT64_FORMAT " failed: %s", job->job_id, message)));
+}
+
+/*
+ * "a", "b" of the key columns, or NULL when one of them is gone or changed
+ * type.  Columns are found by name: a dump and restore renumbers columns
+ * (dropped ones are not restored), so attribute numbers would not do.
+ */
+static char *
+key_column_list(JobRun *job, const char *prefix)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	for (i = 0; i < job->nkeys; i++)
+	{
+		HeapTuple	tup;
+		Form_pg_attribute att;
+
+		tup = SearchSysCacheAttName(job->relid, job->key_names[i]);
+		if (!HeapTupleIsValid(tup))
+			return NULL;
+		att = (Form_pg_attribute) GETSTRUCT(tup);
+		if (att->attisdropped || att->atttypid != job->key_types[i])
+		{
+			ReleaseSysCache(tup);
+			return NULL;
+		}
+		appendStringInfo(&buf, "%s%s%s", i > 0 ? ", " : "", prefix,
+						 quote_identifier(NameStr(att->attname)));
+		ReleaseSysCache(tup);
+	}
+	return buf.data;
+}
+
+/* "($1, $2)" for parameters first .. first + n - 1 */
+static char *
+param_list(int first, int n)
+{
+	StringInfoData buf;
+	int			i;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "ROW(");
+	for (i = 0; i < n; i++)
+		appendStringInfo(&buf, "%s$%d", i > 0 ? ", " : "", first + i);
+	appendStringInfoChar(&buf, ')');
+	return buf.data;
+}
+
+/*
+ * Build the batch statements for the relation's current name and column
+ * names, and (re)prepare them when they differ from the cached ones.
+ * Called as the submitter, under the batch's search_path.
+ *
+ * Key mode, with K the key columns and lower/upper the bounds:
+ *	range:	SELECT K FROM rel WHERE ROW(K) > lower AND ROW(K) <= upper
+ *			ORDER BY K OFFSET size - 1 LIMIT 1
+ *	dml:	UPDATE rel SET ... WHERE ROW(K) > lower AND ROW(K) <= batch_upper
+ *			AND (where)
+ * The first batch has no lower bound.  Ctid mode:
+ *	dml:	UPDATE ONLY rel SET ... WHERE ctid >= $1 AND ctid < $2
+ *			AND ctid <> ALL ($3) AND (where) RETURNING ctid
+ * Custom plans are forced: a generic plan for a range predicate on
+ * parameters could choose a sequential scan, which would scan the whole
+ * table in every batch.
+ */
+static bool
+prepare_statements(JobRun *job, bool first)
+{
+	char	   *relname;
+	char	   *keys;
+	StringInfoData cond;
+	StringInfoData range;
+	StringInfoData dml;
+	Oid		   *argtypes;
+	int			nargs;
+	int			i;
+	int			k = job->nkeys;
+
+	{
+		char	   *nspname = get_namespace_name(get_rel_namespace(job->relid));
+		char	   *name = get_rel_name(job->relid);
+
+		/* Dropped since the existence check: fail the job, not the server. */
+		if (nspname == NULL || name == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_TABLE),
+					 errmsg("the table of job " INT64_FORMAT " was dropped", job->job_id)));
+		relname = quote_qualified_identifier(nspname, name);
+	}
+	initStringInfo(&cond);
+	initStringInfo(&range);
+	initStringInfo(&dml);
+
+	if (job->ctid_mode)
+	{
+		appendStringInfo(&dml, "%s ONLY %s",
+						 job->is_delete ? "DELETE FROM" : "UPDATE", relname);
+		if (!job->is_delete)
+			appendStringInfo(&dml, " SET\n%s\n", job->set_clause);
+		appendStringInfoString(&dml,
+							   " WHERE ctid OPERATOR(pg_catalog.>=) $1"
+							   " AND ctid OPERATOR(pg_catalog.<) $2"
+							   " AND ctid OPERATOR(pg_catalog.<>) ALL ($3)");
+		if (job->where_clause)
+			appendStringInfo(&dml, " AND (\n%s\n)", job->where_clause);
+		if (!job->is_delete)
+			appendStringInfoString(&dml, " RETURNING ctid");
+		nargs = 3;
+		argtypes = palloc(sizeof(Oid) * nargs);
+		argtypes[0] = TIDOID;
+		argtypes[1] = TIDOID;
+		argtypes[2] = TIDARRAYOID;
+	}
+	else
+	{
+		keys = key_column_list(job, "");
+		if (keys == NULL)
+			return false;
+		/* parameters: lower bound $1..$k, upper bound $k+1..$2k, offset */
+		if (!first)
+			appendStringInfo(&cond, "ROW(%s) OPERATOR(pg_catalog.>) %s AND ",
+							 keys, param_list(1, k));
+		appendStringInfo(&cond, "ROW(%s) OPERATOR(pg_catalog.<=) %s",
+						 keys, param_list(k + 1, k));
+
+		appendStringInfo(&range,
+						 "SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET $%d LIMIT 1",
+						 keys, relname, cond.data, keys, 2 * k + 1);
+
+		appendStringInfo(&dml, "%s %s",
+						 job->is_delete ? "DELETE FROM" : "UPDATE", relname);
+		if (!job->is_delete)
+			appendStringInfo(&dml, " SET\n%s\n", job->set_clause);
+		appendStringInfo(&dml, " WHERE %s", cond.data);
+		if (job->where_clause)
+			appendStringInfo(&dml, " AND (\n%s\n)", job->where_clause);
+
+		nargs = 2 * k + 1;
+		argtypes = palloc(sizeof(Oid) * nargs);
+		for (i = 0; i < k; i++)
+		{
+			argtypes[i] = job->key_types[i];
+			argtypes[k + i] = job->key_types[i];
+		}
+		argtypes[2 * k] = INT8OID;
+	}
+
+	if (job->dml_plan != NULL && job->plan_first == first &&
+		strcmp(job->dml_sql, dml.data) == 0 &&
+		(job->ctid_mode || strcmp(job->range_sql, range.data) == 0))
+		return true;
+
+	if (job->dml_plan)
+		SPI_freeplan(job->dml_plan);
+	if (job->range_plan)
+		SPI_freeplan(job->range_plan);
+	job->dml_plan = job->range_plan = NULL;
+	/* Cleared first: an error below must not leave them dangling. */
+	if (job->dml_sql)
+		pfree(job->dml_sql);
+	if (job->range_sql)
+		pfree(job->range_sql);
+	job->dml_sql = job->range_sql = NULL;
+	job->dml_sql = MemoryContextStrdup(TopMemoryContext, dml.data);
+	job->range_sql = MemoryContextStrdup(TopMemoryContext, range.data);
+	job->plan_first = first;
+
+	/* Both statements take the same parameters; the DML ignores the offset. */
+	job->dml_plan = SPI_prepare_cursor(job->dml_sql, nargs, argtypes,
+									   CURSOR_OPT_CUSTOM_PLAN);
+	if (job->dml_plan == NULL)
+		elog(ERROR, "could not prepare the batch statement: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(job->dml_plan);
+	if (!job->ctid_mode)
+	{
+		job->range_plan = SPI_prepare_cursor(job->range_sql, nargs, argtypes,
+											 CURSOR_OPT_CUSTOM_PLAN);
+		if (job->range_plan == NULL)
+			elog(ERROR, "could not prepare the batch range query: %s",
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(job->range_plan);
+	}
+	return true;
+}
+
+/*
+ * Pause while a standby's replay lag is above pg_migrate.max_replication_lag.
+ * Returns the lag in ms when over the limit, else 0.
+ */
+static double
+replication_lag_over_limit(void)
+{
+	double		lag;
+	bool		isnull;
+
+	if (pgm_max_replication_lag <= 0)
+		return 0;
+	if (SPI_execute("SELECT COALESCE(EXTRACT(epoch FROM pg_catalog.max(replay_lag)), 0)::pg_catalog.float8"
+					" OPERATOR(pg_catalog.*) 1000 FROM pg_catalog.pg_stat_replication",
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		return 0;
+	lag = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (isnull || lag <= pgm_max_replication_lag)
+		return 0;
+	return lag;
+}
+
+/*
+ * Sessions waiting for this batch's transaction: the application's writes
+ * to rows the batch has locked.  Counted on the transaction's own lock,
+ * which the first waiter of every row queues on (the others queue behind it
+ * on the row).
+ */
+static int
+batch_waiters(void)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	LOCKTAG		tag;
+
+	if (!TransactionIdIsValid(xid))
+		return 0;
+	SET_LOCKTAG_TRANSACTION(tag, xid);
+	/* LockWaiterCount counts every request, our own (granted) one too. */
+	return Max(LockWaiterCount(&tag) - 1, 0);
+}
+
+/*
+ * The duration batches aim at: pg_migrate.batch_target while nobody waits
+ * for them, shorter while the application's writes queue behind their row
+ * locks (each wait is then at most one short batch, and fewer writes meet
+ * a locked row), and back up gradually once they stop.
+ */
+static void
+adapt_target(JobRun *job)
+{
+	double		floor_ms = Min(PGM_MIN_TARGET_MS, (double) pgm_batch_target);
+
+	if (job->target_ms <= 0 || job->target_ms > pgm_batch_target)
+		job->target_ms = pgm_batch_target;
+	if (batch_waiters() > 0)
+		job->target_ms = Max(floor_ms, job->target_ms / 2);
+	else
+		job->target_ms = Min((double) pgm_batch_target, job->target_ms * 1.25);
+}
+
+/*
+ * The next batch size: scaled toward the target duration, at most doubling
+ * or halving per batch, within PGM_MIN_BATCH (1 block in ctid mode) and
+ * PGM_MAX_BATCH.
+ */
+static int
+next_batch_size(int size, double elapsed_ms, bool ctid_mode, double target)
+{
+	double		factor;
+	int			result;
+
+	if (elapsed_ms < 1)
+		elapsed_ms = 1;
+	/* Move toward the target, at most doubling or halving per batch. */
+	factor = target / elapsed_ms;
+	if (factor > 2.0)
+		factor = 2.0;
+	if (factor < 0.5)
+		factor = 0.5;
+	result = (int) Min((double) PGM_MAX_BATCH, rint(size * factor));
+	return Max(result, ctid_mode ? 1 : PGM_MIN_BATCH);
+}
+
+typedef enum
+{
+	BATCH_DONE,					/* a batch committed, more to do */
+	BATCH_SLICE_DONE,			/* the slice is complete */
+	BATCH_THROTTLED,			/* replication lag: nothing done */
+	BATCH_STOP					/* job not runnable: exit */
+} BatchResult;
+
+/*
+ * Run one batch in the current transaction: as the submitter, change the
+ * rows of the next range; as the worker, record the progress.
+ */
+static BatchResult
+run_batch(JobRun *job, int64 batchno)
+{
+	StringInfoData sql;
+	int			save_nestlevel;
+	PgmSavedUser saved;
+	char		buf[32];
+	instr_time	start;
+	instr_time	duration;
+	double		elapsed_ms;
+	uint64		nrows = 0;
+	bool		slice_done = false;
+	Datum		new_next = (Datum) 0;
+	int64		new_next_block = 0;
+	int			new_size;
+	int			ret;
+	double		lag;
+	List	   *moved = NIL;
+
+	if (!OidIsValid(pgm_relation(PGM_JOB_TABLE)) ||
+		!OidIsValid(pgm_relation(PGM_SLICE_TABLE)))
+	{
+		ereport(LOG,
+				(errmsg("background job " INT64_FORMAT " stops: extension \"pg_migrate\" was dropped",
+						job->job_id)));
+		return BATCH_STOP;
+	}
+	if (!read_progress(job))
+		return BATCH_STOP;
+	if (strcmp(job->state, "queued") != 0 && strcmp(job->state, "running") != 0)
+		return BATCH_STOP;
+	if (job->done)
+		return BATCH_SLICE_DONE;
+
+	/*
+	 * A failed attempt rolled back its own record of the batch size, so the
+	 * smaller size for the retry comes from memory.
+	 */
+	if (job->retry_size > 0)
+		job->batch_size = Min(job->batch_size, job->retry_size);
+
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(job->relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("the job's table was dropped")));
+	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(job->owner)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("the role that submitted the job no longer exists")));
+
+	if ((lag = replication_lag_over_limit()) > 0)
+	{
+		snprintf(buf, sizeof(buf), "%.0f", lag);
+		pgstat_report_activity(STATE_RUNNING,
+								psprintf("pg_migrate job " INT64_FORMAT ": throttled, standby replay lag %s ms",
+										 job->job_id, buf));
+		return BATCH_THROTTLED;
+	}
+
+	if (strcmp(job->state, "queued") == 0)
+	{
+		Oid			argtypes[1] = {INT8OID};
+		Datum		args[1] = {Int64GetDatum(job->job_id)};
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "UPDATE %s SET state = 'running',"
+						 " started_at = COALESCE(started_at, pg_catalog.now()),"
+						 " updated_at = pg_catalog.now()"
+						 " WHERE id OPERATOR(pg_catalog.=) $1"
+						 " AND state OPERATOR(pg_catalog.=) 'queued'",
+						 pgm_job_table_name(PGM_JOB_TABLE));
+		SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 0);
+	}
+
+	pgstat_report_activity(STATE_RUNNING,
+						   psprintf("pg_migrate job " INT64_FORMAT " slice %d: batch " INT64_FORMAT " (%d %s)",
+									job->job_id, job->slice, batchno, job->batch_size,
+									job->ctid_mode ? "blocks" : "rows"));
+
+	/*
+	 * The user's part.  Everything it sets is undone by the GUC nest level;
+	 * SECURITY_LOCAL_USERID_CHANGE forbids SET ROLE and SET SESSION
+	 * AUTHORIZATION, so the code cannot climb back to the worker's identity.
+	 * SECURITY_RESTRICTED_OPERATION also forbids what would leave code to
+	 * run after the switch back: a cursor WITH HOLD (materialised at
+	 * commit), a temporary table (ON COMMIT actions), and the like.
+	 */
+	pgm_save_user(&saved);
+	save_nestlevel = NewGUCNestLevel();
+	pgm_act_as(job->owner, &saved);
+	job->ran_as_submitter = true;
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	/* The clauses were checked at submission under this setting (jobs.c). */
+	(void) set_config_option("standard_conforming_strings", "on",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	snprintf(buf, sizeof(buf), "%d", pgm_batch_lock_timeout);
+	(void) set_config_option("lock_timeout", buf,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+
+	/*
+	 * Deferred triggers and constraints fire at the end of the batch's
+	 * statement, as the submitter: a security-restricted operation refuses
+	 * to leave them for commit (the batch is that one statement anyway).
+	 */
+	{
+		ConstraintsSetStmt *immediate = makeNode(ConstraintsSetStmt);
+
+		immediate->constraints = NIL;
+		immediate->deferred = false;
+		AfterTriggerSetState(immediate);
+	}
+
+	/*
+	 * The stored keys are decoded here, as the submitter: a key's receive
+	 * function is the type's code (a domain's CHECK expression, an enum's
+	 * or a composite's input, a user type's C function).
+	 */
+	if (!job->ctid_mode)
+	{
+		if (job->have_next)
+			job->next_key = keys_from_array(job->next_raw, job);
+		job->hi_key = keys_from_array(job->hi_raw, job);
+	}
+
+	INSTR_TIME_SET_CURRENT(start);
+	if (!prepare_statements(job, job->ctid_mode ? false : !job->have_next))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a key column of the job's table was dropped or changed type")));
+
+	if (job->ctid_mode)
+	{
+		ItemPointerData lo;
+		ItemPointerData hi;
+		Datum		args[3];
+		Datum	   *skip;
+		int64		end = Min(job->next_block + job->batch_size, job->hi_block);
+		int			i;
+
+		ItemPointerSet(&lo, (BlockNumber) job->next_block, 0);
+		ItemPointerSet(&hi, (BlockNumber) end, 0);
+		args[0] = ItemPointerGetDatum(&lo);
+		args[1] = ItemPointerGetDatum(&hi);
+		skip = palloc(sizeof(Datum) * Max(job->nskip, 1));
+		for (i = 0; i < job->nskip; i++)
+			skip[i] = ItemPointerGetDatum(&job->skip[i]);
+		args[2] = PointerGetDatum(construct_array(skip, job->nskip, TIDOID,
+												  sizeof(ItemPointerData), false,
+												  TYPALIGN_SHORT));
+		ret = SPI_execute_plan(job->dml_plan, args, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE &&
+			ret != SPI_OK_UPDATE_RETURNING)
+			elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
+		nrows = SPI_processed;
+
+		/*
+		 * An updated row whose new version landed in a block this slice has
+		 * yet to visit must not be updated again: remember it.
+		 */
+		if (!job->is_delete)
+		{
+			uint64		r;
+
+			for (r = 0; r < SPI_processed; r++)
+			{
+				bool		isnull;
+				ItemPointer tid;
+
+				tid = DatumGetItemPointer(SPI_getbinval(SPI_tuptable->vals[r],
+														SPI_tuptable->tupdesc, 1,
+														&isnull));
+				if (!isnull &&
+					ItemPointerGetBlockNumber(tid) >= end &&
+					ItemPointerGetBlockNumber(tid) < job->hi_block)
+				{
+					ItemPointer copy = palloc(sizeof(ItemPointerData));
+
+					*copy = *tid;
+					moved = lappend(moved, copy);
+				}
+			}
+		}
+		new_next_block = end;
+		slice_done = end >= job->hi_block;
+	}
+	else
+	{
+		int			k = job->nkeys;
+		Datum	   *args = palloc0(sizeof(Datum) * (2 * k + 1));
+		Datum	   *batch_hi = palloc(sizeof(Datum) * k);
+		int			i;
+
+		for (i = 0; i < k; i++)
+		{
+			args[i] = job->have_next ? job->next_key[i] : (Datum) 0;
+			args[k + i] = job->hi_key[i];
+		}
+		args[2 * k] = Int64GetDatum((int64) job->batch_size - 1);
+
+		ret = SPI_execute_plan(job->range_plan, args, NULL, true, 1);
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "batch range query failed: %s", SPI_result_code_string(ret));
+		if (SPI_processed == 1)
+		{
+			for (i = 0; i < k; i++)
+			{
+				bool		isnull;
+				int16		typlen;
+				bool		typbyval;
+
+				get_typlenbyval(job->key_types[i], &typlen, &typbyval);
+				batch_hi[i] = datumCopy(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc,
+													  i + 1, &isnull),
+										typbyval, typlen);
+			}
+		}
+		else
+		{
+			/* Fewer rows than a batch remain: this is the slice's last. */
+			memcpy(batch_hi, job->hi_key, sizeof(Datum) * k);
+			slice_done = true;
+		}
+		for (i = 0; i < k; i++)
+			args[k + i] = batch_hi[i];
+
+		ret = SPI_execute_plan(job->dml_plan, args, NULL, false, 0);
+		if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
+			elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
+		nrows = SPI_processed;
+		/* Encoded as the submitter too: the send function is user code. */
+		new_next = keys_to_array(batch_hi, job);
+	}
+
+	INSTR_TIME_SET_CURRENT(duration);
+	INSTR_TIME_SUBTRACT(duration, start);
+	elapsed_ms = INSTR_TIME_GET_MILLISEC(duration);
+	job->last_batch_ms = elapsed_ms;
+
+	/*
+	 * Nothing deferred can be left (see above), but should anything be, it
+	 * fires now, still as the submitter, not later.
+	 */
+	AfterTriggerFireDeferred();
+
+	AtEOXact_GUC(false, save_nestlevel);
+	pgm_restore_user(&saved);
+
+	adapt_target(job);
+	new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode,
+							   job->target_ms);
+
+	/* The progress, in the batch's own transaction. */
+	initStringInfo(&sql);
+	if (job->ctid_mode)
+	{
+		Oid			argtypes[7] = {INT8OID, INT4OID, INT8OID, INT8OID, INT4OID, FLOAT8OID, TIDARRAYOID};
+		Datum		args[7];
+		Datum	   *skip;
+		int			nskip = 0;
+		int			i;
+		ListCell   *lc;
+
+		skip = palloc(sizeof(Datum) * (job->nskip + list_length(moved) + 1));
+		/* Entries behind the new position can never be met again. */
+		for (i = 0; i < job->nskip; i++)
+			if (ItemPointerGetBlockNumber(&job->skip[i]) >= new_next_block)
+				skip[nskip++] = ItemPointerGetDatum(&job->skip[i]);
+		foreach(lc, moved)
+			skip[nskip++] = ItemPointerGetDatum((ItemPointer) lfirst(lc));
+
+		appendStringInfo(&sql,
+						 "UPDATE %s SET next_block = $3,"
+						 " rows_done = rows_done OPERATOR(pg_catalog.+) $4,"
+						 " batches = batches OPERATOR(pg_catalog.+) 1, batch_size = $5,"
+						 " last_batch_ms = $6, skip_tids = $7, done = $3 OPERATOR(pg_catalog.>=) hi_block,"
+						 " retries = 0, updated_at = pg_catalog.now()"
+						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
+						 pgm_job_table_name(PGM_SLICE_TABLE));
+		args[0] = Int64GetDatum(job->job_id);
+		args[1] = Int32GetDatum(job->slice);
+		args[2] = Int64GetDatum(new_next_block);
+		args[3] = Int64GetDatum((int64) nrows);
+		args[4] = Int32GetDatum(new_size);
+		args[5] = Float8GetDatum(elapsed_ms);
+		args[6] = PointerGetDatum(construct_array(skip, nskip, TIDOID,
+												  sizeof(ItemPointerData), false,
+												  TYPALIGN_SHORT));
+		ret = SPI_execute_with_args(sql.data, 7, argtypes, args, NULL, false, 0);
+	}
+	else
+	{
+		Oid			argtypes[7] = {INT8OID, INT4OID, BYTEAARRAYOID, INT8OID, INT4OID, FLOAT8OID, BOOLOID};
+		Datum		args[7];
+
+		appendStringInfo(&sql,
+						 "UPDATE %s SET next_key = $3,"
+						 " rows_done = rows_done OPERATOR(pg_catalog.+) $4,"
+						 " batches = batches OPERATOR(pg_catalog.+) 1, batch_size = $5,"
+						 " last_batch_ms = $6, done = $7,"
+						 " retries = 0, updated_at = pg_catalog.now()"
+						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
+						 pgm_job_table_name(PGM_SLICE_TABLE));
+		args[0] = Int64GetDatum(job->job_id);
+		args[1] = Int32GetDatum(job->slice);
+		args[2] = new_next;
+		args[3] = Int64GetDatum((int64) nrows);
+		args[4] = Int32GetDatum(new_size);
+		args[5] = Float8GetDatum(elapsed_ms);
+		args[6] = BoolGetDatum(slice_done);
+		ret = SPI_execute_with_args(sql.data, 7, argtypes, args, NULL, false, 0);
+	}
+	if (ret != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "could not record the progress of job " INT64_FORMAT, job->job_id);
+
+	return slice_done ? BATCH_SLICE_DONE : BATCH_DONE;
+}
+
+/*
+ * The slice is complete: when it was the job's last, the job is done.  The
+ * job row is locked first so that two slices finishing together cannot both
+ * miss being last.
+ */
+static void
+finish_slice(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+
+	args[0] = Int64GetDatum(job->job_id);
+	args[1] = Int32GetDatum(job->slice);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT 1 FROM %s WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE",
+					 pgm_job_table_name(PGM_JOB_TABLE));
+	SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 0);
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s SET state = 'done', finished_at = pg_catalog.now(),"
+					 " updated_at = pg_catalog.now()"
+					 " WHERE id OPERATOR(pg_catalog.=) $1"
+					 " AND state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
+					 " AND NOT EXISTS (SELECT FROM %s s WHERE s.job_id OPERATOR(pg_catalog.=) $1"
+					 " AND NOT s.done AND s.slice OPERATOR(pg_catalog.<>) $2)",
+					 pgm_job_table_name(PGM_JOB_TABLE),
+					 pgm_job_table_name(PGM_SLICE_TABLE));
+	SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 0);
+}
+
+/* Sleep on the latch, waking up for interrupts. */
+static void
+sleep_ms(long ms)
+{
+	if (ms <= 0)
+		return;
+	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					 ms, PG_WAIT_EXTENSION);
+	ResetLatch(MyLatch);
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Is the job still queued or running?  Its own short transaction. */
+static bool
+job_still_runnable(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1];
+	bool		runnable = false;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (OidIsValid(pgm_relation(PGM_JOB_TABLE)))
+	{
+		initStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT 1 FROM %s WHERE id OPERATOR(pg_catalog.=) $1"
+						 " AND state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])",
+						 pgm_job_table_name(PGM_JOB_TABLE));
+		args[0] = Int64GetDatum(job->job_id);
+		if (SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, true, 1) == SPI_OK_SELECT)
+			runnable = SPI_processed == 1;
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	return runnable;
+}
+
+/*
+ * Sleep between two batches (the job's pause, and the time left to busy
+ * sessions).  A pause or a cancel wakes the worker through its latch
+ * (pgm_jobs_wake_job): it then reads the job's state and, when the job is
+ * stopped, returns false at once instead of keeping its slot for the rest
+ * of the sleep.  Other wake-ups (a reload) go back to sleep until the
+ * deadline.
+ */
+static bool
+sleep_between_batches(JobRun *job, long ms)
+{
+	TimestampTz deadline;
+
+	if (ms <= 0)
+		return true;
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		int			rc;
+
+		if (left <= 0)
+			return true;
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			apply_worker_nice();
+		}
+		if ((rc & WL_LATCH_SET) && !job_still_runnable(job))
+			return false;
+	}
+}
+
+/*
+ * Is anybody else busy on the server: a client backend running on the CPU,
+ * or waiting for I/O, a buffer or a lock?  Background workers (the job's
+ * own among them), autovacuum, processes connected to no database
+ * (physical WAL senders) and sessions that are idle, sleeping or waiting
+ * for a client are not busy.
+ *
+ * The PGPROC array is read without locks (it is a hint, taken between
+ * batches), but only live backends count: a slot keeps the pid and the
+ * last wait_event_info (0, "on the CPU") of the backend that exited from
+ * it, so every session that ever connected and left would otherwise look
+ * busy for good, and an unattended job would yield after every batch.  A
+ * slot that looks busy is confirmed against the ProcArray, which holds
+ * live backends only (BackendPidGetProc walks it under ProcArrayLock; a
+ * pid reused by a backend in another slot does not match this one).
+ */
+static bool
+others_busy(void)
+{
+	int			i;
+
+	for (i = 0; i < MaxBackends; i++)
+	{
+		PGPROC	   *proc = GetPGProcByNumber(i);
+		int			pid = proc->pid;
+		uint32		wait;
+		uint32		wait_class;
+
+		if (proc == MyProc || pid == 0 || PGM_ProcIsBackgroundWorker(proc) ||
+			!OidIsValid(proc->databaseId) ||
+			(proc->statusFlags & PROC_IS_AUTOVACUUM))
+			continue;
+		wait = proc->wait_event_info;
+		wait_class = wait & 0xFF000000;
+		if ((wait == 0 || wait_class == PG_WAIT_LWLOCK || wait_class == PG_WAIT_LOCK ||
+			 wait_class == PGM_WAIT_BUFFER_PIN || wait_class == PG_WAIT_IO) &&
+			BackendPidGetProc(pid) == proc)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * How long to leave the server to the others after a batch: while they
+ * are busy, pg_migrate.batch_yield times the batch's duration.  An idle
+ * server, and the job's other workers, get no pause.
+ */
+static long
+yield_ms(JobRun *job)
+{
+	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 || !others_busy())
+		return 0;
+	return (long) Min(job->last_batch_ms * pgm_batch_yield, 60000.0);
+}
+
+/*
+ * The batch runner: run a backfill slice to its end.  Each batch is one
+ * transaction (run_batch) holding the user's changes and the slice's
+ * progress; a lock timeout, deadlock or serialization failure rolls the
+ * batch back and retries it, smaller, after a backoff; any other error fails
+ * the job.  Between batches it sleeps the job's pause and yields to busy
+ * sessions, parks the slice instead when the sleep is long, and stops as
+ * soon as the job is paused or cancelled.
+ */
+static void
+run_job(JobRun *job)
+{
+	MemoryContext batch_cxt;
+	int64		batchno = 0;
+	int			retries = 0;
+	bool		runnable;
+
+	batch_cxt = AllocSetContextCreate(TopMemoryContext, "pg_migrate batch",
+									  ALLOCSET_DEFAULT_SIZES);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	runnable = OidIsValid(pgm_relation(PGM_JOB_TABLE)) &&
+		OidIsValid(pgm_relation(PGM_SLICE_TABLE)) &&
+		load_job(job);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	if (!runnable)
+		return;
+
+	for (;;)
+	{
+		volatile BatchResult result = BATCH_STOP;
+		ErrorData  *volatile error = NULL;
+		MemoryContext oldcxt;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+			apply_worker_nice();
+		}
+		MemoryContextReset(batch_cxt);
+		oldcxt = MemoryContextSwitchTo(batch_cxt);
+
+		PG_TRY();
+		{
+			PgmSavedUser saved;
+
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			SPI_connect();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			job->ran_as_submitter = false;
+			result = run_batch(job, batchno + 1);
+			if (result == BATCH_SLICE_DONE)
+			{
+				finish_slice(job);
+				/* The end of a slice is reported: make it durable first. */
+				(void) set_config_option("synchronous_commit", "on",
+										 PGC_SUSET, PGC_S_SESSION,
+										 GUC_ACTION_LOCAL, true, 0, false);
+			}
+			SPI_finish();
+			PopActiveSnapshot();
+
+			/*
+			 * Whatever the user's part could still have left to run at
+			 * commit (run_batch forbids what it knows of) runs as the
+			 * submitter, restricted, never as this worker.  A failed commit
+			 * is aborted, and the abort restores the worker's identity.
+			 */
+			pgm_save_user(&saved);
+			if (job->ran_as_submitter)
+				pgm_act_as(job->owner, &saved);
+			CommitTransactionCommand();
+			pgm_restore_user(&saved);
+		}
+		PG_CATCH();
+		{
+			/*
+			 * Only save the error here: the retry or the failure is handled
+			 * after PG_END_TRY (a "continue" in here would merely leave the
+			 * PG_TRY block, not start the next loop iteration).
+			 */
+			MemoryContextSwitchTo(batch_cxt);
+			error = CopyErrorData();
+			FlushErrorState();
+			AbortCurrentTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(oldcxt);
+
+		if (error != NULL)
+		{
+			/*
+			 * The batch is rolled back, progress included, so retrying it is
+			 * always safe.  Lock timeouts and deadlocks are retried with a
+			 * backoff (and a smaller batch); anything else fails the job.
+			 */
+			if (retryable_error(error->sqlerrcode) && retries < pgm_batch_max_retries)
+			{
+				retries++;
+				ereport(LOG,
+						(errmsg("background job " INT64_FORMAT " slice %d: batch retried (%d): %s",
+								job->job_id, job->slice, retries, error->message)));
+				job->retry_size = Max(job->batch_size / 2, 1);
+				sleep_ms(Min(100L << Min(retries, 6), 5000L));
+				continue;
+			}
+			fail_job(job, error->detail
+					 ? psprintf("%s (%s)", error->message, error->detail)
+					 : error->message);
+			return;
+		}
+
+		switch (result)
+		{
+			case BATCH_DONE:
+				batchno++;
+				retries = 0;
+				job->retry_size = 0;
+				{
+					long		yield = yield_ms(job);
+					long		pause = job->pause_ms + yield;
+
+					if (yield > 0)
+						pgstat_report_activity(STATE_RUNNING,
+											   psprintf("pg_migrate job " INT64_FORMAT " slice %d: yielding %ld ms to busy sessions",
+														job->job_id, job->slice, yield));
+
+					/*
+					 * A long sleep is waited out without a worker: the slot
+					 * goes to other jobs meanwhile.
+					 */
+					if (pause >= PGM_PARK_MS &&
+						pgm_jobs_park_slice(MyDatabaseId, job->job_id, job->slice,
+								   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pause)))
+						return;
+					if (!sleep_between_batches(job, pause))
+						return;
+				}
+				break;
+			case BATCH_THROTTLED:
+				sleep_ms(1000);
+				break;
+			case BATCH_SLICE_DONE:
+			case BATCH_STOP:
+				return;
+		}
+	}
+}
+
+/*
+ * Make this worker at least pg_migrate.worker_nice nice.  Only ever
+ * raises the nice value (lowering it needs privileges the server should
+ * not have); a failure is logged and otherwise ignored.
+ */
+static void
+apply_worker_nice(void)
+{
+	int			current;
+
+	errno = 0;
+	current = getpriority(PRIO_PROCESS, 0);
+	if (errno != 0 || current >= pgm_worker_nice)
+		return;
+	if (setpriority(PRIO_PROCESS, 0, pgm_worker_nice) != 0)
+		ereport(LOG,
+				(errmsg("could not set the nice value of a pg_migrate job worker to %d: %m",
+						pgm_worker_nice)));
+}
+
+/*
+ * Entry point of a job worker: take over the slot the dispatcher claimed
+ * (freed on exit whatever happens), connect to the database, and run the
+ * slice: a migration job logged in as its submitter's role through the
+ * script runner, a backfill connected as the bootstrap superuser through
+ * the batch runner.
+ */
+void
+pgm_job_worker_main(Datum main_arg)
+{
+	JobRun		job;
+	Oid			dbid;
+	JobWorkerExtra extra;
+
+	my_slotno = DatumGetInt32(main_arg);
+	memcpy(&extra, MyBgworkerEntry->bgw_extra, sizeof(extra));
+	my_generation = extra.generation;
+
+	/* Registered before anything can fail, so the slot is always freed. */
+	before_shmem_exit(job_worker_exit, (Datum) 0);
+
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	apply_worker_nice();
+
+	memset(&job, 0, sizeof(job));
+	LWLockAcquire(pgm_jobs_shared->lock, LW_EXCLUSIVE);
+	if (my_slotno < 0 || my_slotno >= pgm_jobs_shared->nslots ||
+		!pgm_jobs_shared->slots[my_slotno].in_use ||
+		pgm_jobs_shared->slots[my_slotno].generation != my_generation)
+	{
+		LWLockRelease(pgm_jobs_shared->lock);
+		my_slotno = -1;
+		proc_exit(0);
+	}
+	dbid = pgm_jobs_shared->slots[my_slotno].dbid;
+	job.job_id = pgm_jobs_shared->slots[my_slotno].job_id;
+	job.slice = pgm_jobs_shared->slots[my_slotno].slice;
+	pgm_jobs_shared->slots[my_slotno].pid = MyProcPid;
+	pgm_jobs_shared->slots[my_slotno].latch = MyLatch;
+	LWLockRelease(pgm_jobs_shared->lock);
+
+	/*
+	 * A migration job logs in as the role of the session that submitted it
+	 * (see async.c).  A backfill connects as the bootstrap superuser: the
+	 * submitter may be a NOLOGIN role, which a background worker cannot
+	 * connect as, and each batch switches to the submitter.
+	 */
+	BackgroundWorkerInitializeConnectionByOid(dbid, extra.login_role, 0);
+	pgm_pin_session_search_path();
+	SetConfigOption("application_name",
+					psprintf("pg_migrate job " INT64_FORMAT, job.job_id),
+					PGC_USERSET, PGC_S_SESSION);
+
+	if (OidIsValid(extra.login_role))
+		pgm_run_script_job(job.job_id);
+	else
+	{
+		/*
+		 * A batch commits without waiting for its WAL to reach the disk.
+		 * A crash can then lose the last batches, but each one whole, its
+		 * progress with its rows: the job redoes exactly those.  Nothing is
+		 * lost or done twice, and the worker does not wait for a flush per
+		 * batch (the WAL writer flushes in the background).
+		 */
+		SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_SESSION);
+		run_job(&job);
+	}
+
+	proc_exit(0);
+}
