@@ -17,10 +17,12 @@ $node->safe_psql('postgres', 'CREATE DATABASE src');
 $node->safe_psql('src', 'CREATE EXTENSION pg_migrate');
 fill_table($node, 'src', 'customers', 200000);
 $node->safe_psql('src', q{
+	BEGIN;
 	CREATE TABLE orders (id bigint PRIMARY KEY, customer_id bigint NOT NULL REFERENCES customers,
 	                     total numeric CHECK (total >= 0), code text UNIQUE);
 	INSERT INTO orders SELECT g, g % 200000 + 1, g % 97, 'c' || g FROM generate_series(1, 300000) g;
 	CREATE INDEX orders_customer ON orders (customer_id);
+	COMMIT;
 	SELECT migrate_apply('1', 'ALTER TABLE orders ADD COLUMN note text', 'ALTER TABLE orders DROP COLUMN note');
 });
 

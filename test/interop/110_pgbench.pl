@@ -27,7 +27,7 @@ my $before = $node->safe_psql('postgres', 'SELECT count(*) FROM pgbench_history'
 ($rc, $out, $err) = run_tool([ 'pgbench', '-i', '-s', '3', 'postgres' ], 300, %conn);
 isnt($rc, 0, 'a second pgbench -i: refused');
 like($err, qr/rule "drop_table" refuses/, 'the refusal names the rule');
-like($err, qr/INSERT INTO (\S+\.)?migrate_policy \(rule, action, schema_name, table_pattern[^)]*\) VALUES \('drop_table', 'allow', 'public', 'pgbench\\\\_/,
+like($err, qr/INSERT INTO (\S+\.)?migrate_policy \(rule, action, schema_name, table_pattern[^)]*\) VALUES \('drop_table', 'allow', 'public', E?'pgbench\\+_/,
 	'the hint gives a migrate_policy row pgbench users can write');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM pgbench_history'), $before, 'nothing dropped');
 is($node->safe_psql('postgres', $pkeys), '3', 'nothing half done');

@@ -41,13 +41,15 @@ log_min_messages = warning
 sub fill_table
 {
 	my ($node, $db, $table, $rows, %o) = @_;
-	my $old = $o{old} ? 'SET pg_migrate.record_ddl = off;' : '';
+	my $old = $o{old} ? 'SET LOCAL pg_migrate.record_ddl = off;' : '';
 	$node->safe_psql($db, qq{
+		BEGIN;
 		$old
 		CREATE TABLE $table (id bigint PRIMARY KEY, v text, n int);
 		INSERT INTO $table SELECT g, md5(g::text), g % 1000
 		  FROM generate_series(1, $rows) g;
 		CREATE INDEX ${table}_n ON $table (n);
+		COMMIT;
 		ANALYZE $table;
 	});
 }
