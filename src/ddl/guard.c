@@ -227,12 +227,16 @@ typedef struct Attempt
 	bool		record;
 	const char *overrides_json;
 	const char *timeout;
+	MemoryContext cxt;			/* the attempt's own memory (see below) */
 } Attempt;
 
 static void
 run_attempt(void *arg)
 {
 	Attempt    *a = (Attempt *) arg;
+
+	/* pgm_subxact_run() gives the caller's context back, also on error. */
+	MemoryContextSwitchTo(a->cxt);
 
 	/* Saved at the subtransaction's GUC level: undone when it ends. */
 	(void) set_config_option("lock_timeout", a->timeout,
@@ -265,7 +269,8 @@ run_with_retries(PgmClassification *cls,
 	int			delay = 0;
 	char		timeout[32];
 	Attempt		attempt = {pstmt, queryString, context, params, queryEnv,
-		dest, qc, record, overrides_json, timeout};
+		dest, qc, record, overrides_json, timeout, NULL};
+	uint64		queryId = pstmt->queryId;
 
 	snprintf(timeout, sizeof(timeout), "%d", pgm_attempt_lock_timeout());
 
@@ -276,7 +281,24 @@ run_with_retries(PgmClassification *cls,
 		int			sleep_ms;
 
 		attempts++;
+
+		/*
+		 * Each attempt must look to the hooks after ours like a statement
+		 * that runs once.  What they allocate lives in a memory context of
+		 * the attempt's own, deleted when the attempt fails: pgaudit keeps
+		 * its stack of audited statements in such memory, popped by a reset
+		 * callback, and refuses the next top-level statement while an entry
+		 * is left.  pg_stat_statements clears the statement's queryId while
+		 * it runs it (so that nested executor runs are not counted twice)
+		 * and does not put it back; a retry with a zero queryId would not be
+		 * counted at all.
+		 */
+		attempt.cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate attempt",
+											ALLOCSET_DEFAULT_SIZES);
+		pstmt->queryId = queryId;
 		edata = pgm_subxact_run(run_attempt, &attempt, true);
+		if (edata != NULL)
+			MemoryContextDelete(attempt.cxt);
 		if (edata == NULL)
 			return;
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)

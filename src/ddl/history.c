@@ -71,6 +71,10 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
+#include "access/genam.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -109,6 +113,7 @@ PG_FUNCTION_INFO_V1(migrate_on_table_rewrite);
 static void add_object(HistoryFrame *frame, const ObjectAddress *addr,
 					   bool dropped);
 static void add_relation(HistoryFrame *frame, Oid relid);
+static void add_added_columns(HistoryFrame *frame, AlterTableStmt *stmt);
 static void add_named_object(HistoryFrame *frame, const char *type,
 							 const char *identity);
 
@@ -390,7 +395,12 @@ add_object(HistoryFrame *frame, const ObjectAddress *addr, bool dropped)
 	obj->dropped = dropped;
 
 	if (addr->classId == RelationRelationId)
+	{
 		nspid = get_rel_namespace(addr->objectId);
+		/* What pgm_history_recent_creation() looks for. */
+		obj->relid = addr->objectId;
+		obj->attnum = addr->objectSubId;
+	}
 	else if (addr->classId == NamespaceRelationId)
 		nspid = addr->objectId;
 	else if (addr->classId == ProcedureRelationId)
@@ -529,6 +539,40 @@ collect_hook_only_objects(HistoryFrame *frame, Node *parsetree)
 
 		default:
 			break;
+	}
+}
+
+/*
+ * The columns an ALTER TABLE added, each as an object of its own ("table
+ * column", with the table's OID and the column's number), so that the
+ * history can tell later when a column was made (see
+ * pgm_history_recent_creation()).  Event triggers report only the table.
+ */
+static void
+add_added_columns(HistoryFrame *frame, AlterTableStmt *stmt)
+{
+	Oid			relid = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		ColumnDef  *def;
+		ObjectAddress addr;
+		AttrNumber	attnum;
+
+		if (cmd->subtype != AT_AddColumn || cmd->def == NULL || !IsA(cmd->def, ColumnDef))
+			continue;
+		def = (ColumnDef *) cmd->def;
+		if (!OidIsValid(relid))
+			relid = lookup_rangevar(stmt->relation);
+		if (!OidIsValid(relid) || def->colname == NULL)
+			return;
+		attnum = get_attnum(relid, def->colname);
+		if (attnum == InvalidAttrNumber)
+			continue;
+		ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+		add_object(frame, &addr, false);
 	}
 }
 
@@ -888,6 +932,10 @@ objects_json(List *objects)
 			escape_json(&buf, obj->schema);
 		else
 			appendStringInfoString(&buf, "null");
+		if (OidIsValid(obj->relid))
+			appendStringInfo(&buf, ", \"oid\": %u", obj->relid);
+		if (obj->attnum != 0)
+			appendStringInfo(&buf, ", \"attnum\": %d", obj->attnum);
 		if (obj->dropped)
 			appendStringInfoString(&buf, ", \"dropped\": true");
 		appendStringInfoChar(&buf, '}');
@@ -1283,6 +1331,8 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 
 	if (!frame->saw_event)
 		collect_hook_only_objects(frame, parsetree);
+	if (IsA(parsetree, AlterTableStmt))
+		add_added_columns(frame, (AlterTableStmt *) parsetree);
 
 	/* Statements that touched only temporary objects are skipped. */
 	all_temp = frame->objects != NIL;
@@ -1417,4 +1467,106 @@ migrate_history_purge(PG_FUNCTION_ARGS)
 					GetUserNameFromId(GetSessionUserId(), false), removed,
 					DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(0))))));
 	PG_RETURN_INT64((int64) removed);
+}
+
+/*
+ * When did the current role create this table (attnum 0) or add this
+ * column, if the history says it did less than window_s seconds ago?
+ * Returns the id of that history row and sets *at, or returns 0.
+ *
+ * A tool's undo of its own recent change (Sqitch's revert, dbmate's
+ * rollback, node-pg-migrate's down) drops what it created minutes before;
+ * like migrate_rollback()'s own-up exemption, that is judged as no loss.
+ * The history is append-only for everyone but its owner, and the row names
+ * the object by OID (and column number), so neither a name that was
+ * reused nor anything a client can set makes an old object look new.
+ *
+ * The rows are read newest first through the primary key, without the
+ * executor, and the scan stops at the first row older than the window.
+ */
+int64
+pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
+							TimestampTz *at)
+{
+	Oid			histid = pgm_relation(HISTORY_TABLE);
+	Relation	rel;
+	Relation	idx;
+	Oid			idxid;
+	SysScanDesc scan;
+	Snapshot	snap;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	AttrNumber	a_id,
+				a_at,
+				a_role,
+				a_objects,
+				a_tag;
+	TimestampTz since;
+	Datum		pattern;
+	const char *role = GetUserNameFromId(GetUserId(), true);
+	int64		found = 0;
+	TimestampTz when;
+
+	if (!OidIsValid(histid) || window_s <= 0 || role == NULL)
+		return 0;
+	rel = table_open(histid, AccessShareLock);
+	idxid = RelationGetPrimaryKeyIndex(rel);
+	a_id = get_attnum(histid, "id");
+	a_at = get_attnum(histid, "occurred_at");
+	a_role = get_attnum(histid, "effective_role");
+	a_objects = get_attnum(histid, "objects");
+	a_tag = get_attnum(histid, "command_tag");
+	if (!OidIsValid(idxid) || a_id <= 0 || a_at <= 0 || a_role <= 0 ||
+		a_objects <= 0 || a_tag <= 0)
+	{
+		table_close(rel, AccessShareLock);
+		return 0;
+	}
+	desc = RelationGetDescr(rel);
+	since = GetCurrentTimestamp() - (TimestampTz) window_s * USECS_PER_SEC;
+	pattern = DirectFunctionCall1(jsonb_in, CStringGetDatum(attnum != 0 ?
+								  psprintf("[{\"oid\": %u, \"attnum\": %d}]", relid, (int) attnum) :
+								  psprintf("[{\"oid\": %u}]", relid)));
+
+	idx = index_open(idxid, AccessShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan_ordered(rel, idx, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	{
+		bool		isnull;
+		Datum		d;
+		char	   *tag;
+
+		d = heap_getattr(tup, a_at, desc, &isnull);
+		if (isnull)
+			continue;
+		if (DatumGetTimestampTz(d) < since)
+			break;
+		when = DatumGetTimestampTz(d);
+		d = heap_getattr(tup, a_role, desc, &isnull);
+		if (isnull || strcmp(NameStr(*DatumGetName(d)), role) != 0)
+			continue;
+		/* A table is made by CREATE ...; a column by ALTER TABLE. */
+		d = heap_getattr(tup, a_tag, desc, &isnull);
+		if (isnull)
+			continue;
+		tag = TextDatumGetCString(d);
+		if (attnum != 0 ? strcmp(tag, "ALTER TABLE") != 0 : strncmp(tag, "CREATE ", 7) != 0)
+			continue;
+		d = heap_getattr(tup, a_objects, desc, &isnull);
+		if (isnull || !DatumGetBool(DirectFunctionCall2(jsonb_contains, d, pattern)))
+			continue;
+		d = heap_getattr(tup, a_id, desc, &isnull);
+		if (!isnull)
+		{
+			found = DatumGetInt64(d);
+			*at = when;
+		}
+		break;
+	}
+	systable_endscan_ordered(scan);
+	UnregisterSnapshot(snap);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
 }

@@ -81,6 +81,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "ddl/classify.h"
+#include "ddl/history.h"
 #include "ddl/policy.h"
 
 #define POLICY_TABLE	"migrate_policy"
@@ -486,6 +487,48 @@ exempted(PgmOperation *op)
 }
 
 /*
+ * A drop of a table the current role created, or of a column it added, less
+ * than pg_migrate.own_undo_window ago according to the DDL history: a
+ * tool's undo of its own recent change (Sqitch revert, dbmate rollback,
+ * node-pg-migrate down), judged like migrate_rollback()'s own-up
+ * exemption.  Returns the reason recorded as the override, or NULL.  Only
+ * what the statement names: a cascade reaches further than its author's
+ * recent work.
+ */
+static char *
+own_recent_undo(PgmOperation *op)
+{
+	AttrNumber	attnum = 0;
+	TimestampTz at = 0;
+	int64		id;
+
+	if (pgm_own_undo_window <= 0 || op->via != NULL || !OidIsValid(op->relid))
+		return NULL;
+	if (op->rule == PGM_RULE_DROP_COLUMN)
+	{
+		if (op->colname == NULL)
+			return NULL;
+		attnum = get_attnum(op->relid, op->colname);
+		if (attnum <= 0)
+			return NULL;
+		id = pgm_history_recent_creation(op->relid, attnum, pgm_own_undo_window, &at);
+		if (id == 0)
+			attnum = 0;			/* the table may be recent */
+		else
+			return psprintf("undoes ADD COLUMN %s made by the same role at %s (DDL history id " INT64_FORMAT ")",
+							quote_identifier(op->colname), timestamptz_to_str(at), id);
+	}
+	else if (op->rule != PGM_RULE_DROP_TABLE)
+		return NULL;
+	id = pgm_history_recent_creation(op->relid, 0, pgm_own_undo_window, &at);
+	if (id == 0)
+		return NULL;
+	return psprintf("undoes the creation of table %s by the same role at %s (DDL history id " INT64_FORMAT ")",
+					op->relname ? quote_identifier(op->relname) : "?", timestamptz_to_str(at), id);
+}
+
+
+/*
  * The verdicts on a classified statement: for each operation, the action of
  * the most specific matching migrate_policy row (allow operations are
  * dropped), whether a migrate_override() of this transaction or a down
@@ -536,6 +579,7 @@ pgm_policy_verdicts(PgmClassification *cls)
 		PolicyEntry *e;
 		PgmVerdict *v;
 		char	   *relname;
+		char	   *reason;
 		StringInfoData detail;
 
 		if (!may_act_on(op))
@@ -576,6 +620,12 @@ pgm_policy_verdicts(PgmClassification *cls)
 		{
 			v->overridden = true;
 			v->override_reason = pstrdup(pgm_exemption_reason);
+		}
+		/* Or the role's own undo of what it made a moment ago? */
+		else if (e->action == PGM_ACTION_DENY && (reason = own_recent_undo(op)) != NULL)
+		{
+			v->overridden = true;
+			v->override_reason = reason;
 		}
 		/* Is there an override for it that this role may use? */
 		else if (e->action == PGM_ACTION_DENY &&
