@@ -79,6 +79,7 @@
 #include "core/parse.h"
 #include "ddl/cascade.h"
 #include "ddl/classify.h"
+#include "ddl/session_tables.h"
 
 /*
  * The rule catalogue, as users see it in migrate_rules.  The default action
@@ -304,6 +305,13 @@ relation_facts(Oid relid, RelFacts *f)
 	f->populated = !f->is_new &&
 		f->relpersistence != RELPERSISTENCE_TEMP &&
 		(uint64) f->blocks * BLCKSZ > (uint64) pgm_small_table_size * 1024;
+
+	/*
+	 * Nor is a table this session created that no other session has used
+	 * (session_tables.c): nobody can be queued behind its blocking locks.
+	 */
+	if (f->populated && pgm_session_table_private(relid))
+		f->populated = false;
 }
 
 /*

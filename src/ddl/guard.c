@@ -62,6 +62,8 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "executor/executor.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -91,12 +93,34 @@
 #include "ddl/lockwait.h"
 #include "ddl/policy.h"
 #include "ddl/redact.h"
+#include "ddl/session_tables.h"
 
 /* The hook this one chains to; _PG_init installs it. */
 ProcessUtility_hook_type pgm_guard_prev_ProcessUtility = NULL;
 
 /* Depth of pg_migrate's own code on the stack; the hook stands aside. */
 static int	pgm_own_code = 0;
+
+/* The table a CREATE TABLE (AS) of this session made, or InvalidOid. */
+static Oid
+created_table(Node *parsetree)
+{
+	RangeVar   *rv = NULL;
+	Oid			relid;
+
+	if (IsA(parsetree, CreateStmt))
+		rv = ((CreateStmt *) parsetree)->relation;
+	else if (IsA(parsetree, CreateTableAsStmt) &&
+			 ((CreateTableAsStmt *) parsetree)->objtype == OBJECT_TABLE &&
+			 ((CreateTableAsStmt *) parsetree)->into != NULL)
+		rv = ((CreateTableAsStmt *) parsetree)->into->rel;
+	if (rv == NULL || rv->relpersistence == RELPERSISTENCE_TEMP)
+		return InvalidOid;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid) || get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		return InvalidOid;
+	return relid;
+}
 
 bool
 pgm_in_own_code(void)
@@ -485,6 +509,9 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		record;
 	bool		judge;
 
+	if (parsetree != NULL)
+		pgm_session_tables_note_utility(parsetree);
+
 	if (parsetree == NULL || stand_aside(context))
 	{
 		call_next(pstmt, queryString, readOnlyTree, context, params,
@@ -543,4 +570,7 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	else
 		run_with_retries(cls, pstmt, queryString, context, params,
 						 queryEnv, dest, qc, record, overrides_json);
+
+	if (IsA(parsetree, CreateStmt) || IsA(parsetree, CreateTableAsStmt))
+		pgm_session_table_created(created_table(parsetree));
 }

@@ -62,11 +62,11 @@ $reader->query_safe('BEGIN');
 $reader->query_safe('SELECT count(*) FROM big');
 my ($rout, $rerr) = ('', '');
 my $repack = IPC::Run::start([ 'pg_repack', '-d', 'postgres', '-t', 'big',
-		'--wait-timeout', '60' ],
+		'--wait-timeout', '120' ],
 	'<', \undef, '>', \$rout, '2>', \$rerr,
 	init => sub { $ENV{PGHOST} = $node->host; $ENV{PGPORT} = $node->port; });
 $node->poll_query_until('postgres',
-	"SELECT count(*) > 0 FROM pg_stat_activity WHERE application_name = 'pg_repack' AND query ILIKE 'LOCK TABLE%'")
+	"SELECT count(*) > 0 FROM pg_stat_activity WHERE query ILIKE 'LOCK TABLE%big%' AND state = 'active'")
   or diag 'pg_repack never waited for its lock';
 my $script = "\\timing on\n" . ("SELECT count(*) FROM big WHERE id < 100;\nSELECT pg_sleep(0.05);\n" x 30);
 my ($sout, $serr) = ('', '');

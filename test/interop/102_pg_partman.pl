@@ -36,6 +36,11 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE keep (id int);
 	INSERT INTO keep VALUES (1);
 });
+# The partitions were made long ago, as far as the history can tell (its
+# owner may rewrite it; a recent creation by the same role would be
+# judged as that role's own undo).
+$node->safe_psql('postgres',
+	q{UPDATE migrate_ddl_history SET occurred_at = occurred_at - interval '30 days'});
 my $parts = q{SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass};
 my $nparts = $node->safe_psql('postgres', $parts);
 my $rows = $node->safe_psql('postgres', 'SELECT count(*) FROM events');
