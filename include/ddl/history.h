@@ -69,6 +69,9 @@ extern HistoryFrame *pgm_history_begin(PlannedStmt *pstmt,
 									   ProcessUtilityContext context);
 extern void pgm_history_finish(HistoryFrame *frame, Node *parsetree);
 extern void pgm_history_discard(HistoryFrame *frame);
+extern void pgm_history_extension_created(void);
+extern bool pgm_history_restoring(void);
+extern bool pgm_history_start_restore(Oid copy_relid);
 extern int64 pgm_history_recent_creation(Oid relid, AttrNumber attnum,
 										 int window_s, TimestampTz *at);
 

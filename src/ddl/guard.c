@@ -84,6 +84,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/subxact.h"
@@ -521,6 +522,8 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (is_copy_into_history(parsetree))
 	{
+		(void) pgm_history_start_restore(RangeVarGetRelid(((CopyStmt *) parsetree)->relation,
+														  NoLock, true));
 		run_copy_into_history(pstmt, queryString, readOnlyTree, context,
 							  params, queryEnv, dest, qc);
 		return;
@@ -529,7 +532,8 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	judge = pgm_classify_wanted(parsetree) &&
 		(pgm_enforce != PGM_ENFORCE_OFF ||
 		 pgm_lock_timeout_mode == PGM_LOCK_TIMEOUT_INJECT);
-	record = pgm_record_ddl && pgm_history_wanted(parsetree);
+	record = pgm_record_ddl && pgm_history_wanted(parsetree) &&
+		!pgm_history_restoring();
 
 	if (!judge && !record)
 	{
@@ -573,4 +577,7 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (IsA(parsetree, CreateStmt) || IsA(parsetree, CreateTableAsStmt))
 		pgm_session_table_created(created_table(parsetree));
+	else if (IsA(parsetree, CreateExtensionStmt) &&
+			 strcmp(((CreateExtensionStmt *) parsetree)->extname, PGM_EXTENSION_NAME) == 0)
+		pgm_history_extension_created();
 }

@@ -85,6 +85,7 @@
 #include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
+#include "core/own_sql.h"
 #include "core/parse.h"
 #include "core/spi.h"
 #include "ddl/history.h"
@@ -625,20 +626,32 @@ event_wanted(FunctionCallInfo fcinfo)
 static void
 run_event_query(SPIPlanPtr *plan, const char *sql)
 {
+	PgmSavedHooks hooks;
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (*plan == NULL)
+	/* Part of the statement being recorded: see own_sql.c. */
+	pgm_hide_from_hooks(&hooks);
+	PG_TRY();
 	{
-		SPIPlanPtr	p = SPI_prepare(sql, 0, NULL);
+		if (*plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare(sql, 0, NULL);
 
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		*plan = p;
+			if (p == NULL)
+				elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+					 sql, SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			*plan = p;
+		}
+		if (SPI_execute_plan(*plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "event trigger query failed: %s", sql);
 	}
-	if (SPI_execute_plan(*plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "event trigger query failed: %s", sql);
+	PG_FINALLY();
+	{
+		pgm_restore_hooks(&hooks);
+	}
+	PG_END_TRY();
 }
 
 /* Object classes a GRANT's InternalGrant can name, by its object type. */
@@ -1260,6 +1273,7 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	bool		recover = may_bypass_history() && !history_looks_writable(relid);
 	ErrorData  *edata = NULL;
 	PgmSavedUser saved;
+	PgmSavedHooks hooks;
 
 	pgm_save_user(&saved);
 	if (recover)
@@ -1272,7 +1286,17 @@ write_row(Oid relid, Datum *values, const char *nulls)
 		pgm_act_as(pgm_relation_owner(relid), &saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		insert_row(relid, values, nulls);
+		/* Not a statement of the user's: see own_sql.c. */
+		pgm_hide_from_hooks(&hooks);
+		PG_TRY();
+		{
+			insert_row(relid, values, nulls);
+		}
+		PG_FINALLY();
+		{
+			pgm_restore_hooks(&hooks);
+		}
+		PG_END_TRY();
 		SPI_finish();
 		pgm_restore_user(&saved);
 		if (recover)
@@ -1506,6 +1530,9 @@ pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
 	const char *role = GetUserNameFromId(GetUserId(), true);
 	int64		found = 0;
 	TimestampTz when;
+	ObjectAddress addr;
+	char	   *identity;
+	StringInfoData buf;
 
 	if (!OidIsValid(histid) || window_s <= 0 || role == NULL)
 		return 0;
@@ -1524,9 +1551,26 @@ pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
 	}
 	desc = RelationGetDescr(rel);
 	since = GetCurrentTimestamp() - (TimestampTz) window_s * USECS_PER_SEC;
-	pattern = DirectFunctionCall1(jsonb_in, CStringGetDatum(attnum != 0 ?
-								  psprintf("[{\"oid\": %u, \"attnum\": %d}]", relid, (int) attnum) :
-								  psprintf("[{\"oid\": %u}]", relid)));
+	/*
+	 * The object as it is named now, too: a history restored from another
+	 * cluster names that cluster's OIDs, and only a table of the same name
+	 * and the same OID can be taken for the one it made.
+	 */
+	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+	identity = getObjectIdentity(&addr, true);
+	if (identity == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return 0;
+	}
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "[{\"oid\": %u, ", relid);
+	if (attnum != 0)
+		appendStringInfo(&buf, "\"attnum\": %d, ", (int) attnum);
+	appendStringInfoString(&buf, "\"identity\": ");
+	escape_json(&buf, identity);
+	appendStringInfoString(&buf, "}]");
+	pattern = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
 
 	idx = index_open(idxid, AccessShareLock);
 	snap = RegisterSnapshot(GetLatestSnapshot());
@@ -1569,4 +1613,91 @@ pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+/* ---------------------------------------------------------------------
+ * A fresh database being restored
+ *
+ * A dump of a database with pg_migrate holds the extension's history as
+ * data: pg_restore (or psql < dump) creates the extension, then the tables,
+ * then copies the source's history back, then builds indexes and
+ * constraints.  Recorded as usual, the restore's own statements would take
+ * the first ids and the copy would collide with them (duplicate key), and
+ * what follows the copy would add rows the source never had.
+ *
+ * So a session that created pg_migrate in this database itself, and then
+ * copies rows into its history, is recognised as restoring it: before the
+ * copy the rows this backend wrote since (its own CREATE EXTENSION and
+ * CREATE TABLEs, which the copied history already records as they
+ * happened at the source) are removed, and from then on the session
+ * records nothing.  Both facts are the server's: CREATE EXTENSION
+ * pg_migrate and COPY into the history are a superuser's (the history's
+ * owner's), and rows written by other sessions are never touched: if
+ * there are any, the database is not a fresh one, and the copy fails as
+ * before, with its hint.
+ * ---------------------------------------------------------------------
+ */
+static Oid	created_extension = InvalidOid;	/* by this session */
+static Oid	created_extension_db = InvalidOid;
+static bool restoring = false;
+
+/* This session has just run CREATE EXTENSION pg_migrate. */
+void
+pgm_history_extension_created(void)
+{
+	if (!superuser())
+		return;
+	created_extension = get_extension_oid(PGM_EXTENSION_NAME, true);
+	created_extension_db = MyDatabaseId;
+	restoring = false;
+}
+
+/* Is this session restoring the database (see above)? */
+bool
+pgm_history_restoring(void)
+{
+	return restoring && created_extension_db == MyDatabaseId &&
+		OidIsValid(created_extension) &&
+		get_extension_oid(PGM_EXTENSION_NAME, true) == created_extension;
+}
+
+/*
+ * A COPY into the history is about to run in this session: when the
+ * session created the extension here, it is a restore; clear its own rows
+ * and stop recording.  Returns true when it did.
+ */
+bool
+pgm_history_start_restore(Oid copy_relid)
+{
+	Oid			relid = pgm_relation(HISTORY_TABLE);
+	char	   *nspname;
+	char	   *relname;
+	uint64		removed;
+
+	if (!OidIsValid(relid) || copy_relid != relid || !superuser() ||
+		created_extension_db != MyDatabaseId || !OidIsValid(created_extension) ||
+		get_extension_oid(PGM_EXTENSION_NAME, true) != created_extension)
+		return false;
+	if (restoring)
+		return true;
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	relname = get_rel_name(relid);
+	if (nspname == NULL || relname == NULL)
+		return false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) pgm_execute_as(pgm_relation_owner(relid),
+						  psprintf("DELETE FROM %s WHERE backend_pid OPERATOR(pg_catalog.=)"
+								   " pg_catalog.pg_backend_pid()",
+								   quote_qualified_identifier(nspname, relname)),
+						  0, NULL, NULL, NULL);
+	removed = SPI_processed;
+	SPI_finish();
+	restoring = true;
+	ereport(LOG,
+			(errmsg("restoring the DDL history of database \"%s\": its restore's own " UINT64_FORMAT
+					" rows are replaced by the copied history, and the session records no more",
+					get_database_name(MyDatabaseId), removed)));
+	return true;
 }
