@@ -310,7 +310,7 @@ relation_facts(Oid relid, RelFacts *f)
 	 * Nor is a table this session created that no other session has used
 	 * (session_tables.c): nobody can be queued behind its blocking locks.
 	 */
-	if (f->populated && pgm_session_table_private(relid))
+	if (f->populated && pgm_own_new_tables && pgm_session_table_private(relid))
 		f->populated = false;
 }
 

@@ -1126,6 +1126,28 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 		elog(ERROR, "could not insert into the DDL history");
 }
 
+/*
+ * insert_row(), out of sight of other extensions' hooks: the row is part
+ * of the statement being recorded, not a statement of the user's (see
+ * own_sql.c).
+ */
+static void
+insert_row_unseen(Oid relid, Datum *values, const char *nulls)
+{
+	PgmSavedHooks hooks;
+
+	pgm_hide_from_hooks(&hooks);
+	PG_TRY();
+	{
+		insert_row(relid, values, nulls);
+	}
+	PG_FINALLY();
+	{
+		pgm_restore_hooks(&hooks);
+	}
+	PG_END_TRY();
+}
+
 /* A role's name; a role dropped by the statement itself is named by OID. */
 static const char *
 role_name(Oid roleid)
@@ -1273,7 +1295,6 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	bool		recover = may_bypass_history() && !history_looks_writable(relid);
 	ErrorData  *edata = NULL;
 	PgmSavedUser saved;
-	PgmSavedHooks hooks;
 
 	pgm_save_user(&saved);
 	if (recover)
@@ -1286,17 +1307,7 @@ write_row(Oid relid, Datum *values, const char *nulls)
 		pgm_act_as(pgm_relation_owner(relid), &saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		/* Not a statement of the user's: see own_sql.c. */
-		pgm_hide_from_hooks(&hooks);
-		PG_TRY();
-		{
-			insert_row(relid, values, nulls);
-		}
-		PG_FINALLY();
-		{
-			pgm_restore_hooks(&hooks);
-		}
-		PG_END_TRY();
+		insert_row_unseen(relid, values, nulls);
 		SPI_finish();
 		pgm_restore_user(&saved);
 		if (recover)
@@ -1537,7 +1548,9 @@ pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
 	if (!OidIsValid(histid) || window_s <= 0 || role == NULL)
 		return 0;
 	rel = table_open(histid, AccessShareLock);
-	idxid = RelationGetPrimaryKeyIndex(rel);
+	/* Reading the index list sets rd_pkindex (the same on every major). */
+	list_free(RelationGetIndexList(rel));
+	idxid = rel->rd_pkindex;
 	a_id = get_attnum(histid, "id");
 	a_at = get_attnum(histid, "occurred_at");
 	a_role = get_attnum(histid, "effective_role");
