@@ -92,7 +92,8 @@ CREATE TABLE co_events_2020 PARTITION OF co_events FOR VALUES FROM ('2020-01-01'
   PARTITION BY RANGE (id);
 CREATE TABLE co_events_2020_a PARTITION OF co_events_2020 FOR VALUES FROM (0) TO (100);
 CREATE TABLE co_events_2021 PARTITION OF co_events FOR VALUES FROM ('2021-01-01') TO ('2022-01-01');
-INSERT INTO co_events VALUES (1, '2020-06-01'), (2, '2021-06-01');
+CREATE TABLE co_events_2022 PARTITION OF co_events FOR VALUES FROM ('2022-01-01') TO ('2023-01-01');
+INSERT INTO co_events VALUES (1, '2020-06-01'), (2, '2021-06-01'), (3, '2022-06-01');
 CREATE TABLE co_other_parent (id int) PARTITION BY RANGE (id);
 CREATE TABLE co_other_parent_1 PARTITION OF co_other_parent FOR VALUES FROM (0) TO (10);
 INSERT INTO co_other_parent VALUES (1);
@@ -104,7 +105,7 @@ VALUES ('drop_table', 'allow', 'co_events', 'retention');
 DROP TABLE co_events_2020_a;                       -- allowed (a partition of a partition)
 DROP TABLE co_events_2021;                         -- allowed
 DROP TABLE co_other_parent_1;                      -- refused: another parent
-DROP TABLE co_events;                              -- refused: the parent itself
+DROP TABLE co_events;                              -- refused: the parent itself (2022 holds a row)
 SELECT rule, action, partition_of FROM migrate_policy WHERE partition_of IS NOT NULL;
 
 -- extension_name: the extension's own objects, as pg_depend records them.
@@ -117,15 +118,28 @@ DROP TABLE co_ext.work;                            -- refused: not a member
 ALTER EXTENSION pg_migrate ADD SCHEMA co_ext;
 DROP TABLE co_ext.work;                            -- allowed: in a schema of the extension
 ALTER EXTENSION pg_migrate DROP SCHEMA co_ext;
--- Only the extension's owner can add members.
-GRANT CREATE ON SCHEMA co_ext TO co_other;
+-- Only the extension's owner can add members, and a role granted CREATE
+-- on a member schema cannot shelter a table of its own there.
+GRANT CREATE, USAGE ON SCHEMA co_ext TO co_other;
 SET ROLE co_other;
 CREATE TABLE co_ext.mine (id int);
 INSERT INTO co_ext.mine VALUES (1);
 ALTER EXTENSION pg_migrate ADD TABLE co_ext.mine;  -- PostgreSQL refuses
-DROP TABLE co_ext.mine;                            -- refused
 RESET ROLE;
+ALTER EXTENSION pg_migrate ADD SCHEMA co_ext;
+SET ROLE co_other;
+DROP TABLE co_ext.mine;                            -- refused: not a superuser's table
+RESET ROLE;
+ALTER EXTENSION pg_migrate DROP SCHEMA co_ext;
 DELETE FROM migrate_policy WHERE extension_name = 'pg_migrate';
 -- The shipped rows for pg_repack.
 SELECT rule, action, extension_name, shipped FROM migrate_policy
  WHERE extension_name IS NOT NULL ORDER BY rule;
+
+-- clean up (enforcement off: the drops are intended)
+SET pg_migrate.enforce = off;
+DROP EXTENSION pg_migrate;
+DROP TABLE co_ptree, co_full, co_full_2, co_reused, co_reused_old, co_typed, co_events,
+  co_other_parent, co_ext.mine;
+DROP SCHEMA co_ext;
+DROP ROLE co_other;

@@ -324,24 +324,30 @@ pgm_policy_active(void)
 }
 
 /*
- * Is the relation one of the extension's own objects: a member of it, or
- * in a schema that is?  Membership is what the extension's script created
- * (or what its owner added with ALTER EXTENSION ... ADD), so an ordinary
- * role cannot make a table of its own qualify.
+ * Is the relation one of the extension's own objects: a member of it, or a
+ * relation in a schema that is, owned by a superuser (who alone can install
+ * an extension that is not trusted, and who could switch enforcement off
+ * anyway)?  Membership is what the extension's script created (or what its
+ * owner added with ALTER EXTENSION ... ADD), and the ownership test keeps a
+ * role that was granted CREATE on such a schema from sheltering a table of
+ * its own there.
  */
 static bool
 relation_of_extension(Oid relid, const char *extname)
 {
 	Oid			extoid = get_extension_oid(extname, true);
 	Oid			nspid;
+	Oid			owner;
 
 	if (!OidIsValid(extoid))
 		return false;
 	if (getExtensionOfObject(RelationRelationId, relid) == extoid)
 		return true;
 	nspid = get_rel_namespace(relid);
-	return OidIsValid(nspid) &&
-		getExtensionOfObject(NamespaceRelationId, nspid) == extoid;
+	if (!OidIsValid(nspid) || getExtensionOfObject(NamespaceRelationId, nspid) != extoid)
+		return false;
+	owner = pgm_relation_owner(relid);
+	return OidIsValid(owner) && superuser_arg(owner);
 }
 
 /* Is the relation a partition, at any depth, of "parent"? */
