@@ -62,7 +62,6 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "executor/executor.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "commands/extension.h"

@@ -18,7 +18,16 @@
  * ran in, so a statement that is rolled back, or whose savepoint is, leaves
  * no row: the history holds only what committed.  The insert runs as the
  * owner of the history table with a fully qualified, parameterised query,
- * so neither the caller's privileges nor its search_path play any part.
+ * so neither the caller's privileges nor its search_path play any part;
+ * it, and the event triggers' catalog reads, run out of sight of other
+ * extensions' hooks (core/own_sql.c): they are part of the statement being
+ * recorded, not statements of the user.
+ *
+ * Relations and columns are named in the row by OID too, which lets the
+ * policy tell a role's own recent table or column from an old one
+ * (pgm_history_recent_creation).  A session that created pg_migrate and
+ * then copies a dumped history into it is restoring the database: see
+ * "A fresh database being restored" below.
  *
  * Memory: each frame has its own context under TopMemoryContext, deleted
  * when the hook pops the frame, even on error.  It cannot live in a
@@ -29,6 +38,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -74,7 +84,6 @@
 #include "utils/jsonb.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
-#include "access/genam.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
