@@ -627,12 +627,6 @@ pgm_policy_verdicts(PgmClassification *cls)
 			v->overridden = true;
 			v->override_reason = pstrdup(pgm_exemption_reason);
 		}
-		/* Or the role's own undo of what it made a moment ago? */
-		else if (e->action == PGM_ACTION_DENY && (reason = own_recent_undo(op)) != NULL)
-		{
-			v->overridden = true;
-			v->override_reason = reason;
-		}
 		/* Is there an override for it that this role may use? */
 		else if (e->action == PGM_ACTION_DENY &&
 				 overrides_lxid == PGM_MyLocalXid())
@@ -658,6 +652,18 @@ pgm_policy_verdicts(PgmClassification *cls)
 				v->detail = detail.data;
 				break;
 			}
+		}
+
+		/*
+		 * Or the role's own undo of what it made a moment ago?  (An
+		 * override of this transaction, with its human reason, comes
+		 * first.)
+		 */
+		if (e->action == PGM_ACTION_DENY && !v->overridden &&
+			(reason = own_recent_undo(op)) != NULL)
+		{
+			v->overridden = true;
+			v->override_reason = reason;
 		}
 		result = lappend(result, v);
 	}
