@@ -207,3 +207,34 @@ pgm_start_cluster() {
 pgm_stop_cluster() {
 	"$PGM_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
 }
+
+# What test/interop needs from Debian: the tools DBAs run beside pg_migrate,
+# as packaged for PostgreSQL 15 (Debian ships them for its own server
+# only), Sqitch with its PostgreSQL driver, and Node.js with npm for dbmate
+# and node-pg-migrate (when the machine has no Node.js of its own).
+PGM_INTEROP_PACKAGES="postgresql-15-repack postgresql-15-partman \
+postgresql-15-cron postgresql-15-pgaudit sqitch libdbd-pg-perl"
+
+pgm_install_interop_deps() {
+	local extra=""
+	command -v npm >/dev/null 2>&1 || extra="nodejs npm"
+	# shellcheck disable=SC2086
+	pgm_install_deps $PGM_INTEROP_PACKAGES $extra
+}
+
+# Install the npm tools of test/interop (versions in
+# test/interop/package.json) into directory $1, unless already there, and
+# print the directory holding their commands.
+pgm_interop_npm() {
+	local dir=$1
+	mkdir -p "$dir"
+	if ! cmp -s "$PGM_TOP/test/interop/package.json" "$dir/package.json" ||
+		[ ! -x "$dir/node_modules/.bin/dbmate" ] ||
+		[ ! -x "$dir/node_modules/.bin/node-pg-migrate" ]; then
+		cp "$PGM_TOP/test/interop/package.json" "$dir/package.json"
+		pgm_log "interop: npm install (dbmate, node-pg-migrate)"
+		(cd "$dir" && npm install --no-audit --no-fund --no-package-lock \
+			--loglevel=error >&2) || return 1
+	fi
+	echo "$dir/node_modules/.bin"
+}

@@ -13,6 +13,8 @@
 #   bash test/run.sh tap/010_jobs_crash regress/jobs
 #                                    single tests of a suite
 #   bash test/run.sh pgcore/warn     pgcore with pg_migrate.enforce = warn
+#   bash test/run.sh interop         the tools DBAs run beside pg_migrate
+#                                    (test/interop/; PostgreSQL 15 only)
 #   bash test/run.sh --major 18 regress/jobs
 #   PGM_MAJORS="15 18" bash test/run.sh
 #                                    only these majors (default: 15 17 18)
@@ -58,6 +60,9 @@ wants_upgrade_test() {
 	done
 	return 1
 }
+# interop runs Debian's builds of the tools (and npm's, installed later
+# into the work tree by whoever runs the tests).
+case " ${*:-interop} " in *" interop"*) pgm_install_interop_deps || exit 1 ;; esac
 if [ "$(id -u)" -eq 0 ]; then
 	for m in $PGM_MAJORS; do
 		pgm_pg_config "$m" || true
@@ -74,7 +79,7 @@ if [ "$(id -u)" -eq 0 ]; then
 fi
 pgm_drop_root test/run.sh "$@"
 
-suites=${*:-layout regress isolation tap pgcore}
+suites=${*:-layout regress isolation tap pgcore interop}
 rm -rf "$PGM_TOP/tmp_work" "$PGM_TOP/results"
 
 # pg_regress and pg_isolation_regress print one line per test:
@@ -125,8 +130,8 @@ run_isolation() {
 # skip") and a script that skips everything count as skipped, never as
 # passed.
 run_tap() {
-	local t ok bad skip rc name only=${1:-*}
-	for t in "$PGM_TOP"/test/t/$only.pl; do
+	local t ok bad skip rc name only=${1:-*} dir=${PGM_TAP_DIR:-test/t}
+	for t in "$PGM_TOP"/$dir/$only.pl; do
 		[ -e "$t" ] || continue
 		name=$(basename "$t" .pl)
 		local log=$PGM_WORK/tap_$name.log
@@ -149,7 +154,7 @@ run_tap() {
 		(cd "$PGM_TOP" && env "${env_old[@]}" TESTDIR="$PGM_WORK/tap" PGM_TOP="$PGM_TOP" \
 			TESTDATADIR="$PGM_WORK/tap/tmp_check" TESTLOGDIR="$PGM_WORK/tap/tmp_check/log" \
 			PG_REGRESS="$PGM_PGXS/test/regress/pg_regress" \
-			prove -v -I "$PGM_PGXS/test/perl" -I "$PGM_TOP/test/t" "$t") >"$log" 2>&1
+			prove -v -I "$PGM_PGXS/test/perl" -I "$PGM_TOP/test/t" -I "$PGM_TOP/$dir" "$t") >"$log" 2>&1
 		rc=$?
 		ok=$(grep -E '^ *ok [0-9]+' "$log" | grep -vciE '^ *ok [0-9]+[^#]*# *skip' || true)
 		skip=$(grep -ciE '^ *ok [0-9]+[^#]*# *skip' "$log" || true)
@@ -210,6 +215,25 @@ run_layout() {
 	fi
 }
 
+# The tools DBAs run beside pg_migrate (test/interop/), one TAP script per
+# tool, on the servers the tools are packaged for.
+run_interop() {
+	local only=${1:-*}
+	# Debian ships pg_repack, pg_partman, pg_cron and pgaudit for its own
+	# server only; on other majors the suite is not run (and not counted).
+	if [ "$PGM_PGVER" != 15 ]; then
+		pgm_log "interop: runs on PostgreSQL 15 only (Debian packages the tools for 15): not run"
+		return 0
+	fi
+	if ! PGM_INTEROP_NPM=$(pgm_interop_npm "$PGM_WORK/npm"); then
+		echo "interop: could not install dbmate and node-pg-migrate from npm"
+		failed=$((failed + 1))
+		return 0
+	fi
+	export PGM_INTEROP_NPM
+	PGM_TAP_DIR=test/interop run_tap "$only"
+}
+
 run_suites() {
 	local s
 	for s in $suites; do
@@ -219,10 +243,12 @@ run_suites() {
 		tap) run_tap ;;
 		pgcore) run_pgcore ;;
 		layout) run_layout ;;
+		interop) run_interop ;;
 		regress/*) run_regress "${s#*/}" ;;
 		isolation/*) run_isolation "${s#*/}" ;;
 		tap/*) run_tap "${s#*/}" ;;
 		pgcore/*) run_pgcore "${s#*/}" ;;
+		interop/*) run_interop "${s#*/}" ;;
 		*) echo "unknown suite: $s" >&2; failed=$((failed + 1)) ;;
 		esac
 	done

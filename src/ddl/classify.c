@@ -79,6 +79,7 @@
 #include "core/parse.h"
 #include "ddl/cascade.h"
 #include "ddl/classify.h"
+#include "ddl/session_tables.h"
 
 /*
  * The rule catalogue, as users see it in migrate_rules.  The default action
@@ -304,6 +305,29 @@ relation_facts(Oid relid, RelFacts *f)
 	f->populated = !f->is_new &&
 		f->relpersistence != RELPERSISTENCE_TEMP &&
 		(uint64) f->blocks * BLCKSZ > (uint64) pgm_small_table_size * 1024;
+
+	/*
+	 * Nor is a table this session created that no other session has used
+	 * (session_tables.c): nobody can be queued behind its blocking locks.
+	 */
+	if (f->populated && pgm_own_new_tables && pgm_session_table_private(relid))
+		f->populated = false;
+}
+
+/*
+ * Does the relation hold no data at all?  A table (with its whole tree) of
+ * 0 blocks has no row: dropping, truncating it or dropping one of its
+ * columns loses nothing, whatever the rules about data loss say for tables
+ * that existed before the transaction (pgbench -i truncates the tables it
+ * created a moment before; pg_repack drops its empty log table).  Judged
+ * on the block count, not on reltuples: a table whose rows were deleted
+ * but not yet vacuumed away still has blocks and is judged as usual.
+ */
+static bool
+holds_no_data(const RelFacts *f)
+{
+	return f->exists && f->blocks == 0 &&
+		(f->relkind == RELKIND_RELATION || f->relkind == RELKIND_PARTITIONED_TABLE);
 }
 
 bool
@@ -1093,7 +1117,8 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 				break;
 
 			case AT_DropColumn:
-				if (f.is_new || f.relpersistence == RELPERSISTENCE_TEMP)
+				if (f.is_new || f.relpersistence == RELPERSISTENCE_TEMP ||
+					holds_no_data(&f))
 					break;
 				/* A missing column: ALTER TABLE reports it (or skips it). */
 				if (get_attnum(relid, cmd->name) == InvalidAttrNumber)
@@ -1393,7 +1418,7 @@ classify_drop(PgmClassification *cls, DropStmt *stmt)
 
 					add_lock(cls, relid, &f, AccessExclusiveLock);
 					if (stmt->removeType == OBJECT_TABLE && !f.is_new &&
-						f.relpersistence != RELPERSISTENCE_TEMP)
+						f.relpersistence != RELPERSISTENCE_TEMP && !holds_no_data(&f))
 						add_op(cls, PGM_RULE_DROP_TABLE, relid, &f, AccessExclusiveLock,
 							   psprintf("DROP TABLE \"%s\"", f.relname));
 				}
@@ -1756,7 +1781,8 @@ pgm_classify_statement(Node *parsetree)
 					if (!f.exists)
 						continue;
 					add_lock(cls, relid, &f, AccessExclusiveLock);
-					if (!f.is_new && f.relpersistence != RELPERSISTENCE_TEMP)
+					if (!f.is_new && f.relpersistence != RELPERSISTENCE_TEMP &&
+						!holds_no_data(&f))
 						add_op(cls, PGM_RULE_TRUNCATE, relid, &f, AccessExclusiveLock,
 							   psprintf("TRUNCATE \"%s\"", f.relname));
 				}

@@ -205,7 +205,8 @@ my %data_sources = (
 	history => [ 'migrate_ddl_history', 'id <= %MAX%' ],
 	migrations => ['migrate_migrations'],
 	status => ['migrate_status()'],
-	policy => ['migrate_policy'],
+	# (1.3 adds two shipped rows, for pg_repack, checked below)
+	policy => [ 'migrate_policy', q{NOT (shipped AND note LIKE 'shipped: pg\_repack%')} ],
 	job_state => ['migrate_job_state'],
 	job_slice => ['migrate_job_slice'],
 	jobs => ['migrate_jobs']);
@@ -238,7 +239,7 @@ sub snapshot
 
 my $default_version = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_migrate'");
-is($default_version, '1.2', 'the default version is 1.2');
+is($default_version, '1.3', 'the default version is 1.3');
 
 # --- a 1.0 installation in real use, with the new library ----------------
 $node->safe_psql('postgres', 'CREATE DATABASE old');
@@ -317,10 +318,14 @@ my $before = snapshot('old', $max_id);
 # --- the update ----------------------------------------------------------
 $node->safe_psql('old', 'ALTER EXTENSION pg_migrate UPDATE');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate'"),
-	'1.2', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.2');
+	'1.3', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.3');
 
 my $after = snapshot('old', $max_id);
 is($after->{$_}, $before->{$_}, "the update leaves $_ unchanged") for sort keys %data_sources;
+is($node->safe_psql('old', q{SELECT string_agg(rule || ' ' || action || ' ' || extension_name, ', ' ORDER BY rule)
+                               FROM migrate_policy WHERE shipped AND extension_name IS NOT NULL}),
+	'blocking_index_build allow pg_repack, drop_table allow pg_repack',
+	'the update adds the shipped rows for pg_repack');
 is($node->safe_psql('old',
 		"SELECT command_tag || ': ' || statement FROM migrate_ddl_history WHERE id > $max_id"),
 	'ALTER EXTENSION: ALTER EXTENSION pg_migrate UPDATE',
@@ -374,14 +379,14 @@ is($node->safe_psql('old', 'SELECT n, count(*) FROM accounts GROUP BY n'), '2|20
 my $again = snapshot('old', $max_id);
 ($rc, $out, $err) = $node->psql('old', 'ALTER EXTENSION pg_migrate UPDATE');
 is($rc, 0, 'a second ALTER EXTENSION pg_migrate UPDATE succeeds');
-like($err, qr/version "1\.2" of extension "pg_migrate" is already installed/,
+like($err, qr/version "1\.3" of extension "pg_migrate" is already installed/,
 	'... and says there is nothing to do');
 is(describe('old'), $updated, '... and changes no object');
 is_deeply(snapshot('old', $max_id), $again, '... and no data');
 
 # --- there is no way back --------------------------------------------------
 ($rc, $out, $err) = $node->psql('old', "ALTER EXTENSION pg_migrate UPDATE TO '1.0'");
-like($err, qr/has no update path from version "1\.2" to version "1\.0"/,
+like($err, qr/has no update path from version "1\.3" to version "1\.0"/,
 	'downgrading is refused: there is no update path back to 1.0');
 is(describe('old'), $updated, '... and the refusal changes nothing');
 
@@ -531,9 +536,9 @@ is(join("\n", @bad), '',
 
 # Without lookalikes both work.
 $node->safe_psql('pre11', 'ALTER EXTENSION pg_migrate UPDATE');
-is($node->safe_psql('pre11', $version_query), '1.2', 'without the lookalike the update succeeds');
+is($node->safe_psql('pre11', $version_query), '1.3', 'without the lookalike the update succeeds');
 $node->safe_psql('pre10', 'CREATE EXTENSION pg_migrate');
-is($node->safe_psql('pre10', $version_query), '1.2', 'without the lookalike CREATE EXTENSION succeeds');
+is($node->safe_psql('pre10', $version_query), '1.3', 'without the lookalike CREATE EXTENSION succeeds');
 
 $node->stop;
 done_testing();
