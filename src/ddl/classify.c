@@ -905,9 +905,9 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
  * A USING clause other than the bare column name is assumed to rewrite: its
  * value may differ from the column's in every row.
  */
-static bool
-type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
-						  char **typname)
+bool
+pgm_type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
+							  char **typname)
 {
 	ColumnDef  *def = castNode(ColumnDef, cmd->def);
 	HeapTuple	atttup;
@@ -1129,7 +1129,7 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 						((PgmOperation *) llast(cls->ops))->colname = pstrdup(cmd->name);
 					}
 				}
-				if (f.populated && type_change_needs_rewrite(relid, cmd, &why, &typname))
+				if (f.populated && pgm_type_change_needs_rewrite(relid, cmd, &why, &typname))
 				{
 					add_op(cls, PGM_RULE_TABLE_REWRITE, relid, &f, lockmode,
 						   psprintf("ALTER COLUMN %s TYPE %s with %s rewrites table \"%s\"",

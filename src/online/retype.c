@@ -77,7 +77,6 @@
 #include "core/guc.h"
 #include "core/spi.h"
 #include "ddl/classify.h"
-#include "migrate/migrate.h"
 #include "online/online.h"
 
 /* An index on the column, to copy onto the shadow. */
@@ -361,7 +360,6 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	PgmOnlineStep *step;
 	StringInfoData sql;
 	StringInfoData undo;
-	PgmClassification *cls;
 	bool		rewrites = false;
 
 	plan->operation = "alter_type";
@@ -376,18 +374,12 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 						colname, RelationGetRelationName(rel))));
 	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 
-	/* Only what would rewrite needs this: the classifier knows, as for the policy. */
+	/* Only what would rewrite needs this: the classifier's own test. */
 	{
-		AlterTableStmt *ats = makeNode(AlterTableStmt);
+		const char *why;
+		char	   *typname;
 
-		ats->relation = makeRangeVar(get_namespace_name(RelationGetNamespace(rel)),
-									 pstrdup(RelationGetRelationName(rel)), -1);
-		ats->cmds = list_make1(cmd);
-		ats->objtype = OBJECT_TABLE;
-		cls = pgm_classify_statement((Node *) ats);
-		foreach(lc, cls ? cls->ops : NIL)
-			if (((PgmOperation *) lfirst(lc))->rule == PGM_RULE_TABLE_REWRITE)
-				rewrites = true;
+		rewrites = pgm_type_change_needs_rewrite(relid, cmd, &why, &typname);
 	}
 	if (!rewrites)
 		pgm_online_refuse(what,
@@ -559,7 +551,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	}
 
 	/* cut-over, and its exact reverse */
-	resetStringInfo(&sql);
+	initStringInfo(&sql);		/* the expand step keeps the old buffer */
 	initStringInfo(&undo);
 	appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s;\n",
 					 relname, quote_identifier(colname), quote_identifier(oldname));

@@ -50,7 +50,6 @@
 
 #include "core/compat.h"
 #include "core/spi.h"
-#include "migrate/migrate.h"
 
 PG_FUNCTION_INFO_V1(migrate_online_sync);
 
