@@ -187,8 +187,10 @@
 #if PG_VERSION_NUM >= 180000
 #define PGM_HAVE_NOT_NULL_NOT_VALID 1
 #define PGM_ConstraintNotEnforced(con) (!(con)->is_enforced)
+#define PGM_CONTYPE_IS_NOT_NULL(contype) ((contype) == CONSTRAINT_NOTNULL)
 #else
 #define PGM_ConstraintNotEnforced(con) false
+#define PGM_CONTYPE_IS_NOT_NULL(contype) false
 #endif
 
 /* 16 gave stringToQualifiedNameList a soft-error context. */

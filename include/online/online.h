@@ -72,9 +72,9 @@ extern void pgm_online_plan_constraint(PgmOnlinePlan *plan, Oid relid,
 									   Constraint *con, const char *text);
 extern void pgm_online_plan_not_null(PgmOnlinePlan *plan, Oid relid,
 									 const char *colname);
-extern void pgm_online_prove_not_null(PgmOnlinePlan *plan, Oid relid,
-									  const char *colname, const char *phase,
-									  bool complete_stage);
+extern char *pgm_online_prove_not_null(PgmOnlinePlan *plan, Oid relid,
+									   const char *colname, const char *phase,
+									   bool complete_stage);
 
 /* retype.c */
 extern void pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid,

@@ -328,7 +328,7 @@ pgm_online_plan_reindex(PgmOnlinePlan *plan, ReindexStmt *stmt)
  * NOT NULL skip its scan; the CHECK is then dropped.  The constraint is
  * named as PostgreSQL names the NOT NULL constraint it would make.
  */
-void
+char *
 pgm_online_prove_not_null(PgmOnlinePlan *plan, Oid relid, const char *colname,
 						  const char *phase, bool complete_stage)
 {
@@ -371,6 +371,7 @@ pgm_online_prove_not_null(PgmOnlinePlan *plan, Oid relid, const char *colname,
 						psprintf("ALTER TABLE %s ALTER COLUMN %s DROP NOT NULL",
 								 rel, quote_identifier(colname)));
 #endif
+	return conname;
 }
 
 /* The attribute of a column the statement names, which must exist. */
@@ -402,7 +403,7 @@ pgm_online_plan_not_null(PgmOnlinePlan *plan, Oid relid, const char *colname)
 						  "There is nothing to do.");
 	plan->operation = "set_not_null";
 	plan->relid = relid;
-	pgm_online_prove_not_null(plan, relid, colname, "not null", false);
+	(void) pgm_online_prove_not_null(plan, relid, colname, "not null", false);
 }
 
 /* ----------------------------------------------------------------
@@ -495,7 +496,7 @@ plan_key(PgmOnlinePlan *plan, Oid relid, Constraint *con)
 		appendStringInfoString(&cols, quote_identifier(col));
 		/* A primary key makes its columns NOT NULL: prove it first. */
 		if (primary && !notnull)
-			pgm_online_prove_not_null(plan, relid, col, "not null", false);
+			(void) pgm_online_prove_not_null(plan, relid, col, "not null", false);
 	}
 	if (con->including != NIL)
 	{

@@ -45,6 +45,7 @@
 #include "catalog/objectaddress.h"
 #include "catalog/pg_attrdef.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
@@ -67,6 +68,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/ruleutils.h"
@@ -179,6 +181,17 @@ check_dependents(Relation rel, AttrNumber attnum, const char *colname)
 
 		if (dep->classid == AttrDefaultRelationId)
 			ok = true;			/* the column's default: moved at the cut-over */
+		else if (dep->classid == ConstraintRelationId)
+		{
+			/* 18: the column's NOT NULL constraint, proved on the new column */
+			HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(dep->objid));
+
+			if (HeapTupleIsValid(ctup))
+			{
+				ok = PGM_CONTYPE_IS_NOT_NULL(((Form_pg_constraint) GETSTRUCT(ctup))->contype);
+				ReleaseSysCache(ctup);
+			}
+		}
 		else if (dep->classid == RelationRelationId &&
 				 get_rel_relkind(dep->objid) == RELKIND_INDEX &&
 				 !OidIsValid(get_index_constraint(dep->objid)))
@@ -318,6 +331,41 @@ index_copy_sql(Oid indexoid, const char *copyname, Relation rel,
 	return sql.data;
 }
 
+/* The name of the column's NOT NULL constraint, where it has one (18). */
+static char *
+not_null_constraint(Oid relid, AttrNumber attnum)
+{
+	Relation	conrel = table_open(ConstraintRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char	   *name = NULL;
+
+	ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(conrel, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		d;
+		ArrayType  *arr;
+
+		if (!PGM_CONTYPE_IS_NOT_NULL(con->contype))
+			continue;
+		d = heap_getattr(tup, Anum_pg_constraint_conkey, RelationGetDescr(conrel), &isnull);
+		if (isnull)
+			continue;
+		arr = DatumGetArrayTypeP(d);
+		if (ARR_NDIM(arr) == 1 && ARR_DIMS(arr)[0] == 1 &&
+			((int16 *) ARR_DATA_PTR(arr))[0] == attnum)
+			name = pstrdup(NameStr(con->conname));
+	}
+	systable_endscan(scan);
+	table_close(conrel, AccessShareLock);
+	return name;
+}
+
 /* A short name of ours: pgm<job>_<what>, within NAMEDATALEN. */
 static char *
 our_name(int64 job_id, const char *what_, const char *base)
@@ -361,6 +409,8 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	StringInfoData sql;
 	StringInfoData undo;
 	bool		rewrites = false;
+	char	   *new_notnull = NULL;
+	char	   *old_notnull = NULL;
 
 	plan->operation = "alter_type";
 	plan->relid = relid;
@@ -418,6 +468,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 		collid = att->attcollation;
 
 	indexes = check_dependents(rel, attnum, colname);
+	old_notnull = not_null_constraint(relid, attnum);
 
 	forward = transform_using(rel, attnum, def->raw_default, typid, typmod, collid);
 	{
@@ -536,7 +587,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 						   psprintf("%s = %s", quote_identifier(shadow), quote_identifier(shadow)));
 
 	if (notnull)
-		pgm_online_prove_not_null(plan, relid, shadow, "not null", false);
+		new_notnull = pgm_online_prove_not_null(plan, relid, shadow, "not null", false);
 
 	foreach(lc, copies)
 	{
@@ -573,6 +624,20 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 						 relname, quote_identifier(shadow));
 		appendStringInfo(&undo, "ALTER TABLE %s ALTER COLUMN %s SET DEFAULT %s;\n",
 						 relname, quote_identifier(colname), default_old);
+	}
+	/* Where NOT NULL is a named constraint (18), the names swap too. */
+	if (old_notnull && new_notnull)
+	{
+		char	   *parked = our_name(job_id, "nn", colname);
+
+		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
+						 relname, quote_identifier(old_notnull), quote_identifier(parked));
+		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
+						 relname, quote_identifier(new_notnull), quote_identifier(old_notnull));
+		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
+						 relname, quote_identifier(old_notnull), quote_identifier(new_notnull));
+		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
+						 relname, quote_identifier(parked), quote_identifier(old_notnull));
 	}
 	foreach(lc, copies)
 	{
