@@ -124,3 +124,9 @@ SELECT migrate_online_complete(:job);
 RESET SESSION AUTHORIZATION;
 SELECT migrate_online_abort(99999);
 SELECT count(*) AS online_jobs FROM migrate_jobs WHERE kind = 'online';
+
+SET pg_migrate.enforce = off;  -- the extension's history goes with it (drop_table)
+DROP EXTENSION pg_migrate;
+DROP TABLE t, parent, k, pt CASCADE;
+REVOKE USAGE ON SCHEMA public FROM online_user;
+DROP ROLE online_user;

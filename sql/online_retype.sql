@@ -116,3 +116,8 @@ DROP TRIGGER bad ON trg;
 CREATE TRIGGER bad AFTER INSERT ON trg FOR EACH ROW EXECUTE FUNCTION migrate_online_sync('a', '1');
 INSERT INTO trg VALUES (1);
 SELECT count(*) FROM trg;
+
+SET pg_migrate.enforce = off;  -- the extension's history goes with it (drop_table)
+DROP TABLE acct, codes, v1, trg, ser CASCADE;
+DROP FUNCTION touch();
+DROP EXTENSION pg_migrate;
