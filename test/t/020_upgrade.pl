@@ -238,7 +238,7 @@ sub snapshot
 
 my $default_version = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_migrate'");
-is($default_version, '1.2', 'the default version is 1.2');
+is($default_version, '1.3', 'the default version is 1.3');
 
 # --- a 1.0 installation in real use, with the new library ----------------
 $node->safe_psql('postgres', 'CREATE DATABASE old');
@@ -317,7 +317,7 @@ my $before = snapshot('old', $max_id);
 # --- the update ----------------------------------------------------------
 $node->safe_psql('old', 'ALTER EXTENSION pg_migrate UPDATE');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate'"),
-	'1.2', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.2');
+	'1.3', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.3');
 
 my $after = snapshot('old', $max_id);
 is($after->{$_}, $before->{$_}, "the update leaves $_ unchanged") for sort keys %data_sources;
@@ -531,9 +531,9 @@ is(join("\n", @bad), '',
 
 # Without lookalikes both work.
 $node->safe_psql('pre11', 'ALTER EXTENSION pg_migrate UPDATE');
-is($node->safe_psql('pre11', $version_query), '1.2', 'without the lookalike the update succeeds');
+is($node->safe_psql('pre11', $version_query), '1.3', 'without the lookalike the update succeeds');
 $node->safe_psql('pre10', 'CREATE EXTENSION pg_migrate');
-is($node->safe_psql('pre10', $version_query), '1.2', 'without the lookalike CREATE EXTENSION succeeds');
+is($node->safe_psql('pre10', $version_query), '1.3', 'without the lookalike CREATE EXTENSION succeeds');
 
 $node->stop;
 done_testing();
