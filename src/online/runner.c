@@ -503,7 +503,6 @@ do_step(OnlineRun *run, Step *st)
 {
 	run->cur_step = st->number;
 	strlcpy(run->cur_phase, st->phase, sizeof(run->cur_phase));
-	set_phase(run, st->phase);
 
 	if (strcmp(st->mode, "transaction") == 0)
 	{
@@ -569,7 +568,6 @@ undo_step(OnlineRun *run, Step *st)
 {
 	run->cur_step = st->number;
 	strlcpy(run->cur_phase, "abort", sizeof(run->cur_phase));
-	set_phase(run, psprintf("abort: undoing step %d (%s)", st->number, st->phase));
 
 	if (strcmp(st->mode, "backfill") == 0)
 	{
@@ -611,6 +609,22 @@ undo_step(OnlineRun *run, Step *st)
 }
 
 /*
+ * The phase a step shows is committed before the step runs, so that a step
+ * that waits, retries or fails is seen in migrate_jobs.  Returns true (and
+ * ends the transaction) when it had to be changed: the caller's next turn
+ * reads the job again and runs the step.
+ */
+static bool
+show_phase(OnlineRun *run, const char *current, const char *wanted)
+{
+	if (current != NULL && strcmp(current, wanted) == 0)
+		return false;
+	set_phase(run, wanted);
+	end_tx();
+	return true;
+}
+
+/*
  * One turn of the loop: read the job, run or undo the next step, or finish.
  * Returns false when the worker has nothing more to do.
  */
@@ -621,10 +635,11 @@ run_next(OnlineRun *run)
 	char	   *request;
 	bool		auto_complete;
 	bool		isnull;
+	char	   *phase;
 	Step		st;
 
 	begin_tx();
-	book("SELECT j.state, o.request, o.auto_complete, j.relation::pg_catalog.oid"
+	book("SELECT j.state, o.request, o.auto_complete, j.relation::pg_catalog.oid, o.phase"
 		 " FROM @job@ j JOIN @online@ o ON o.job_id OPERATOR(pg_catalog.=) j.id"
 		 " WHERE j.id OPERATOR(pg_catalog.=) $1 FOR NO KEY UPDATE OF o",
 		 run->job_id, 0, NULL);
@@ -637,6 +652,7 @@ run_next(OnlineRun *run)
 	request = getstr(2);
 	auto_complete = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull));
 	run->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	phase = getstr(5);
 	if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
 	{
 		end_tx();
@@ -662,6 +678,8 @@ run_next(OnlineRun *run)
 			return false;
 		}
 		read_step(run, &st);
+		if (show_phase(run, phase, psprintf("abort: undoing step %d (%s)", st.number, st.phase)))
+			return true;
 		undo_step(run, &st);
 		return true;
 	}
@@ -690,6 +708,8 @@ run_next(OnlineRun *run)
 		return false;
 	}
 	read_step(run, &st);
+	if (show_phase(run, phase, st.phase))
+		return true;
 	do_step(run, &st);
 	return true;
 }
@@ -783,6 +803,10 @@ pgm_online_run(int64 job_id)
 					(errmsg("online change " INT64_FORMAT ": step retried (%d) in %d ms: %s",
 							run.job_id, retries, ms, error->message)));
 			FreeErrorData(error);
+			begin_tx();
+			book("UPDATE @script@ SET retries = retries OPERATOR(pg_catalog.+) 1"
+				 " WHERE job_id OPERATOR(pg_catalog.=) $1", run.job_id, 0, NULL);
+			end_tx();
 			pgm_sleep_ms(ms);
 			continue;
 		}
