@@ -67,7 +67,7 @@ sub check_final
 	is(phase($id), 'completed', "$what: the change is completed");
 	is($node->safe_psql('postgres', qq{
 SELECT format_type(atttypid, atttypmod) || ' ' || attnotnull FROM pg_attribute
- WHERE attrelid = '$table'::regclass AND attname = 'n'}), $plain ? 'bigint f' : 'bigint t',
+ WHERE attrelid = '$table'::regclass AND attname = 'n'}), $plain ? 'bigint false' : 'bigint true',
 		"$what: the column has its new type" . ($plain ? '' : ' and is NOT NULL'));
 	is($node->safe_psql('postgres', "SELECT count(*) || ' ' || sum(n) FROM $table WHERE n = id"),
 		"$rows " . ($rows * ($rows + 1) / 2), "$what: every value is there");
