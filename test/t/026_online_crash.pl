@@ -51,10 +51,11 @@ sub phase
 sub kill_workers
 {
 	my @pids = job_worker_pids($node);
+	my $offset = -s $node->logfile;
 	ok(@pids > 0, "a job worker is running ($_[0])");
 	kill 'KILL', $_ for @pids;
-	# The postmaster restarts everything; wait until connections work again.
-	usleep(500_000);
+	# The postmaster restarts everything; wait until it is ready again.
+	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
 	$node->poll_query_until('postgres', 'SELECT true') or die;
 }
 
