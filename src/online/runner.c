@@ -317,10 +317,14 @@ typedef enum
 	LEFT_DROP					/* drop these invalid indexes, then run it */
 } Leftover;
 
-/* Called in a transaction, SPI connected; *drops in run->stmt_cxt. */
+/*
+ * Called in a transaction, SPI connected.  *drops, list and names, lives in
+ * run->stmt_cxt: it is used after the transaction has ended.
+ */
 static Leftover
 find_leftover(OnlineRun *run, Step *st, List **drops)
 {
+	MemoryContext oldcxt;
 	List	   *raws = pgm_parse_raw(st->sql);
 	Node	   *stmt = linitial_node(RawStmt, raws)->stmt;
 	Oid			oid = st->target ? lookup_relation(st->target) : InvalidOid;
@@ -332,7 +336,9 @@ find_leftover(OnlineRun *run, Step *st, List **drops)
 			return LEFT_NOTHING;
 		if (index_valid(oid))
 			return LEFT_FINISHED;
-		*drops = lappend(*drops, MemoryContextStrdup(run->stmt_cxt, st->target));
+		oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
+		*drops = lappend(*drops, pstrdup(st->target));
+		MemoryContextSwitchTo(oldcxt);
 		return LEFT_DROP;
 	}
 	if (IsA(stmt, DropStmt))
@@ -354,10 +360,13 @@ find_leftover(OnlineRun *run, Step *st, List **drops)
 								  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not look for leftover indexes");
 		for (i = 0; i < SPI_processed; i++)
-			*drops = lappend(*drops,
-							 MemoryContextStrdup(run->stmt_cxt,
-												 SPI_getvalue(SPI_tuptable->vals[i],
-															  SPI_tuptable->tupdesc, 1)));
+		{
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+
+			oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
+			*drops = lappend(*drops, pstrdup(name));
+			MemoryContextSwitchTo(oldcxt);
+		}
 		return *drops != NIL ? LEFT_DROP : LEFT_NOTHING;
 	}
 	return LEFT_NOTHING;
@@ -548,11 +557,14 @@ do_step(OnlineRun *run, Step *st)
 
 		foreach(lc, drops)
 		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
+			char	   *sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", (char *) lfirst(lc));
+
+			MemoryContextSwitchTo(oldcxt);
 			ereport(LOG,
 					(errmsg("online change " INT64_FORMAT ": dropping INVALID index %s left by an earlier attempt",
 							run->job_id, (char *) lfirst(lc))));
-			run_alone(run, st, psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", (char *) lfirst(lc)),
-					  false);
+			run_alone(run, st, sql, false);
 		}
 		run_alone(run, st, st->sql, st->blocking);
 
