@@ -131,34 +131,37 @@ const PgmRuleInfo pgm_rules[PGM_NUM_RULES] = {
 		"The statement rewrites every row of a populated table while holding a lock that blocks reads and writes.",
 		"AccessExclusiveLock",
 		"Add a nullable column (or one with a non-volatile default), backfill it with migrate_batch_update(), "
-		"then swap; for type changes use a new column; use pg_repack-style online rebuilds instead of VACUUM FULL/CLUSTER.",
+		"then swap; for a column type change migrate_online() does all of this; use pg_repack-style "
+		"online rebuilds instead of VACUUM FULL/CLUSTER.",
 		"deny"},
 	[PGM_RULE_BLOCKING_INDEX_BUILD] = {
 		"blocking_index_build",
 		"Building an index on a populated table without CONCURRENTLY blocks writes for the whole build.",
 		"ShareLock",
 		"CREATE INDEX CONCURRENTLY (or REINDEX CONCURRENTLY), then ADD CONSTRAINT ... USING INDEX for "
-		"unique and primary keys; run it with migrate_apply_async().",
+		"unique and primary keys; run it with migrate_apply_async(), or hand the statement as it is "
+		"to migrate_online().",
 		"deny"},
 	[PGM_RULE_BLOCKING_INDEX_DROP] = {
 		"blocking_index_drop",
 		"DROP INDEX without CONCURRENTLY on a populated table waits for and blocks every reader and writer.",
 		"AccessExclusiveLock",
-		"DROP INDEX CONCURRENTLY.",
+		"DROP INDEX CONCURRENTLY, or hand the statement as it is to migrate_online().",
 		"deny"},
 	[PGM_RULE_VALIDATING_SCAN] = {
 		"validating_scan",
 		"Adding a CHECK or FOREIGN KEY constraint (or validating one under a write-blocking lock) scans "
 		"the whole populated table while writes are blocked.",
 		"AccessExclusiveLock / ShareRowExclusiveLock",
-		"ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in its own transaction.",
+		"ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in its own transaction; "
+		"migrate_online() does both from the statement as it is.",
 		"deny"},
 	[PGM_RULE_NOT_NULL_SCAN] = {
 		"not_null_scan",
 		"SET NOT NULL scans the whole populated table under an AccessExclusiveLock unless a validated "
 		"CHECK constraint already proves the column is not null.",
 		"AccessExclusiveLock",
-		PGM_NOT_NULL_RECIPE,
+		PGM_NOT_NULL_RECIPE " migrate_online() does this from the statement as it is.",
 		"deny"},
 	[PGM_RULE_ADD_REQUIRED_COLUMN] = {
 		"add_required_column",
