@@ -47,6 +47,7 @@
 #include "jobs/launcher.h"
 #include "jobs/shmem.h"
 #include "migrate/check.h"
+#include "online/online.h"
 
 PG_MODULE_MAGIC;
 
@@ -113,8 +114,9 @@ _PG_init(void)
 	pgm_dbguard_prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = pgm_dbguard_ProcessUtility;
 
-	/* Background jobs. */
+	/* Background jobs, and the online changes they run. */
 	pgm_launcher_register();
+	pgm_online_init();
 
 	pgm_preloaded = true;
 }

@@ -132,34 +132,37 @@ const PgmRuleInfo pgm_rules[PGM_NUM_RULES] = {
 		"The statement rewrites every row of a populated table while holding a lock that blocks reads and writes.",
 		"AccessExclusiveLock",
 		"Add a nullable column (or one with a non-volatile default), backfill it with migrate_batch_update(), "
-		"then swap; for type changes use a new column; use pg_repack-style online rebuilds instead of VACUUM FULL/CLUSTER.",
+		"then swap; for a column type change migrate_online() does all of this; use pg_repack-style "
+		"online rebuilds instead of VACUUM FULL/CLUSTER.",
 		"deny"},
 	[PGM_RULE_BLOCKING_INDEX_BUILD] = {
 		"blocking_index_build",
 		"Building an index on a populated table without CONCURRENTLY blocks writes for the whole build.",
 		"ShareLock",
 		"CREATE INDEX CONCURRENTLY (or REINDEX CONCURRENTLY), then ADD CONSTRAINT ... USING INDEX for "
-		"unique and primary keys; run it with migrate_apply_async().",
+		"unique and primary keys; run it with migrate_apply_async(), or hand the statement as it is "
+		"to migrate_online().",
 		"deny"},
 	[PGM_RULE_BLOCKING_INDEX_DROP] = {
 		"blocking_index_drop",
 		"DROP INDEX without CONCURRENTLY on a populated table waits for and blocks every reader and writer.",
 		"AccessExclusiveLock",
-		"DROP INDEX CONCURRENTLY.",
+		"DROP INDEX CONCURRENTLY, or hand the statement as it is to migrate_online().",
 		"deny"},
 	[PGM_RULE_VALIDATING_SCAN] = {
 		"validating_scan",
 		"Adding a CHECK or FOREIGN KEY constraint (or validating one under a write-blocking lock) scans "
 		"the whole populated table while writes are blocked.",
 		"AccessExclusiveLock / ShareRowExclusiveLock",
-		"ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in its own transaction.",
+		"ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in its own transaction; "
+		"migrate_online() does both from the statement as it is.",
 		"deny"},
 	[PGM_RULE_NOT_NULL_SCAN] = {
 		"not_null_scan",
 		"SET NOT NULL scans the whole populated table under an AccessExclusiveLock unless a validated "
 		"CHECK constraint already proves the column is not null.",
 		"AccessExclusiveLock",
-		PGM_NOT_NULL_RECIPE,
+		PGM_NOT_NULL_RECIPE " migrate_online() does this from the statement as it is.",
 		"deny"},
 	[PGM_RULE_ADD_REQUIRED_COLUMN] = {
 		"add_required_column",
@@ -929,9 +932,9 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
  * A USING clause other than the bare column name is assumed to rewrite: its
  * value may differ from the column's in every row.
  */
-static bool
-type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
-						  char **typname)
+bool
+pgm_type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
+							  char **typname)
 {
 	ColumnDef  *def = castNode(ColumnDef, cmd->def);
 	HeapTuple	atttup;
@@ -1154,7 +1157,7 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 						((PgmOperation *) llast(cls->ops))->colname = pstrdup(cmd->name);
 					}
 				}
-				if (f.populated && type_change_needs_rewrite(relid, cmd, &why, &typname))
+				if (f.populated && pgm_type_change_needs_rewrite(relid, cmd, &why, &typname))
 				{
 					add_op(cls, PGM_RULE_TABLE_REWRITE, relid, &f, lockmode,
 						   psprintf("ALTER COLUMN %s TYPE %s with %s rewrites table \"%s\"",
