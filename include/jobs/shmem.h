@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "datatype/timestamp.h"
+#include "postmaster/bgworker.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 
@@ -75,6 +76,8 @@ typedef enum PgmClaimResult
 	CLAIM_FULL					/* max_workers reached */
 } PgmClaimResult;
 
+extern void pgm_jobs_bgworker_init(BackgroundWorker *worker,
+								   const char *function, const char *type);
 extern void pgm_jobs_shmem_request(void);
 extern void pgm_jobs_shmem_startup(void);
 

@@ -62,15 +62,9 @@ start_job_worker(Oid dbid, int slotno, uint32 generation, int64 job_id,
 
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_migrate");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgm_job_worker_main");
+	pgm_jobs_bgworker_init(&worker, "pgm_job_worker_main", "pg_migrate job");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_migrate job " INT64_FORMAT " slice %d",
 			 job_id, slice);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_migrate job");
 	worker.bgw_main_arg = Int32GetDatum(slotno);
 	StaticAssertStmt(sizeof(JobWorkerExtra) <= BGW_EXTRALEN, "bgw_extra too small");
 	extra.generation = generation;

@@ -145,14 +145,8 @@ start_dispatcher(Oid dbid, BackgroundWorkerHandle **handle)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_migrate");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgm_dispatcher_main");
+	pgm_jobs_bgworker_init(&worker, "pgm_dispatcher_main", "pg_migrate dispatcher");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_migrate dispatcher for database %u", dbid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_migrate dispatcher");
 	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
 	worker.bgw_notify_pid = MyProcPid;
 	return RegisterDynamicBackgroundWorker(&worker, handle);
@@ -314,14 +308,10 @@ pgm_launcher_register(void)
 {
 	BackgroundWorker worker;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	/* Jobs write; there is nothing to do on a standby until it is promoted. */
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	pgm_jobs_bgworker_init(&worker, "pgm_launcher_main", "pg_migrate launcher");
+	/* The one worker that is always there: restarted if it dies. */
 	worker.bgw_restart_time = 5;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "pg_migrate");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "pgm_launcher_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_migrate launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "pg_migrate launcher");
 	RegisterBackgroundWorker(&worker);
 }

@@ -401,3 +401,23 @@ pgm_jobs_park_slice(Oid dbid, int64 job_id, int32 slice, TimestampTz due)
 	pgm_jobs_wake_launcher();
 	return true;
 }
+
+/*
+ * Fill in what every pg_migrate background process has in common: it
+ * attaches to shared memory, connects to a database, waits for recovery to
+ * end (jobs write) and is not restarted by the postmaster; the caller sets
+ * bgw_name, the argument, the restart policy if it differs and the
+ * process to notify.
+ */
+void
+pgm_jobs_bgworker_init(BackgroundWorker *worker, const char *function,
+					   const char *type)
+{
+	memset(worker, 0, sizeof(*worker));
+	worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker->bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker->bgw_library_name, BGW_MAXLEN, "pg_migrate");
+	snprintf(worker->bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker->bgw_type, BGW_MAXLEN, "%s", type);
+}
