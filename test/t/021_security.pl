@@ -20,6 +20,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 use PgmJobs;
 
 my $node = pgm_node('security');
@@ -61,8 +62,15 @@ foreach my $s (@settings)
 {
 	my ($name, $context, $value) = @$s;
 	local $ENV{PGOPTIONS} = "-c $name=$value";
-	my ($rc, $out, $err) = $node->psql('postgres', "SHOW $name",
-		extra_params => [ '-U', 'plain' ]);
+	# The statement goes on the command line, not to psql's standard
+	# input: a refused connection ends psql before it would read it, and
+	# writing to it then fails the test with a broken pipe.
+	my ($out, $err) = ('', '');
+	my $rc = IPC::Run::run(
+		[ $node->installed_command('psql'), '-X', '-A', '-t',
+		  '-d', $node->connstr('postgres'), '-U', 'plain',
+		  '-c', "SHOW $name" ],
+		'<', \undef, '>', \$out, '2>', \$err) ? 0 : 1;
 	if ($context eq 'user')
 	{
 		is($rc, 0, "PGOPTIONS: $name ($context) may be set by an ordinary role");
