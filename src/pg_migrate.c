@@ -37,6 +37,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "ddl/guard.h"
+#include "ddl/lockstats.h"
 #include "ddl/policy.h"
 #include "jobs/dbguard.h"
 #include "jobs/launcher.h"
@@ -78,6 +79,9 @@ _PG_init(void)
 
 	/* Per-backend state that needs no hook. */
 	pgm_policy_init();
+
+	/* Lock figures completed at commit (transaction callbacks). */
+	pgm_lockstats_init();
 
 	/*
 	 * Every hook, each saving the one it chains to.  The order is the order
