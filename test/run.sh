@@ -41,6 +41,8 @@ fi
 pgm_install_deps $extra || exit 1
 # pgcore unpacks PostgreSQL's source package with dpkg-source.
 case " ${*:-pgcore} " in *" pgcore"*) pgm_install_deps dpkg-dev || exit 1 ;; esac
+# TAP checks migrate_metrics() with promtool, from Debian's prometheus.
+case " ${*:-tap} " in *" tap"*) pgm_install_deps prometheus || exit 1 ;; esac
 if [ "$(id -u)" -eq 0 ]; then
 	for m in $PGM_MAJORS; do
 		pgm_pg_config "$m" || true
