@@ -36,24 +36,52 @@ COMMENT ON COLUMN @extschema@.migrate_ddl_history.peak_waiters IS
     'Most sessions seen waiting behind that lock (sampled at statement end and at commit)';
 
 /*
- * Per table: what its schema changes cost.  Readable by those who may read
- * the history itself.
+ * Per table: what its schema changes cost.  The view reads the history
+ * through a PL/pgSQL function so that nothing depends on the table (the
+ * repair procedure in README drops and re-creates it), and with the
+ * caller's rights: those who may read the history may read this.
  */
+CREATE FUNCTION @extschema@.migrate_lock_stats_rows(
+    OUT relation text,
+    OUT statements bigint,
+    OUT blocking_statements bigint,
+    OUT lock_retries bigint,
+    OUT total_lock_wait interval,
+    OUT max_lock_wait interval,
+    OUT total_lock_held interval,
+    OUT avg_lock_held interval,
+    OUT max_lock_held interval,
+    OUT max_waiters integer,
+    OUT last_change timestamptz)
+RETURNS SETOF record
+LANGUAGE plpgsql
+STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN QUERY
+    SELECT h.lock_relation,
+           count(*),
+           count(h.lock_held),
+           COALESCE(sum(h.lock_retries), 0)::bigint,
+           sum(h.lock_wait),
+           max(h.lock_wait),
+           sum(h.lock_held),
+           avg(h.lock_held),
+           max(h.lock_held),
+           max(h.peak_waiters),
+           max(h.occurred_at)
+      FROM @extschema@.migrate_ddl_history h
+     WHERE h.lock_relation IS NOT NULL
+     GROUP BY h.lock_relation;
+END
+$$;
+
+REVOKE ALL ON FUNCTION @extschema@.migrate_lock_stats_rows() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.migrate_lock_stats_rows() TO pg_read_all_stats;
+
 CREATE VIEW @extschema@.migrate_lock_stats AS
-SELECT h.lock_relation AS relation,
-       pg_catalog.count(*) AS statements,
-       pg_catalog.count(h.lock_held) AS blocking_statements,
-       COALESCE(pg_catalog.sum(h.lock_retries), 0)::bigint AS lock_retries,
-       pg_catalog.sum(h.lock_wait) AS total_lock_wait,
-       pg_catalog.max(h.lock_wait) AS max_lock_wait,
-       pg_catalog.sum(h.lock_held) AS total_lock_held,
-       pg_catalog.avg(h.lock_held) AS avg_lock_held,
-       pg_catalog.max(h.lock_held) AS max_lock_held,
-       pg_catalog.max(h.peak_waiters) AS max_waiters,
-       pg_catalog.max(h.occurred_at) AS last_change
-  FROM @extschema@.migrate_ddl_history h
- WHERE h.lock_relation IS NOT NULL
- GROUP BY h.lock_relation;
+SELECT * FROM @extschema@.migrate_lock_stats_rows();
 
 REVOKE ALL ON @extschema@.migrate_lock_stats FROM PUBLIC;
 GRANT SELECT ON @extschema@.migrate_lock_stats TO pg_read_all_stats;
