@@ -99,7 +99,7 @@ ALTER TABLE @extschema@.migrate_job_slice
     ADD COLUMN batches_retried bigint NOT NULL DEFAULT 0;
 
 -- The view gains them; a view cannot gain a column in the middle, so it is
--- built again (privileges and comment included).
+-- built again from its 1.3 definition (privileges and comment included).
 DROP VIEW @extschema@.migrate_jobs;
 
 CREATE VIEW @extschema@.migrate_jobs WITH (security_barrier) AS
@@ -135,7 +135,8 @@ SELECT j.id,
        j.submitted_at,
        j.started_at,
        j.finished_at,
-       j.updated_at
+       j.updated_at,
+       o.phase
   FROM @extschema@.migrate_job_state j
   LEFT JOIN LATERAL (
         SELECT pg_catalog.sum(sl.rows_done)::bigint AS rows_done,
@@ -149,7 +150,9 @@ SELECT j.id,
   LEFT JOIN LATERAL (
         SELECT pg_catalog.format('%s (%s)', sc.version, sc.direction) AS migration
           FROM @extschema@.migrate_job_script sc
-         WHERE sc.job_id OPERATOR(pg_catalog.=) j.id) m ON true
+         WHERE sc.job_id OPERATOR(pg_catalog.=) j.id
+           AND j.kind OPERATOR(pg_catalog.=) 'migration') m ON true
+  LEFT JOIN @extschema@.migrate_online o ON o.job_id OPERATOR(pg_catalog.=) j.id
  WHERE pg_catalog.pg_has_role(CURRENT_USER, j.owner, 'USAGE')
     OR pg_catalog.pg_has_role(CURRENT_USER, 'pg_read_all_stats', 'USAGE');
 

@@ -158,8 +158,10 @@ SELECT count(*) AS in_app_schema FROM pg_class WHERE relname = 'in_app';
 -- (recorded as an override with the reason), but nothing else
 SET pg_migrate.enforce = on;
 CREATE TABLE mig_pre (id int, old_col text);
+INSERT INTO mig_pre VALUES (1, 'data');             -- (a 0-byte table loses nothing)
 SELECT migrate_apply('020', $$
     CREATE TABLE mig_made (i int);
+    INSERT INTO mig_made VALUES (1);
     ALTER TABLE mig_pre ADD COLUMN new_col text
   $$, $$
     ALTER TABLE mig_pre DROP COLUMN new_col;

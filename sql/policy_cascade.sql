@@ -123,6 +123,7 @@ ROLLBACK;
 
 -- DROP TABLE ... CASCADE: a column elsewhere of the table's row type goes too
 CREATE TABLE pk_row (a int);
+INSERT INTO pk_row VALUES (1);
 CREATE TABLE pk_holder (id int, r pk_row);
 INSERT INTO pk_holder VALUES (1, ROW(1));
 SELECT rule, relation, message FROM migrate_check('DROP TABLE pk_row CASCADE') ORDER BY rule;

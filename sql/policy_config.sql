@@ -7,7 +7,7 @@ SET pg_migrate.small_table_size = 0;
 -- The shipped policy: one unscoped row per rule, matching the catalogue.
 SELECT r.rule, r.default_action, p.action
   FROM migrate_rules r
-  LEFT JOIN migrate_policy p ON p.rule = r.rule AND p.shipped
+  LEFT JOIN migrate_policy p ON p.rule = r.rule AND p.shipped AND p.extension_name IS NULL
  WHERE p.action IS DISTINCT FROM r.default_action;
 SELECT count(*) AS rules, count(*) FILTER (WHERE description <> '' AND safe_alternative <> '') AS documented
   FROM migrate_rules;

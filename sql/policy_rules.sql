@@ -112,9 +112,16 @@ ALTER TABLE pr_big RENAME COLUMN note TO remark;            -- warned
 ALTER TABLE pr_big RENAME TO pr_large;                      -- warned
 ALTER TABLE pr_large RENAME TO pr_big;
 
--- data loss: any size, but not what this transaction created
-TRUNCATE pr_empty;                                          -- refused even though empty
-ALTER TABLE pr_empty DROP COLUMN v;                         -- refused
+-- data loss: any size above 0 bytes, but not what this transaction created
+CREATE TABLE pr_one (id int, v text);
+INSERT INTO pr_one VALUES (1, 'x');
+TRUNCATE pr_one;                                            -- refused: one row is data
+ALTER TABLE pr_one DROP COLUMN v;                           -- refused
+BEGIN;
+TRUNCATE pr_empty;                                          -- allowed: 0 bytes, nothing to lose
+ALTER TABLE pr_empty DROP COLUMN v;                         -- allowed: 0 bytes
+DROP TABLE pr_empty;                                        -- allowed: 0 bytes
+ROLLBACK;
 BEGIN;
 CREATE TABLE pr_scratch (id int);
 INSERT INTO pr_scratch VALUES (1);
@@ -130,7 +137,7 @@ BEGIN;
 CREATE SCHEMA pr_schema2;
 DROP SCHEMA pr_schema2;                                     -- allowed: new schema
 COMMIT;
-DROP TABLE pr_empty;                                        -- refused
+DROP TABLE pr_one;                                          -- refused
 
 -- Statements that PostgreSQL itself rejects still fail with their own error.
 ALTER TABLE pr_missing ADD COLUMN x int;
@@ -145,6 +152,6 @@ SELECT rule, action, relation, statement FROM migrate_violations()
 -- clean up (enforcement off: the drops are intended)
 SET pg_migrate.enforce = off;
 DROP EXTENSION pg_migrate;
-DROP TABLE pr_big, pr_empty, pr_ref, pr_new;
+DROP TABLE pr_big, pr_empty, pr_one, pr_ref, pr_new;
 DROP SCHEMA pr_schema;
 DROP DOMAIN pr_pos;

@@ -195,9 +195,9 @@ SELECT s.context, a.method, a.result, count(*) AS settings
  ORDER BY 1, 2, 3;
 ALTER SYSTEM SET pg_migrate.enforce = off;
 ALTER SYSTEM SET pg_migrate.max_workers = 100;
--- still the defaults, for this role and anywhere
+-- still as configured, for this role and anywhere
 SELECT name, setting FROM pg_settings WHERE name LIKE 'pg\_migrate.%' AND name <> 'pg_migrate.default_batch_size'
-   AND setting IS DISTINCT FROM boot_val ORDER BY name;
+   AND setting IS DISTINCT FROM reset_val ORDER BY name;
 RESET ROLE;
 -- (only the user-settable one was stored)
 SELECT DISTINCT split_part(c, '=', 1) AS stored

@@ -213,6 +213,7 @@ SELECT migrate_override(public.sec_junk(), 'reason');
 ROLLBACK;
 SET pg_migrate.enforce = on;
 CREATE TABLE public.sec_drop_me (i int);
+INSERT INTO public.sec_drop_me VALUES (1);
 BEGIN;
 SELECT migrate_override('drop_table', public.sec_junk() || '", "rule": "forged');
 DROP TABLE public.sec_drop_me;
@@ -226,6 +227,8 @@ SELECT jsonb_array_length(policy_overrides) AS overrides,
 -- matches only the table with that name (LIKE escapes aside)
 CREATE TABLE public."sec_d'rop;--me" (i int);
 CREATE TABLE public."sec_dXrop;--me" (i int);
+INSERT INTO public."sec_d'rop;--me" VALUES (1);
+INSERT INTO public."sec_dXrop;--me" VALUES (1);
 INSERT INTO migrate_policy (rule, action, table_pattern, schema_name, note)
 VALUES ('drop_table', 'allow', 'sec\_d''rop;--me', 'public', public.sec_junk()),
        ('drop_table', 'allow', E'x''; DROP TABLE public.sec_victim; --', NULL, NULL);
@@ -238,6 +241,7 @@ DELETE FROM migrate_policy WHERE NOT shipped;
 SELECT repeat('"', 9) || repeat('☺', 17) AS long_name \gset
 SELECT format('CREATE SCHEMA %I', :'long_name') \gexec
 SELECT format('CREATE TABLE %I.%I (i int)', :'long_name', :'long_name') \gexec
+SELECT format('INSERT INTO %I.%I VALUES (1)', :'long_name', :'long_name') \gexec
 SELECT format('DROP TABLE %I.%I', :'long_name', :'long_name') \gexec
 SELECT octet_length(relation) AS clipped_to,
        convert_from(convert_to(relation, 'UTF8'), 'UTF8') = relation AS valid_utf8,

@@ -33,6 +33,7 @@ CREATE TABLE public.sec_trap_log (what text, who name);
 GRANT USAGE ON SEQUENCE public.sec_trap_hits TO PUBLIC;
 GRANT INSERT ON public.sec_trap_log TO PUBLIC;
 CREATE TABLE public.sec_existing (id int PRIMARY KEY, s text);
+INSERT INTO public.sec_existing VALUES (1, 'data');
 ALTER TABLE public.sec_existing OWNER TO sec_deployer;
 UPDATE migrate_policy SET override_by = 'sec_deployer' WHERE rule = 'drop_table';
 -- (so that it may read migrate_status() and migrate_drift())
@@ -252,7 +253,7 @@ BEGIN;
 SELECT public.migrate_override('drop_table', 'lookalikes: an override with a reason');
 DROP TABLE public.sec_existing;
 COMMIT;
-DO $$ BEGIN EXECUTE 'CREATE TABLE public.sec_l2 (i int)'; END $$;
+DO $$ BEGIN EXECUTE 'CREATE TABLE public.sec_l2 (i int)'; INSERT INTO public.sec_l2 VALUES (1); END $$;
 DROP TABLE public.sec_l2;
 
 -- Migrations
@@ -260,9 +261,9 @@ SELECT * FROM public.migrate_check('CREATE TABLE public.sec_m1 (i int); ALTER TA
 SELECT statement_no, relation, lock_mode, risk FROM public.migrate_plan('ALTER TABLE public.sec_l1 ADD COLUMN x int; CREATE INDEX ON public.sec_l1 (x)');
 SELECT pg_catalog.length(public.migrate_plan('ALTER TABLE public.sec_l1 ADD COLUMN x int', 'markdown',
                                              'ALTER TABLE public.sec_l1 DROP COLUMN x')) OPERATOR(pg_catalog.>) 0 AS report;
-SELECT public.migrate_apply('sec_l_1', 'CREATE TABLE public.sec_m1 (i int)', 'DROP TABLE public.sec_m1', 'lookalikes');
-SELECT public.migrate_apply('sec_l_1', 'CREATE TABLE public.sec_m1 (i int)', 'DROP TABLE public.sec_m1', 'lookalikes');
-SELECT public.migrate_apply('sec_l_1', 'CREATE TABLE public.sec_m1 (i bigint)', 'DROP TABLE public.sec_m1', 'lookalikes');
+SELECT public.migrate_apply('sec_l_1', 'CREATE TABLE public.sec_m1 (i int); INSERT INTO public.sec_m1 VALUES (1)', 'DROP TABLE public.sec_m1', 'lookalikes');
+SELECT public.migrate_apply('sec_l_1', 'CREATE TABLE public.sec_m1 (i int); INSERT INTO public.sec_m1 VALUES (1)', 'DROP TABLE public.sec_m1', 'lookalikes');
+SELECT public.migrate_apply('sec_l_1', 'CREATE TABLE public.sec_m1 (i bigint); INSERT INTO public.sec_m1 VALUES (1)', 'DROP TABLE public.sec_m1', 'lookalikes');
 SELECT public.migrate_apply('sec_l_2', 'CREATE TABLE public.sec_m2 (i int)', NULL);
 SELECT version, state, applied_by FROM public.migrate_status();
 SELECT command_tag FROM public.migrate_drift();
@@ -270,7 +271,7 @@ SELECT * FROM public.migrate_verify('CREATE TABLE public.sec_v (i int)', 'DROP T
 SELECT public.migrate_rollback();
 -- asynchronous: the job worker takes on the role's search_path for its
 -- script, not for its own queries
-SELECT public.migrate_apply_async('sec_l_4', 'CREATE TABLE public.sec_a (i int)',
+SELECT public.migrate_apply_async('sec_l_4', 'CREATE TABLE public.sec_a (i int); INSERT INTO public.sec_a VALUES (1)',
                                   'DROP TABLE public.sec_a') AS job \gset
 CALL public.migrate_job_wait(:job, '60s');
 SELECT public.migrate_rollback_async('sec_l_4') AS job \gset

@@ -10,7 +10,8 @@
  * The hooks, and what each is for:
  *
  *	shmem_request_hook, shmem_startup_hook
- *		the ring of recent policy violations (ddl/policy.c) and the shared
+ *		the ring of recent policy violations (ddl/policy.c), the registry
+ *		of tables a session created (ddl/session_tables.c) and the shared
  *		state of background jobs (jobs/shmem.c)
  *	ProcessUtility_hook (installed twice, so two links of the chain)
  *		ddl/guard.c: classify, judge, bound the lock wait, run, record;
@@ -19,6 +20,9 @@
  *	needs_fmgr_hook, fmgr_hook, ExecutorStart_hook
  *		migrate/check.c: the dry run of migrate_check and migrate_plan runs
  *		no user code and no unexpected query
+ *	ExecutorStart_hook (a second link)
+ *		ddl/session_tables.c: which tables each plan uses, so that a table
+ *		a session created is known once another session has used it
  *
  * pg_migrate only works when loaded through shared_preload_libraries (see
  * core/catalog.c): loaded any other way, _PG_init installs nothing.
@@ -39,10 +43,12 @@
 #include "ddl/guard.h"
 #include "ddl/lockstats.h"
 #include "ddl/policy.h"
+#include "ddl/session_tables.h"
 #include "jobs/dbguard.h"
 #include "jobs/launcher.h"
 #include "jobs/shmem.h"
 #include "migrate/check.h"
+#include "online/online.h"
 
 PG_MODULE_MAGIC;
 
@@ -106,11 +112,15 @@ _PG_init(void)
 	pgm_dry_run_prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = pgm_dry_run_ExecutorStart;
 
+	pgm_session_tables_prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = pgm_session_tables_ExecutorStart;
+
 	pgm_dbguard_prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = pgm_dbguard_ProcessUtility;
 
-	/* Background jobs. */
+	/* Background jobs, and the online changes they run. */
 	pgm_launcher_register();
+	pgm_online_init();
 
 	pgm_preloaded = true;
 }
@@ -124,6 +134,7 @@ pgm_shmem_request(void)
 		prev_shmem_request_hook();
 #endif
 	pgm_violations_shmem_request();
+	pgm_session_tables_shmem_request();
 	pgm_jobs_shmem_request();
 }
 
@@ -134,5 +145,6 @@ pgm_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	pgm_violations_shmem_startup();
+	pgm_session_tables_shmem_startup();
 	pgm_jobs_shmem_startup();
 }

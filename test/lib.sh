@@ -57,10 +57,11 @@ pgm_drop_root() {
 	chmod 755 "$copy"
 	pgm_log "running as $PGM_USER in $copy (initdb refuses root)"
 	local rc=0 kv pass=()
-	# The majors to test and where their servers are (see pgm_pg_config).
+	# The majors to test, where their servers are (see pgm_pg_config and
+	# pgm_pg_built) and the caches chosen.
 	while IFS= read -r kv; do
 		pass+=("$kv")
-	done < <(env | grep -E '^PGM_(MAJORS|PG_CONFIG_[0-9]+|PG_MISSING_[0-9]+)=' || true)
+	done < <(env | grep -E '^PGM_(MAJORS|UPGRADE_FROM|PG_CACHE|PGCORE_CACHE|PG_(CONFIG|MISSING|BUILT|BUILT_MISSING)_[0-9]+)=' || true)
 	runuser -u "$PGM_USER" -- env PGM_KEEP="${PGM_KEEP:-}" "${pass[@]}" \
 		bash "$copy/$script" "$@" || rc=$?
 	# Hand results back to the caller's tree.
@@ -72,18 +73,13 @@ pgm_drop_root() {
 	exit $rc
 }
 
-# The pg_config of PostgreSQL major $1: bookworm's package for 15, a build
-# from Debian's source package (test/pg_build.sh, cached outside the tree)
-# for the others.  Sets PGM_PG_CONFIG_<major>, or PGM_PG_MISSING_<major> to
-# the reason when that major cannot be had.
-pgm_pg_config() {
-	local major=$1 var=PGM_PG_CONFIG_$1 missing=PGM_PG_MISSING_$1 prefix
+# The pg_config of PostgreSQL major $1 built from Debian's source package
+# (test/pg_build.sh, cached outside the tree).  Sets PGM_PG_BUILT_<major>,
+# or PGM_PG_BUILT_MISSING_<major> to the reason when it cannot be had.
+pgm_pg_built() {
+	local major=$1 var=PGM_PG_BUILT_$1 missing=PGM_PG_BUILT_MISSING_$1 prefix
 	[ -z "${!var:-}" ] || return 0
 	[ -z "${!missing:-}" ] || return 1
-	if [ "$major" = 15 ]; then
-		export "$var=/usr/lib/postgresql/15/bin/pg_config"
-		return 0
-	fi
 	local err rc=0
 	err=$(mktemp)
 	prefix=$(bash "$PGM_TOP/test/pg_build.sh" "$major" 2>"$err") || rc=$?
@@ -92,11 +88,40 @@ pgm_pg_config() {
 		export "$var=$prefix/bin/pg_config"
 	else
 		# The reason is test/pg_build.sh's last word.
-		export "PGM_PG_MISSING_$major=$(tail -n 1 "$err" | sed 's/^== //')"
+		export "$missing=$(tail -n 1 "$err" | sed 's/^== //')"
 	fi
 	rm -f "$err"
 	return $rc
 }
+
+# The pg_config of PostgreSQL major $1 the suite runs on: bookworm's
+# package for 15, a build from Debian's source package for the others.
+# Sets PGM_PG_CONFIG_<major>, or PGM_PG_MISSING_<major> to the reason when
+# that major cannot be had.
+pgm_pg_config() {
+	local major=$1 var=PGM_PG_CONFIG_$1 missing=PGM_PG_MISSING_$1
+	[ -z "${!var:-}" ] || return 0
+	[ -z "${!missing:-}" ] || return 1
+	if [ "$major" = 15 ]; then
+		export "$var=/usr/lib/postgresql/15/bin/pg_config"
+		return 0
+	fi
+	local built=PGM_PG_BUILT_$major built_missing=PGM_PG_BUILT_MISSING_$major
+	if pgm_pg_built "$major"; then
+		export "$var=${!built}"
+	else
+		export "$missing=${!built_missing}"
+		return 1
+	fi
+}
+
+# The major the pg_upgrade test upgrades from, and the installation it uses
+# for it.  pg_upgrade restores the old cluster's schema with the new major's
+# pg_dump, and that fails on bookworm's packaged 15.20 for any table (it
+# stores a column option, pg_attver, on every column, which 18.6's pg_dump
+# copies and 18.6 rejects), so the old cluster runs on a build of Debian's
+# source package like the newer majors.
+PGM_UPGRADE_FROM=${PGM_UPGRADE_FROM:-15}
 
 # Build pg_migrate and install it into $PGM_WORK/inst next to a copy of the
 # server (of major $PGM_PGVER, see pgm_pg_config).  Sets PGM_BIN to the
@@ -129,6 +154,39 @@ pgm_build() {
 	export PGM_BIN PGM_PGXS PGM_WORK
 }
 
+# pg_migrate built against the major the pg_upgrade test upgrades from
+# ($PGM_UPGRADE_FROM, see above) and installed next to a copy of that
+# server under $PGM_WORK/upgrade-from-MAJOR, from a copy of the tree so that
+# the current major's objects stay.  Sets PGM_UPGRADE_OLD_BIN, or
+# PGM_UPGRADE_OLD_MISSING to the reason it cannot be had.
+pgm_build_old() {
+	local major=$PGM_UPGRADE_FROM dir built missing
+	PGM_UPGRADE_OLD_BIN=""
+	PGM_UPGRADE_OLD_MISSING=""
+	if ! pgm_pg_built "$major"; then
+		missing=PGM_PG_BUILT_MISSING_$major
+		PGM_UPGRADE_OLD_MISSING="no build of PostgreSQL $major: ${!missing}"
+		return 1
+	fi
+	built=PGM_PG_BUILT_$major
+	dir=$PGM_WORK/upgrade-from-$major
+	rm -rf "$dir"
+	mkdir -p "$dir/src"
+	tar -C "$PGM_TOP" --exclude=./.git --exclude='./tmp_*' --exclude=./results \
+		--exclude=./bench/report --exclude='*.o' --exclude='*.bc' --exclude='*.so' -cf - . |
+		tar -C "$dir/src" -xf -
+	PGM_UPGRADE_OLD_BIN=$(
+		PGM_TOP=$dir/src PGM_WORK=$dir PGM_PGVER=$major
+		export "PGM_PG_CONFIG_$major=${!built}"
+		pgm_build >&2 && echo "$PGM_BIN"
+	) || {
+		PGM_UPGRADE_OLD_BIN=""
+		PGM_UPGRADE_OLD_MISSING="pg_migrate does not build against PostgreSQL $major"
+		return 1
+	}
+	export PGM_UPGRADE_OLD_BIN
+}
+
 # Start a throwaway cluster with the library preloaded.
 #   pgm_start_cluster DIR PORT
 pgm_start_cluster() {
@@ -148,4 +206,35 @@ pgm_start_cluster() {
 
 pgm_stop_cluster() {
 	"$PGM_BIN/pg_ctl" -D "$1" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# What test/interop needs from Debian: the tools DBAs run beside pg_migrate,
+# as packaged for PostgreSQL 15 (Debian ships them for its own server
+# only), Sqitch with its PostgreSQL driver, and Node.js with npm for dbmate
+# and node-pg-migrate (when the machine has no Node.js of its own).
+PGM_INTEROP_PACKAGES="postgresql-15-repack postgresql-15-partman \
+postgresql-15-cron postgresql-15-pgaudit sqitch libdbd-pg-perl"
+
+pgm_install_interop_deps() {
+	local extra=""
+	command -v npm >/dev/null 2>&1 || extra="nodejs npm"
+	# shellcheck disable=SC2086
+	pgm_install_deps $PGM_INTEROP_PACKAGES $extra
+}
+
+# Install the npm tools of test/interop (versions in
+# test/interop/package.json) into directory $1, unless already there, and
+# print the directory holding their commands.
+pgm_interop_npm() {
+	local dir=$1
+	mkdir -p "$dir"
+	if ! cmp -s "$PGM_TOP/test/interop/package.json" "$dir/package.json" ||
+		[ ! -x "$dir/node_modules/.bin/dbmate" ] ||
+		[ ! -x "$dir/node_modules/.bin/node-pg-migrate" ]; then
+		cp "$PGM_TOP/test/interop/package.json" "$dir/package.json"
+		pgm_log "interop: npm install (dbmate, node-pg-migrate)"
+		(cd "$dir" && npm install --no-audit --no-fund --no-package-lock \
+			--loglevel=error >&2) || return 1
+	fi
+	echo "$dir/node_modules/.bin"
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build one PostgreSQL major from Debian's source package into a cache
 # outside the source tree, so the test suite can run against majors Debian
-# bookworm does not ship (15 comes from bookworm's own packages).
+# bookworm does not ship.  The suite runs on bookworm's own packages for 15;
+# a build of 15 is the old cluster of the pg_upgrade test (see
+# pgm_build_old in test/lib.sh).
 #
 #   bash test/pg_build.sh MAJOR      prints the installation prefix
 #
@@ -30,6 +32,7 @@ log() { printf '== %s\n' "$*" >&2; }
 # security archive.
 pgm_pg_suites() {
 	case $1 in
+	15) printf '%s\n' 'debian-security bookworm-security' 'debian bookworm' ;;
 	17) printf '%s\n' 'debian-security trixie-security' 'debian trixie' ;;
 	18) printf '%s\n' 'debian sid' ;;
 	*) return 1 ;;

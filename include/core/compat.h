@@ -180,4 +180,24 @@
 	"(which then needs no scan) and drop the CHECK."
 #endif
 
+/*
+ * Online changes (src/online): 18 can add a NOT NULL constraint NOT VALID
+ * and validate it later, and has constraints that are not enforced.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_HAVE_NOT_NULL_NOT_VALID 1
+#define PGM_ConstraintNotEnforced(con) (!(con)->is_enforced)
+#define PGM_CONTYPE_IS_NOT_NULL(contype) ((contype) == CONSTRAINT_NOTNULL)
+#else
+#define PGM_ConstraintNotEnforced(con) false
+#define PGM_CONTYPE_IS_NOT_NULL(contype) false
+#endif
+
+/* 16 gave stringToQualifiedNameList a soft-error context. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_stringToQualifiedNameList(s) stringToQualifiedNameList((s), NULL)
+#else
+#define PGM_stringToQualifiedNameList(s) stringToQualifiedNameList(s)
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

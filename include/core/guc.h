@@ -47,6 +47,8 @@ extern int	pgm_lock_retry_budget;
 extern int	pgm_lock_retries;
 extern int	pgm_migration_lock_timeout;
 extern int	pgm_max_migration_rows;
+extern int	pgm_own_undo_window;	/* s */
+extern bool pgm_own_new_tables;
 
 /* Background jobs */
 extern int	pgm_max_workers;

@@ -108,5 +108,7 @@ extern const char *pgm_lockmode_name(LOCKMODE mode);
 extern char *pgm_size_pretty(BlockNumber blocks);
 extern int	pgm_rule_from_name(const char *name);
 extern char *pgm_op_relation(PgmOperation *op);
+extern bool pgm_type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd,
+										  const char **why, char **typname);
 
 #endif							/* PG_MIGRATE_CLASSIFY_H */

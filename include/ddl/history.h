@@ -63,6 +63,8 @@ typedef struct HistoryObject
 	char	   *schema;				/* NULL for objects not in a schema */
 	bool		dropped;
 	bool		temporary;
+	Oid			relid;				/* a relation or its column: its OID */
+	int			attnum;				/* a column: its number; else 0 */
 } HistoryObject;
 
 extern HistoryFrame *pgm_current_frame;
@@ -76,5 +78,10 @@ extern HistoryFrame *pgm_history_begin(PlannedStmt *pstmt,
 									   ProcessUtilityContext context);
 extern void pgm_history_finish(HistoryFrame *frame, Node *parsetree);
 extern void pgm_history_discard(HistoryFrame *frame);
+extern void pgm_history_extension_created(void);
+extern bool pgm_history_restoring(void);
+extern bool pgm_history_start_restore(Oid copy_relid);
+extern int64 pgm_history_recent_creation(Oid relid, AttrNumber attnum,
+										 int window_s, TimestampTz *at);
 
 #endif							/* PG_MIGRATE_HISTORY_H */

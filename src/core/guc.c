@@ -39,6 +39,8 @@ int			pgm_lock_retry_budget = 60 * 1000;	/* ms */
 int			pgm_lock_retries = 1000;
 int			pgm_migration_lock_timeout = 60 * 1000;	/* ms */
 int			pgm_max_migration_rows = 100000;
+int			pgm_own_undo_window = 60 * 60;	/* s */
+bool		pgm_own_new_tables = true;
 
 /* Background jobs (jobs/) */
 int			pgm_max_workers = 2;
@@ -196,6 +198,28 @@ pgm_guc_init(void)
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.own_undo_window",
+							"How recent a role's own table or column must be for its drop to count as an undo.",
+							"A DROP TABLE or DROP COLUMN of what the same role created less than this long "
+							"ago, as the DDL history shows, is not refused as data loss. 0 turns this off. "
+							"Only superusers may change it.",
+							&pgm_own_undo_window,
+							60 * 60,
+							0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_migrate.own_new_tables",
+							 "Tables this session created that no other session has used are never \"populated\".",
+							 "Blocking operations on them (pgbench -i adding its keys, a restore building its "
+							 "indexes) block nobody. Only superusers may change it.",
+							 &pgm_own_new_tables,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomIntVariable("pg_migrate.max_workers",
 							"Maximum number of job workers running at once, over all databases.",

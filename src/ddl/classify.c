@@ -79,6 +79,7 @@
 #include "core/parse.h"
 #include "ddl/cascade.h"
 #include "ddl/classify.h"
+#include "ddl/session_tables.h"
 
 /*
  * The rule catalogue, as users see it in migrate_rules.  The default action
@@ -131,34 +132,37 @@ const PgmRuleInfo pgm_rules[PGM_NUM_RULES] = {
 		"The statement rewrites every row of a populated table while holding a lock that blocks reads and writes.",
 		"AccessExclusiveLock",
 		"Add a nullable column (or one with a non-volatile default), backfill it with migrate_batch_update(), "
-		"then swap; for type changes use a new column; use pg_repack-style online rebuilds instead of VACUUM FULL/CLUSTER.",
+		"then swap; for a column type change migrate_online() does all of this; use pg_repack-style "
+		"online rebuilds instead of VACUUM FULL/CLUSTER.",
 		"deny"},
 	[PGM_RULE_BLOCKING_INDEX_BUILD] = {
 		"blocking_index_build",
 		"Building an index on a populated table without CONCURRENTLY blocks writes for the whole build.",
 		"ShareLock",
 		"CREATE INDEX CONCURRENTLY (or REINDEX CONCURRENTLY), then ADD CONSTRAINT ... USING INDEX for "
-		"unique and primary keys; run it with migrate_apply_async().",
+		"unique and primary keys; run it with migrate_apply_async(), or hand the statement as it is "
+		"to migrate_online().",
 		"deny"},
 	[PGM_RULE_BLOCKING_INDEX_DROP] = {
 		"blocking_index_drop",
 		"DROP INDEX without CONCURRENTLY on a populated table waits for and blocks every reader and writer.",
 		"AccessExclusiveLock",
-		"DROP INDEX CONCURRENTLY.",
+		"DROP INDEX CONCURRENTLY, or hand the statement as it is to migrate_online().",
 		"deny"},
 	[PGM_RULE_VALIDATING_SCAN] = {
 		"validating_scan",
 		"Adding a CHECK or FOREIGN KEY constraint (or validating one under a write-blocking lock) scans "
 		"the whole populated table while writes are blocked.",
 		"AccessExclusiveLock / ShareRowExclusiveLock",
-		"ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in its own transaction.",
+		"ADD CONSTRAINT ... NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in its own transaction; "
+		"migrate_online() does both from the statement as it is.",
 		"deny"},
 	[PGM_RULE_NOT_NULL_SCAN] = {
 		"not_null_scan",
 		"SET NOT NULL scans the whole populated table under an AccessExclusiveLock unless a validated "
 		"CHECK constraint already proves the column is not null.",
 		"AccessExclusiveLock",
-		PGM_NOT_NULL_RECIPE,
+		PGM_NOT_NULL_RECIPE " migrate_online() does this from the statement as it is.",
 		"deny"},
 	[PGM_RULE_ADD_REQUIRED_COLUMN] = {
 		"add_required_column",
@@ -304,6 +308,29 @@ relation_facts(Oid relid, RelFacts *f)
 	f->populated = !f->is_new &&
 		f->relpersistence != RELPERSISTENCE_TEMP &&
 		(uint64) f->blocks * BLCKSZ > (uint64) pgm_small_table_size * 1024;
+
+	/*
+	 * Nor is a table this session created that no other session has used
+	 * (session_tables.c): nobody can be queued behind its blocking locks.
+	 */
+	if (f->populated && pgm_own_new_tables && pgm_session_table_private(relid))
+		f->populated = false;
+}
+
+/*
+ * Does the relation hold no data at all?  A table (with its whole tree) of
+ * 0 blocks has no row: dropping, truncating it or dropping one of its
+ * columns loses nothing, whatever the rules about data loss say for tables
+ * that existed before the transaction (pgbench -i truncates the tables it
+ * created a moment before; pg_repack drops its empty log table).  Judged
+ * on the block count, not on reltuples: a table whose rows were deleted
+ * but not yet vacuumed away still has blocks and is judged as usual.
+ */
+static bool
+holds_no_data(const RelFacts *f)
+{
+	return f->exists && f->blocks == 0 &&
+		(f->relkind == RELKIND_RELATION || f->relkind == RELKIND_PARTITIONED_TABLE);
 }
 
 bool
@@ -905,9 +932,9 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
  * A USING clause other than the bare column name is assumed to rewrite: its
  * value may differ from the column's in every row.
  */
-static bool
-type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
-						  char **typname)
+bool
+pgm_type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
+							  char **typname)
 {
 	ColumnDef  *def = castNode(ColumnDef, cmd->def);
 	HeapTuple	atttup;
@@ -1093,7 +1120,8 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 				break;
 
 			case AT_DropColumn:
-				if (f.is_new || f.relpersistence == RELPERSISTENCE_TEMP)
+				if (f.is_new || f.relpersistence == RELPERSISTENCE_TEMP ||
+					holds_no_data(&f))
 					break;
 				/* A missing column: ALTER TABLE reports it (or skips it). */
 				if (get_attnum(relid, cmd->name) == InvalidAttrNumber)
@@ -1129,7 +1157,7 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 						((PgmOperation *) llast(cls->ops))->colname = pstrdup(cmd->name);
 					}
 				}
-				if (f.populated && type_change_needs_rewrite(relid, cmd, &why, &typname))
+				if (f.populated && pgm_type_change_needs_rewrite(relid, cmd, &why, &typname))
 				{
 					add_op(cls, PGM_RULE_TABLE_REWRITE, relid, &f, lockmode,
 						   psprintf("ALTER COLUMN %s TYPE %s with %s rewrites table \"%s\"",
@@ -1393,7 +1421,7 @@ classify_drop(PgmClassification *cls, DropStmt *stmt)
 
 					add_lock(cls, relid, &f, AccessExclusiveLock);
 					if (stmt->removeType == OBJECT_TABLE && !f.is_new &&
-						f.relpersistence != RELPERSISTENCE_TEMP)
+						f.relpersistence != RELPERSISTENCE_TEMP && !holds_no_data(&f))
 						add_op(cls, PGM_RULE_DROP_TABLE, relid, &f, AccessExclusiveLock,
 							   psprintf("DROP TABLE \"%s\"", f.relname));
 				}
@@ -1756,7 +1784,8 @@ pgm_classify_statement(Node *parsetree)
 					if (!f.exists)
 						continue;
 					add_lock(cls, relid, &f, AccessExclusiveLock);
-					if (!f.is_new && f.relpersistence != RELPERSISTENCE_TEMP)
+					if (!f.is_new && f.relpersistence != RELPERSISTENCE_TEMP &&
+						!holds_no_data(&f))
 						add_op(cls, PGM_RULE_TRUNCATE, relid, &f, AccessExclusiveLock,
 							   psprintf("TRUNCATE \"%s\"", f.relname));
 				}

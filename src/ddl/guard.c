@@ -62,6 +62,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_authid.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
@@ -82,6 +83,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
+#include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/subxact.h"
@@ -92,12 +94,34 @@
 #include "ddl/lockwait.h"
 #include "ddl/policy.h"
 #include "ddl/redact.h"
+#include "ddl/session_tables.h"
 
 /* The hook this one chains to; _PG_init installs it. */
 ProcessUtility_hook_type pgm_guard_prev_ProcessUtility = NULL;
 
 /* Depth of pg_migrate's own code on the stack; the hook stands aside. */
 static int	pgm_own_code = 0;
+
+/* The table a CREATE TABLE (AS) of this session made, or InvalidOid. */
+static Oid
+created_table(Node *parsetree)
+{
+	RangeVar   *rv = NULL;
+	Oid			relid;
+
+	if (IsA(parsetree, CreateStmt))
+		rv = ((CreateStmt *) parsetree)->relation;
+	else if (IsA(parsetree, CreateTableAsStmt) &&
+			 ((CreateTableAsStmt *) parsetree)->objtype == OBJECT_TABLE &&
+			 ((CreateTableAsStmt *) parsetree)->into != NULL)
+		rv = ((CreateTableAsStmt *) parsetree)->into->rel;
+	if (rv == NULL || rv->relpersistence == RELPERSISTENCE_TEMP)
+		return InvalidOid;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (!OidIsValid(relid) || get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		return InvalidOid;
+	return relid;
+}
 
 bool
 pgm_in_own_code(void)
@@ -228,12 +252,16 @@ typedef struct Attempt
 	bool		record;
 	const char *overrides_json;
 	const char *timeout;
+	MemoryContext cxt;			/* the attempt's own memory (see below) */
 } Attempt;
 
 static void
 run_attempt(void *arg)
 {
 	Attempt    *a = (Attempt *) arg;
+
+	/* pgm_subxact_run() gives the caller's context back, also on error. */
+	MemoryContextSwitchTo(a->cxt);
 
 	/* Saved at the subtransaction's GUC level: undone when it ends. */
 	(void) set_config_option("lock_timeout", a->timeout,
@@ -268,7 +296,8 @@ run_with_retries(PgmClassification *cls,
 	int			delay = 0;
 	char		timeout[32];
 	Attempt		attempt = {pstmt, queryString, context, params, queryEnv,
-		dest, qc, record, overrides_json, timeout};
+		dest, qc, record, overrides_json, timeout, NULL};
+	uint64		queryId = pstmt->queryId;
 
 	snprintf(timeout, sizeof(timeout), "%d", pgm_attempt_lock_timeout());
 
@@ -281,8 +310,25 @@ run_with_retries(PgmClassification *cls,
 		/* The history row of the attempt that succeeds counts them all. */
 		pgm_lockstats_set_attempt(attempts, wait_base, alone);
 		attempts++;
+
+		/*
+		 * Each attempt must look to the hooks after ours like a statement
+		 * that runs once.  What they allocate lives in a memory context of
+		 * the attempt's own, deleted when the attempt fails: pgaudit keeps
+		 * its stack of audited statements in such memory, popped by a reset
+		 * callback, and refuses the next top-level statement while an entry
+		 * is left.  pg_stat_statements clears the statement's queryId while
+		 * it runs it (so that nested executor runs are not counted twice)
+		 * and does not put it back; a retry with a zero queryId would not be
+		 * counted at all.
+		 */
+		attempt.cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate attempt",
+											ALLOCSET_DEFAULT_SIZES);
+		pstmt->queryId = queryId;
 		edata = pgm_subxact_run(run_attempt, &attempt, true);
 		pgm_lockstats_clear_attempt();
+		if (edata != NULL)
+			MemoryContextDelete(attempt.cxt);
 		if (edata == NULL)
 			return;
 		if (edata->sqlerrcode != ERRCODE_LOCK_NOT_AVAILABLE)
@@ -469,6 +515,9 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	bool		record;
 	bool		judge;
 
+	if (parsetree != NULL)
+		pgm_session_tables_note_utility(parsetree);
+
 	if (parsetree == NULL || stand_aside(context))
 	{
 		call_next(pstmt, queryString, readOnlyTree, context, params,
@@ -478,6 +527,8 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 
 	if (is_copy_into_history(parsetree))
 	{
+		(void) pgm_history_start_restore(RangeVarGetRelid(((CopyStmt *) parsetree)->relation,
+														  NoLock, true));
 		run_copy_into_history(pstmt, queryString, readOnlyTree, context,
 							  params, queryEnv, dest, qc);
 		return;
@@ -486,7 +537,8 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	judge = pgm_classify_wanted(parsetree) &&
 		(pgm_enforce != PGM_ENFORCE_OFF ||
 		 pgm_lock_timeout_mode == PGM_LOCK_TIMEOUT_INJECT);
-	record = pgm_record_ddl && pgm_history_wanted(parsetree);
+	record = pgm_record_ddl && pgm_history_wanted(parsetree) &&
+		!pgm_history_restoring();
 
 	if (!judge && !record)
 	{
@@ -527,4 +579,10 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	else
 		run_with_retries(cls, pstmt, queryString, context, params,
 						 queryEnv, dest, qc, record, overrides_json);
+
+	if (IsA(parsetree, CreateStmt) || IsA(parsetree, CreateTableAsStmt))
+		pgm_session_table_created(created_table(parsetree));
+	else if (IsA(parsetree, CreateExtensionStmt) &&
+			 strcmp(((CreateExtensionStmt *) parsetree)->extname, PGM_EXTENSION_NAME) == 0)
+		pgm_history_extension_created();
 }

@@ -18,7 +18,16 @@
  * ran in, so a statement that is rolled back, or whose savepoint is, leaves
  * no row: the history holds only what committed.  The insert runs as the
  * owner of the history table with a fully qualified, parameterised query,
- * so neither the caller's privileges nor its search_path play any part.
+ * so neither the caller's privileges nor its search_path play any part;
+ * it, and the event triggers' catalog reads, run out of sight of other
+ * extensions' hooks (core/own_sql.c): they are part of the statement being
+ * recorded, not statements of the user.
+ *
+ * Relations and columns are named in the row by OID too, which lets the
+ * policy tell a role's own recent table or column from an old one
+ * (pgm_history_recent_creation).  A session that created pg_migrate and
+ * then copies a dumped history into it is restoring the database: see
+ * "A fresh database being restored" below.
  *
  * Memory: each frame has its own context under TopMemoryContext, deleted
  * when the hook pops the frame, even on error.  It cannot live in a
@@ -29,6 +38,7 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -71,6 +81,9 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -81,6 +94,7 @@
 #include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
+#include "core/own_sql.h"
 #include "core/parse.h"
 #include "core/spi.h"
 #include "ddl/history.h"
@@ -111,6 +125,7 @@ PG_FUNCTION_INFO_V1(migrate_on_table_rewrite);
 static void add_object(HistoryFrame *frame, const ObjectAddress *addr,
 					   bool dropped);
 static void add_relation(HistoryFrame *frame, Oid relid);
+static void add_added_columns(HistoryFrame *frame, AlterTableStmt *stmt);
 static void add_named_object(HistoryFrame *frame, const char *type,
 							 const char *identity);
 
@@ -438,7 +453,12 @@ add_object(HistoryFrame *frame, const ObjectAddress *addr, bool dropped)
 	obj->dropped = dropped;
 
 	if (addr->classId == RelationRelationId)
+	{
 		nspid = get_rel_namespace(addr->objectId);
+		/* What pgm_history_recent_creation() looks for. */
+		obj->relid = addr->objectId;
+		obj->attnum = addr->objectSubId;
+	}
 	else if (addr->classId == NamespaceRelationId)
 		nspid = addr->objectId;
 	else if (addr->classId == ProcedureRelationId)
@@ -580,6 +600,40 @@ collect_hook_only_objects(HistoryFrame *frame, Node *parsetree)
 	}
 }
 
+/*
+ * The columns an ALTER TABLE added, each as an object of its own ("table
+ * column", with the table's OID and the column's number), so that the
+ * history can tell later when a column was made (see
+ * pgm_history_recent_creation()).  Event triggers report only the table.
+ */
+static void
+add_added_columns(HistoryFrame *frame, AlterTableStmt *stmt)
+{
+	Oid			relid = InvalidOid;
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+		ColumnDef  *def;
+		ObjectAddress addr;
+		AttrNumber	attnum;
+
+		if (cmd->subtype != AT_AddColumn || cmd->def == NULL || !IsA(cmd->def, ColumnDef))
+			continue;
+		def = (ColumnDef *) cmd->def;
+		if (!OidIsValid(relid))
+			relid = lookup_rangevar(stmt->relation);
+		if (!OidIsValid(relid) || def->colname == NULL)
+			return;
+		attnum = get_attnum(relid, def->colname);
+		if (attnum == InvalidAttrNumber)
+			continue;
+		ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+		add_object(frame, &addr, false);
+	}
+}
+
 /* ---------------------------------------------------------------------
  * Event-trigger functions
  *
@@ -629,20 +683,32 @@ event_wanted(FunctionCallInfo fcinfo)
 static void
 run_event_query(SPIPlanPtr *plan, const char *sql)
 {
+	PgmSavedHooks hooks;
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (*plan == NULL)
+	/* Part of the statement being recorded: see own_sql.c. */
+	pgm_hide_from_hooks(&hooks);
+	PG_TRY();
 	{
-		SPIPlanPtr	p = SPI_prepare(sql, 0, NULL);
+		if (*plan == NULL)
+		{
+			SPIPlanPtr	p = SPI_prepare(sql, 0, NULL);
 
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed for \"%s\": %s",
-				 sql, SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		*plan = p;
+			if (p == NULL)
+				elog(ERROR, "SPI_prepare failed for \"%s\": %s",
+					 sql, SPI_result_code_string(SPI_result));
+			SPI_keepplan(p);
+			*plan = p;
+		}
+		if (SPI_execute_plan(*plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "event trigger query failed: %s", sql);
 	}
-	if (SPI_execute_plan(*plan, NULL, NULL, true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "event trigger query failed: %s", sql);
+	PG_FINALLY();
+	{
+		pgm_restore_hooks(&hooks);
+	}
+	PG_END_TRY();
 }
 
 /* Object classes a GRANT's InternalGrant can name, by its object type. */
@@ -972,6 +1038,10 @@ objects_json(List *objects)
 			escape_json(&buf, obj->schema);
 		else
 			appendStringInfoString(&buf, "null");
+		if (OidIsValid(obj->relid))
+			appendStringInfo(&buf, ", \"oid\": %u", obj->relid);
+		if (obj->attnum != 0)
+			appendStringInfo(&buf, ", \"attnum\": %d", obj->attnum);
 		if (obj->dropped)
 			appendStringInfoString(&buf, ", \"dropped\": true");
 		appendStringInfoChar(&buf, '}');
@@ -1180,6 +1250,30 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 	return isnull ? 0 : DatumGetInt64(id);
 }
 
+/*
+ * insert_row(), out of sight of other extensions' hooks: the row is part
+ * of the statement being recorded, not a statement of the user's (see
+ * own_sql.c).
+ */
+static int64
+insert_row_unseen(Oid relid, Datum *values, const char *nulls)
+{
+	PgmSavedHooks hooks;
+	volatile int64 id = 0;
+
+	pgm_hide_from_hooks(&hooks);
+	PG_TRY();
+	{
+		id = insert_row(relid, values, nulls);
+	}
+	PG_FINALLY();
+	{
+		pgm_restore_hooks(&hooks);
+	}
+	PG_END_TRY();
+	return id;
+}
+
 /* A role's name; a role dropped by the statement itself is named by OID. */
 static const char *
 role_name(Oid roleid)
@@ -1341,7 +1435,7 @@ write_row(Oid relid, Datum *values, const char *nulls)
 		pgm_act_as(pgm_relation_owner(relid), &saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		id = insert_row(relid, values, nulls);
+		id = insert_row_unseen(relid, values, nulls);
 		SPI_finish();
 		pgm_restore_user(&saved);
 		if (recover)
@@ -1463,6 +1557,8 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 
 	if (!frame->saw_event)
 		collect_hook_only_objects(frame, parsetree);
+	if (IsA(parsetree, AlterTableStmt))
+		add_added_columns(frame, (AlterTableStmt *) parsetree);
 
 	/* Statements that touched only temporary objects are skipped. */
 	all_temp = frame->objects != NIL;
@@ -1644,4 +1740,215 @@ migrate_history_purge(PG_FUNCTION_ARGS)
 					GetUserNameFromId(GetSessionUserId(), false), removed,
 					DatumGetCString(DirectFunctionCall1(interval_out, PG_GETARG_DATUM(0))))));
 	PG_RETURN_INT64((int64) removed);
+}
+
+/*
+ * When did the current role create this table (attnum 0) or add this
+ * column, if the history says it did less than window_s seconds ago?
+ * Returns the id of that history row and sets *at, or returns 0.
+ *
+ * A tool's undo of its own recent change (Sqitch's revert, dbmate's
+ * rollback, node-pg-migrate's down) drops what it created minutes before;
+ * like migrate_rollback()'s own-up exemption, that is judged as no loss.
+ * The history is append-only for everyone but its owner, and the row names
+ * the object by OID (and column number), so neither a name that was
+ * reused nor anything a client can set makes an old object look new.
+ *
+ * The rows are read newest first through the primary key, without the
+ * executor, and the scan stops at the first row older than the window.
+ */
+int64
+pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
+							TimestampTz *at)
+{
+	Oid			histid = pgm_relation(HISTORY_TABLE);
+	Relation	rel;
+	Relation	idx;
+	Oid			idxid;
+	SysScanDesc scan;
+	Snapshot	snap;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	AttrNumber	a_id,
+				a_at,
+				a_role,
+				a_objects,
+				a_tag;
+	TimestampTz since;
+	Datum		pattern;
+	const char *role = GetUserNameFromId(GetUserId(), true);
+	int64		found = 0;
+	TimestampTz when;
+	ObjectAddress addr;
+	char	   *identity;
+	StringInfoData buf;
+
+	if (!OidIsValid(histid) || window_s <= 0 || role == NULL)
+		return 0;
+	rel = table_open(histid, AccessShareLock);
+	/* Reading the index list sets rd_pkindex (the same on every major). */
+	list_free(RelationGetIndexList(rel));
+	idxid = rel->rd_pkindex;
+	a_id = get_attnum(histid, "id");
+	a_at = get_attnum(histid, "occurred_at");
+	a_role = get_attnum(histid, "effective_role");
+	a_objects = get_attnum(histid, "objects");
+	a_tag = get_attnum(histid, "command_tag");
+	if (!OidIsValid(idxid) || a_id <= 0 || a_at <= 0 || a_role <= 0 ||
+		a_objects <= 0 || a_tag <= 0)
+	{
+		table_close(rel, AccessShareLock);
+		return 0;
+	}
+	desc = RelationGetDescr(rel);
+	since = GetCurrentTimestamp() - (TimestampTz) window_s * USECS_PER_SEC;
+	/*
+	 * The object as it is named now, too: a history restored from another
+	 * cluster names that cluster's OIDs, and only a table of the same name
+	 * and the same OID can be taken for the one it made.
+	 */
+	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+	identity = getObjectIdentity(&addr, true);
+	if (identity == NULL)
+	{
+		table_close(rel, AccessShareLock);
+		return 0;
+	}
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "[{\"oid\": %u, ", relid);
+	if (attnum != 0)
+		appendStringInfo(&buf, "\"attnum\": %d, ", (int) attnum);
+	appendStringInfoString(&buf, "\"identity\": ");
+	escape_json(&buf, identity);
+	appendStringInfoString(&buf, "}]");
+	pattern = DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data));
+
+	idx = index_open(idxid, AccessShareLock);
+	snap = RegisterSnapshot(GetLatestSnapshot());
+	scan = systable_beginscan_ordered(rel, idx, snap, 0, NULL);
+	while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, BackwardScanDirection)))
+	{
+		bool		isnull;
+		Datum		d;
+		char	   *tag;
+
+		d = heap_getattr(tup, a_at, desc, &isnull);
+		if (isnull)
+			continue;
+		if (DatumGetTimestampTz(d) < since)
+			break;
+		when = DatumGetTimestampTz(d);
+		d = heap_getattr(tup, a_role, desc, &isnull);
+		if (isnull || strcmp(NameStr(*DatumGetName(d)), role) != 0)
+			continue;
+		/* A table is made by CREATE ...; a column by ALTER TABLE. */
+		d = heap_getattr(tup, a_tag, desc, &isnull);
+		if (isnull)
+			continue;
+		tag = TextDatumGetCString(d);
+		if (attnum != 0 ? strcmp(tag, "ALTER TABLE") != 0 : strncmp(tag, "CREATE ", 7) != 0)
+			continue;
+		d = heap_getattr(tup, a_objects, desc, &isnull);
+		if (isnull || !DatumGetBool(DirectFunctionCall2(jsonb_contains, d, pattern)))
+			continue;
+		d = heap_getattr(tup, a_id, desc, &isnull);
+		if (!isnull)
+		{
+			found = DatumGetInt64(d);
+			*at = when;
+		}
+		break;
+	}
+	systable_endscan_ordered(scan);
+	UnregisterSnapshot(snap);
+	index_close(idx, AccessShareLock);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* ---------------------------------------------------------------------
+ * A fresh database being restored
+ *
+ * A dump of a database with pg_migrate holds the extension's history as
+ * data: pg_restore (or psql < dump) creates the extension, then the tables,
+ * then copies the source's history back, then builds indexes and
+ * constraints.  Recorded as usual, the restore's own statements would take
+ * the first ids and the copy would collide with them (duplicate key), and
+ * what follows the copy would add rows the source never had.
+ *
+ * So a session that created pg_migrate in this database itself, and then
+ * copies rows into its history, is recognised as restoring it: before the
+ * copy the rows this backend wrote since (its own CREATE EXTENSION and
+ * CREATE TABLEs, which the copied history already records as they
+ * happened at the source) are removed, and from then on the session
+ * records nothing.  Both facts are the server's: CREATE EXTENSION
+ * pg_migrate and COPY into the history are a superuser's (the history's
+ * owner's), and rows written by other sessions are never touched: if
+ * there are any, the database is not a fresh one, and the copy fails as
+ * before, with its hint.
+ * ---------------------------------------------------------------------
+ */
+static Oid	created_extension = InvalidOid;	/* by this session */
+static Oid	created_extension_db = InvalidOid;
+static bool restoring = false;
+
+/* This session has just run CREATE EXTENSION pg_migrate. */
+void
+pgm_history_extension_created(void)
+{
+	if (!superuser())
+		return;
+	created_extension = get_extension_oid(PGM_EXTENSION_NAME, true);
+	created_extension_db = MyDatabaseId;
+	restoring = false;
+}
+
+/* Is this session restoring the database (see above)? */
+bool
+pgm_history_restoring(void)
+{
+	return restoring && created_extension_db == MyDatabaseId &&
+		OidIsValid(created_extension) &&
+		get_extension_oid(PGM_EXTENSION_NAME, true) == created_extension;
+}
+
+/*
+ * A COPY into the history is about to run in this session: when the
+ * session created the extension here, it is a restore; clear its own rows
+ * and stop recording.  Returns true when it did.
+ */
+bool
+pgm_history_start_restore(Oid copy_relid)
+{
+	Oid			relid = pgm_relation(HISTORY_TABLE);
+	char	   *nspname;
+	char	   *relname;
+	uint64		removed;
+
+	if (!OidIsValid(relid) || copy_relid != relid || !superuser() ||
+		created_extension_db != MyDatabaseId || !OidIsValid(created_extension) ||
+		get_extension_oid(PGM_EXTENSION_NAME, true) != created_extension)
+		return false;
+	if (restoring)
+		return true;
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	relname = get_rel_name(relid);
+	if (nspname == NULL || relname == NULL)
+		return false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) pgm_execute_as(pgm_relation_owner(relid),
+						  psprintf("DELETE FROM %s WHERE backend_pid OPERATOR(pg_catalog.=)"
+								   " pg_catalog.pg_backend_pid()",
+								   quote_qualified_identifier(nspname, relname)),
+						  0, NULL, NULL, NULL);
+	removed = SPI_processed;
+	SPI_finish();
+	restoring = true;
+	ereport(LOG,
+			(errmsg("restoring the DDL history of database \"%s\": its restore's own " UINT64_FORMAT
+					" rows are replaced by the copied history, and the session records no more",
+					get_database_name(MyDatabaseId), removed)));
+	return true;
 }

@@ -17,9 +17,14 @@
  *
  * Matching: a row applies when its rule matches and each scope column that
  * is set matches: role_name (the current user is a member of it, superuser
- * status not counting), schema_name (equal) and table_pattern (LIKE, on the
- * unqualified relation name).  The most specific applicable row wins: a role
- * scope weighs 4, a table pattern 2, a schema 1.  Between rows of the same
+ * status not counting), schema_name (equal), table_pattern (LIKE, on the
+ * unqualified relation name), and, from version 1.3 of the SQL objects,
+ * extension_name (the relation or its schema is a member of that
+ * extension, as pg_depend records it: pg_repack's private copies) and
+ * partition_of (the relation is a partition, at any depth, of that table:
+ * pg_partman's expired partitions).  The most specific applicable row wins:
+ * a role scope weighs 4, a table pattern or a parent 2, a schema or an
+ * extension 1.  Between rows of the same
  * weight a row the DBA wrote beats a shipped default, then the stricter
  * action wins.  No applicable row means allow.
  *
@@ -45,8 +50,12 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/dependency.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_namespace.h"
+#include "commands/extension.h"
 #include "commands/dbcommands.h"
 #include "mb/pg_wchar.h"
 #include "commands/trigger.h"
@@ -72,6 +81,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "ddl/classify.h"
+#include "ddl/history.h"
 #include "ddl/policy.h"
 
 #define POLICY_TABLE	"migrate_policy"
@@ -90,11 +100,17 @@ typedef struct PolicyEntry
 	Oid			role;			/* InvalidOid: any role */
 	char	   *schema;			/* NULL: any schema */
 	text	   *pattern;		/* NULL: any table */
+	char	   *extension;		/* NULL: any; else the relation or its
+								 * schema belongs to this extension */
+	Oid			partition_of;	/* InvalidOid: any; else a partition of it */
 	Oid			override_by;	/* InvalidOid: superusers only */
 	bool		shipped;
 } PolicyEntry;
 
+static bool data_loss_rule(PgmRule rule);
+
 static MemoryContext policy_cxt = NULL;
+static bool policy_has_tool_scopes = false;	/* extension_name, partition_of */
 static List *policy_entries = NIL;
 static bool policy_valid = false;
 static Oid	policy_relid = InvalidOid;
@@ -226,7 +242,9 @@ load_policy(void)
 				a_schema,
 				a_pattern,
 				a_override,
-				a_shipped;
+				a_shipped,
+				a_extension,
+				a_partition_of;
 
 	if (policy_valid && OidIsValid(policy_relid))
 		return true;
@@ -259,6 +277,10 @@ load_policy(void)
 	a_pattern = get_attnum(relid, "table_pattern");
 	a_override = get_attnum(relid, "override_by");
 	a_shipped = get_attnum(relid, "shipped");
+	/* Added in 1.3: absent until ALTER EXTENSION pg_migrate UPDATE. */
+	a_extension = get_attnum(relid, "extension_name");
+	a_partition_of = get_attnum(relid, "partition_of");
+	policy_has_tool_scopes = a_extension > 0 && a_partition_of > 0;
 	if (a_rule <= 0 || a_action <= 0 || a_role <= 0 || a_schema <= 0 ||
 		a_pattern <= 0 || a_override <= 0 || a_shipped <= 0)
 		elog(ERROR, "table %s does not have the expected columns", POLICY_TABLE);
@@ -294,6 +316,13 @@ load_policy(void)
 		e->override_by = isnull ? InvalidOid : DatumGetObjectId(d);
 		d = heap_getattr(tup, a_shipped, desc, &isnull);
 		e->shipped = !isnull && DatumGetBool(d);
+		if (policy_has_tool_scopes)
+		{
+			d = heap_getattr(tup, a_extension, desc, &isnull);
+			e->extension = isnull ? NULL : pstrdup(NameStr(*DatumGetName(d)));
+			d = heap_getattr(tup, a_partition_of, desc, &isnull);
+			e->partition_of = isnull ? InvalidOid : DatumGetObjectId(d);
+		}
 		policy_entries = lappend(policy_entries, e);
 	}
 	MemoryContextSwitchTo(oldcxt);
@@ -308,6 +337,42 @@ bool
 pgm_policy_active(void)
 {
 	return load_policy();
+}
+
+/*
+ * Is the relation one of the extension's own objects: a member of it, or a
+ * relation in a schema that is, owned by a superuser (who alone can install
+ * an extension that is not trusted, and who could switch enforcement off
+ * anyway)?  Membership is what the extension's script created (or what its
+ * owner added with ALTER EXTENSION ... ADD), and the ownership test keeps a
+ * role that was granted CREATE on such a schema from sheltering a table of
+ * its own there.
+ */
+static bool
+relation_of_extension(Oid relid, const char *extname)
+{
+	Oid			extoid = get_extension_oid(extname, true);
+	Oid			nspid;
+	Oid			owner;
+
+	if (!OidIsValid(extoid))
+		return false;
+	if (getExtensionOfObject(RelationRelationId, relid) == extoid)
+		return true;
+	nspid = get_rel_namespace(relid);
+	if (!OidIsValid(nspid) || getExtensionOfObject(NamespaceRelationId, nspid) != extoid)
+		return false;
+	owner = pgm_relation_owner(relid);
+	return OidIsValid(owner) && superuser_arg(owner);
+}
+
+/* Is the relation a partition, at any depth, of "parent"? */
+static bool
+partition_of(Oid relid, Oid parent)
+{
+	if (!get_rel_relispartition(relid))
+		return false;
+	return list_member_oid(get_partition_ancestors(relid), parent);
 }
 
 /*
@@ -332,13 +397,21 @@ entry_applies(PolicyEntry *e, PgmOperation *op)
 												  PointerGetDatum(e->pattern))))
 			return false;
 	}
+	if (e->extension &&
+		(!OidIsValid(op->relid) || !relation_of_extension(op->relid, e->extension)))
+		return false;
+	if (OidIsValid(e->partition_of) &&
+		(!OidIsValid(op->relid) || !partition_of(op->relid, e->partition_of)))
+		return false;
 	return true;
 }
 
 static int
 entry_weight(PolicyEntry *e)
 {
-	return (OidIsValid(e->role) ? 4 : 0) + (e->pattern ? 2 : 0) + (e->schema ? 1 : 0);
+	return (OidIsValid(e->role) ? 4 : 0) +
+		(e->pattern || OidIsValid(e->partition_of) ? 2 : 0) +
+		(e->schema || e->extension ? 1 : 0);
 }
 
 /* The row of migrate_policy that decides this operation, or NULL. */
@@ -436,6 +509,48 @@ exempted(PgmOperation *op)
 }
 
 /*
+ * A drop of a table the current role created, or of a column it added, less
+ * than pg_migrate.own_undo_window ago according to the DDL history: a
+ * tool's undo of its own recent change (Sqitch revert, dbmate rollback,
+ * node-pg-migrate down), judged like migrate_rollback()'s own-up
+ * exemption.  Returns the reason recorded as the override, or NULL.  Only
+ * what the statement names: a cascade reaches further than its author's
+ * recent work.
+ */
+static char *
+own_recent_undo(PgmOperation *op)
+{
+	AttrNumber	attnum = 0;
+	TimestampTz at = 0;
+	int64		id;
+
+	if (pgm_own_undo_window <= 0 || op->via != NULL || !OidIsValid(op->relid))
+		return NULL;
+	if (op->rule == PGM_RULE_DROP_COLUMN)
+	{
+		if (op->colname == NULL)
+			return NULL;
+		attnum = get_attnum(op->relid, op->colname);
+		if (attnum <= 0)
+			return NULL;
+		id = pgm_history_recent_creation(op->relid, attnum, pgm_own_undo_window, &at);
+		if (id == 0)
+			attnum = 0;			/* the table may be recent */
+		else
+			return psprintf("undoes ADD COLUMN %s made by the same role at %s (DDL history id " INT64_FORMAT ")",
+							quote_identifier(op->colname), timestamptz_to_str(at), id);
+	}
+	else if (op->rule != PGM_RULE_DROP_TABLE)
+		return NULL;
+	id = pgm_history_recent_creation(op->relid, 0, pgm_own_undo_window, &at);
+	if (id == 0)
+		return NULL;
+	return psprintf("undoes the creation of table %s by the same role at %s (DDL history id " INT64_FORMAT ")",
+					op->relname ? quote_identifier(op->relname) : "?", timestamptz_to_str(at), id);
+}
+
+
+/*
  * The verdicts on a classified statement: for each operation, the action of
  * the most specific matching migrate_policy row (allow operations are
  * dropped), whether a migrate_override() of this transaction or a down
@@ -486,6 +601,7 @@ pgm_policy_verdicts(PgmClassification *cls)
 		PolicyEntry *e;
 		PgmVerdict *v;
 		char	   *relname;
+		char	   *reason;
 		StringInfoData detail;
 
 		if (!may_act_on(op))
@@ -497,10 +613,12 @@ pgm_policy_verdicts(PgmClassification *cls)
 		v = palloc0(sizeof(PgmVerdict));
 		v->op = op;
 		v->action = e->action;
-		v->message = psprintf("rule \"%s\" %s this statement: %s",
+		v->message = psprintf("rule \"%s\" %s this statement: %s%s",
 							  pgm_rules[op->rule].name,
 							  e->action == PGM_ACTION_DENY ? "refuses" : "warns about",
-							  op->what);
+							  op->what,
+							  e->action == PGM_ACTION_DENY && data_loss_rule(op->rule) ?
+							  " (migrate_override() or a migrate_policy row can allow it)" : "");
 
 		initStringInfo(&detail);
 		relname = pgm_op_relation(op);
@@ -550,6 +668,18 @@ pgm_policy_verdicts(PgmClassification *cls)
 				v->detail = detail.data;
 				break;
 			}
+		}
+
+		/*
+		 * Or the role's own undo of what it made a moment ago?  (An
+		 * override of this transaction, with its human reason, comes
+		 * first.)
+		 */
+		if (e->action == PGM_ACTION_DENY && !v->overridden &&
+			(reason = own_recent_undo(op)) != NULL)
+		{
+			v->overridden = true;
+			v->override_reason = reason;
 		}
 		result = lappend(result, v);
 	}
@@ -707,6 +837,63 @@ op_alternative(PgmOperation *op)
 }
 
 /*
+ * The data-loss rules.  Tools and jobs that cannot call migrate_override()
+ * (a scheduled job, a maintenance function, a migration tool that shows
+ * only the error message) meet these most; their refusals say in the
+ * message itself that a policy row can allow them, and the hint gives the
+ * row.
+ */
+static bool
+data_loss_rule(PgmRule rule)
+{
+	return rule == PGM_RULE_DROP_TABLE || rule == PGM_RULE_DROP_COLUMN ||
+		rule == PGM_RULE_TRUNCATE;
+}
+
+/*
+ * The migrate_policy row that allows this operation from now on, for the
+ * hint: scoped to the partitions of the top parent for a partition (what
+ * pg_partman's retention drops), else to the table by schema and exact
+ * name.
+ */
+static char *
+policy_row_for(PgmOperation *op)
+{
+	Oid			nspid = pgm_extension_schema();
+	const char *policy;
+	StringInfoData pat;
+	const char *c;
+
+	if (!OidIsValid(nspid) || !OidIsValid(op->relid) || op->relname == NULL ||
+		op->schemaname == NULL)
+		return NULL;
+	policy = quote_qualified_identifier(get_namespace_name(nspid), POLICY_TABLE);
+	if (policy_has_tool_scopes && get_rel_relispartition(op->relid))
+	{
+		List	   *ancestors = get_partition_ancestors(op->relid);
+		Oid			top = ancestors ? llast_oid(ancestors) : InvalidOid;
+		char	   *topname = OidIsValid(top) ? get_rel_name(top) : NULL;
+		char	   *topnsp = OidIsValid(top) ? get_namespace_name(get_rel_namespace(top)) : NULL;
+
+		if (topname && topnsp)
+			return psprintf("INSERT INTO %s (rule, action, partition_of) VALUES (%s, 'allow', %s);",
+							policy, quote_literal_cstr(pgm_rules[op->rule].name),
+							quote_literal_cstr(quote_qualified_identifier(topnsp, topname)));
+	}
+	/* The exact name as a LIKE pattern. */
+	initStringInfo(&pat);
+	for (c = op->relname; *c; c++)
+	{
+		if (*c == '\\' || *c == '_' || *c == '%')
+			appendStringInfoChar(&pat, '\\');
+		appendStringInfoChar(&pat, *c);
+	}
+	return psprintf("INSERT INTO %s (rule, action, schema_name, table_pattern) VALUES (%s, 'allow', %s, %s);",
+					policy, quote_literal_cstr(pgm_rules[op->rule].name),
+					quote_literal_cstr(op->schemaname), quote_literal_cstr(pat.data));
+}
+
+/*
  * The hint of a refusal: the safe alternative.  A restore meets refusals
  * because it was run without the documented settings (its indexes and
  * foreign keys come after the data, on populated tables); then the hint
@@ -715,11 +902,21 @@ op_alternative(PgmOperation *op)
 static const char *
 refusal_hint(PgmOperation *op)
 {
+	const char *hint = op_alternative(op);
+
+	if (data_loss_rule(op->rule) && op->via == NULL)
+	{
+		char	   *row = policy_row_for(op);
+
+		if (row)
+			hint = psprintf("%s A job or tool that cannot call migrate_override() is allowed "
+							"for good by a superuser's policy row: %s", hint, row);
+	}
 	if (pgm_session_is_restore())
 		return psprintf("When restoring a dump, run pg_restore as a superuser with %s. "
 						"Otherwise: %s",
-						PGM_RESTORE_PGOPTIONS, op_alternative(op));
-	return op_alternative(op);
+						PGM_RESTORE_PGOPTIONS, hint);
+	return hint;
 }
 
 /*

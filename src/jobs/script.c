@@ -191,8 +191,11 @@ check_async_script(List *stmts, const char *version, const char *what)
  * The worker logs in as the session's login role and sets the current
  * role; that must be possible for it, as it was for the submitter.
  */
-static void
-check_submitter(void)
+/* The runner of jobs of kind 'online', set by src/online at load time. */
+PgmOnlineRunner pgm_online_runner = NULL;
+
+void
+pgm_check_script_submitter(void)
 {
 	Oid			session = GetSessionUserId();
 	HeapTuple	tup;
@@ -330,7 +333,7 @@ migrate_apply_async(PG_FUNCTION_ARGS)
 	sj.m.description = pgm_text_arg(fcinfo, 3);
 	sj.m.irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
 	pgm_check_migration_args(sj.m.version, sj.m.up, sj.m.down, sj.m.irreversible);
-	check_submitter();
+	pgm_check_script_submitter();
 
 	stmts = pgm_parse_script(sj.m.up, "up", true);
 	check_async_script(stmts, sj.m.version, "up");
@@ -373,7 +376,7 @@ migrate_rollback_async(PG_FUNCTION_ARGS)
 	pgm_check_not_standby();
 	if (version != NULL)
 		pgm_check_version(version);
-	check_submitter();
+	pgm_check_script_submitter();
 
 	pgm_serialise_migrations(true);
 	pgm_refuse_unfinished_async();
@@ -409,6 +412,7 @@ typedef struct ScriptRun
 	bool		irreversible;
 	char	   *checksum;
 	char	   *search_path;
+	bool		online;			/* a job of kind 'online' (src/online) */
 	Oid			owner;			/* the role the statements run as */
 	List	   *stmts;			/* PgmScriptStmt of the script to run */
 	List	   *up_stmts;		/* rolling back: what the up script created */
@@ -470,7 +474,7 @@ load_script_job(ScriptRun *run)
 		return false;
 	values[0] = Int64GetDatum(run->job_id);
 	job_execute("SELECT j.state, j.owner::pg_catalog.oid, s.direction, s.version, s.description,"
-				" s.up, s.down, s.irreversible, s.checksum, s.search_path"
+				" s.up, s.down, s.irreversible, s.checksum, s.search_path, j.kind"
 				" FROM @job@ j JOIN @script@ s ON s.job_id OPERATOR(pg_catalog.=) j.id"
 				" WHERE j.id OPERATOR(pg_catalog.=) $1",
 				1, types, values, NULL);
@@ -492,6 +496,7 @@ load_script_job(ScriptRun *run)
 	run->irreversible = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
 	run->checksum = SPI_getvalue(tup, desc, 9);
 	run->search_path = SPI_getvalue(tup, desc, 10);
+	run->online = strcmp(SPI_getvalue(tup, desc, 11), "online") == 0;
 	if (run->down)
 	{
 		if (run->down_script == NULL)
@@ -596,10 +601,10 @@ mark_attempted(ScriptRun *run, PgmScriptStmt *st, bool attempted)
  * commit and start transactions of its own while it runs, so everything
  * the portal uses lives in run->stmt_cxt, not in a transaction's memory.
  */
-static void
-run_toplevel(ScriptRun *run, const char *sql)
+void
+pgm_run_toplevel(const char *sql, MemoryContext cxt)
 {
-	MemoryContext oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
+	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
 	List	   *raws = pgm_parse_raw(sql);
 	RawStmt    *raw;
 	bool		snapshot_set = false;
@@ -610,8 +615,7 @@ run_toplevel(ScriptRun *run, const char *sql)
 	QueryCompletion qc;
 
 	if (list_length(raws) != 1)
-		elog(ERROR, "statement of job " INT64_FORMAT " does not parse as one statement",
-			 run->job_id);
+		elog(ERROR, "statement of a background job does not parse as one statement");
 	raw = linitial_node(RawStmt, raws);
 
 	debug_query_string = sql;
@@ -632,13 +636,19 @@ run_toplevel(ScriptRun *run, const char *sql)
 	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(raw->stmt), plans, NULL);
 	PortalStart(portal, NULL, 0, InvalidSnapshot);
 	receiver = CreateDestReceiver(DestNone);
-	MemoryContextSwitchTo(run->stmt_cxt);
+	MemoryContextSwitchTo(cxt);
 	(void) PGM_PortalRun(portal, FETCH_ALL, true, receiver, receiver, &qc);
 	receiver->rDestroy(receiver);
 	PortalDrop(portal, false);
 
 	debug_query_string = NULL;
 	MemoryContextSwitchTo(oldcxt);
+}
+
+static void
+run_toplevel(ScriptRun *run, const char *sql)
+{
+	pgm_run_toplevel(sql, run->stmt_cxt);
 }
 
 /*
@@ -1004,6 +1014,22 @@ pgm_run_script_job(int64 job_id)
 	PG_END_TRY();
 	if (!runnable)
 		return;
+
+	/*
+	 * An online change has the submitting session's setup (role,
+	 * search_path, settings) like a migration, and steps of its own.
+	 */
+	if (run.online)
+	{
+		pgm_current_migration = NULL;
+		if (pgm_online_runner == NULL)
+		{
+			fail_script_job(&run, "online changes are not available in this server");
+			return;
+		}
+		pgm_online_runner(job_id);
+		return;
+	}
 
 	for (;;)
 	{

@@ -4,8 +4,9 @@
 # way.  Run the documented way (history recording and enforcement off for
 # the restore session), the restore succeeds with --exit-on-error, nothing
 # is lost or duplicated, the sequences continue after the restored ids, and
-# the job finishes in the restored database.  Run without those settings,
-# the restore fails with a hint that names them.
+# the job finishes in the restored database.  Run with no settings into a
+# new database, the restore succeeds too; into a database in use, it fails
+# with a hint that names them.
 # (014_jobs_dump_restore.pl covers jobs on renumbered columns.)
 use strict;
 use warnings;
@@ -79,19 +80,32 @@ my $dump = $node->basedir . '/src.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('src') ],
 	'pg_dump succeeds');
 
-# --- Without the documented settings the restore fails, saying what to do.
-# (pg_restore's own application_name tells the policies a restore is
-# running; the test harness sets another one.)
+# --- A restore with no settings into a new database: the session that
+# created pg_migrate there and copies the history back is restoring it
+# (its own rows give way to the copy, it records nothing more), and the
+# tables it created and filled are its own (their indexes are allowed).
 delete $ENV{PGAPPNAME};
 my $pgoptions = "PGOPTIONS='-c pg_migrate.record_ddl=off -c pg_migrate.enforce=off'";
 $node->safe_psql('postgres', 'CREATE DATABASE plain');
-$node->command_fails_like(
+$node->command_ok(
 	[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('plain'), $dump ],
+	'restore with no settings into a new database succeeds');
+is($node->safe_psql('plain', $queries{history}), $before{history},
+	'restore with no settings: the history is the source\'s, row for row');
+
+# --- Into a database where pg_migrate already records other sessions'
+# DDL, the copy collides, and the error says what to do.
+$node->safe_psql('postgres', 'CREATE DATABASE inuse');
+$node->safe_psql('inuse', 'CREATE EXTENSION pg_migrate; CREATE TABLE someone_elses (i int)');
+$node->command_fails_like(
+	[ 'pg_restore', '-d', $node->connstr('inuse'), $dump ],
 	qr/duplicate key value violates unique constraint "migrate_ddl_history_pkey".*HINT:  When restoring a dump, run pg_restore as a superuser with \Q$pgoptions\E/s,
-	'restore recording its own DDL: the history collision names the settings');
+	'restore into a database in use: the history collision names the settings');
 $node->safe_psql('postgres', 'CREATE DATABASE enforced');
 {
-	local $ENV{PGOPTIONS} = '-c pg_migrate.record_ddl=off';
+	# Without its own new tables counting as such, the index builds after
+	# the data are refused, and the hint names the settings.
+	local $ENV{PGOPTIONS} = '-c pg_migrate.record_ddl=off -c pg_migrate.own_new_tables=off';
 	$node->command_fails_like(
 		[ 'pg_restore', '--exit-on-error', '-d', $node->connstr('enforced'), $dump ],
 		qr/rule "blocking_index_build" refuses this statement.*HINT:  When restoring a dump, run pg_restore as a superuser with \Q$pgoptions\E\. Otherwise: CREATE INDEX CONCURRENTLY/s,

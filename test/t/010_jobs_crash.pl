@@ -45,12 +45,7 @@ my ($pid) = job_worker_pids($node);
 ok($pid, 'kill -9: worker visible in pg_stat_activity as "pg_migrate job"');
 like($node->safe_psql('postgres', "SELECT query FROM pg_stat_activity WHERE pid = $pid"),
 	qr/pg_migrate job $id slice 0: (?:batch \d+|yielding \d+ ms)/, 'kill -9: activity names the job and its batch (or its pause)');
-# Wait for the crash restart itself: a query that slips in before the
-# postmaster has noticed the death would be cut off by it.
-my $log_offset = -s $node->logfile;
-kill 'KILL', $pid;
-$node->wait_for_log(qr/all server processes terminated; reinitializing/, $log_offset);
-$node->poll_query_until('postgres', 'SELECT true') or die;
+kill_and_wait_restart($node, $pid);
 my $done_at_kill = $node->safe_psql('postgres', "SELECT rows_done FROM migrate_jobs WHERE id = $id");
 cmp_ok($done_at_kill, '<', 300000, 'kill -9: job interrupted before the end');
 check_exactly_once($id, 'kill -9');

@@ -49,9 +49,8 @@ open(my $fh, '<', "/proc/$pid/stat") or die "cannot read /proc/$pid/stat: $!";
 my @stat = split / /, (<$fh> =~ s/^.*\) //r);
 close $fh;
 is($stat[16], '10', 'the worker runs at pg_migrate.worker_nice');
-kill 'KILL', $pid;
+kill_and_wait_restart($node, $pid);
 $writer->quit;
-$node->poll_query_until('postgres', 'SELECT true') or die;
 
 is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done',
 	'after the crash the job is resumed without any action and finishes');

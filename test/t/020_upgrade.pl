@@ -205,7 +205,8 @@ my %data_sources = (
 	history => [ 'migrate_ddl_history', 'id <= %MAX%' ],
 	migrations => ['migrate_migrations'],
 	status => ['migrate_status()'],
-	policy => ['migrate_policy'],
+	# (1.3 adds two shipped rows, for pg_repack, checked below)
+	policy => [ 'migrate_policy', q{NOT (shipped AND note LIKE 'shipped: pg\_repack%')} ],
 	job_state => ['migrate_job_state'],
 	job_slice => ['migrate_job_slice'],
 	jobs => ['migrate_jobs']);
@@ -321,6 +322,10 @@ is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 
 
 my $after = snapshot('old', $max_id);
 is($after->{$_}, $before->{$_}, "the update leaves $_ unchanged") for sort keys %data_sources;
+is($node->safe_psql('old', q{SELECT string_agg(rule || ' ' || action || ' ' || extension_name, ', ' ORDER BY rule)
+                               FROM migrate_policy WHERE shipped AND extension_name IS NOT NULL}),
+	'blocking_index_build allow pg_repack, drop_table allow pg_repack',
+	'the update adds the shipped rows for pg_repack');
 is($node->safe_psql('old',
 		"SELECT command_tag || ': ' || statement FROM migrate_ddl_history WHERE id > $max_id"),
 	'ALTER EXTENSION: ALTER EXTENSION pg_migrate UPDATE',

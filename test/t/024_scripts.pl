@@ -45,6 +45,8 @@ my @unpinned = (
 	'migrate_plan(text, text, text)',
 	'migrate_apply_async(text, text, text, text, boolean)',
 	'migrate_rollback_async(text, boolean)',
+	'migrate_online(text, boolean)',
+	'migrate_online_sync()',
 	'migrate_job_wait(bigint, interval, text)');
 
 my $node = PostgreSQL::Test::Cluster->new('scripts');

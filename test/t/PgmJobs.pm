@@ -9,7 +9,7 @@ use Test::More;
 use Time::HiRes qw(usleep time);
 
 use Exporter 'import';
-our @EXPORT = qw(pgm_node wait_job_state job_worker_pids wait_rows_done);
+our @EXPORT = qw(pgm_node wait_job_state job_worker_pids wait_rows_done kill_and_wait_restart);
 
 # A started cluster with pg_migrate preloaded and quick job settings.
 sub pgm_node
@@ -56,6 +56,23 @@ sub wait_rows_done
 	my ($node, $db, $id, $rows, $timeout) = @_;
 	return $node->poll_query_until($db,
 		"SELECT rows_done >= $rows FROM migrate_jobs WHERE id = $id");
+}
+
+# kill -9 a server process and wait until the postmaster has restarted
+# everything and accepts connections again.  Polling with queries alone is
+# not enough: one that slips in before the postmaster noticed the death is
+# cut off by the restart, and one sent during crash recovery finds psql
+# already gone ("the database system is in recovery mode"), which
+# poll_query_until does not survive on every major.
+sub kill_and_wait_restart
+{
+	my ($node, $pid) = @_;
+	my $offset = -s $node->logfile;
+	kill 'KILL', $pid;
+	$node->wait_for_log(
+		qr/all server processes terminated; reinitializing.*database system is ready to accept connections/s,
+		$offset);
+	return;
 }
 
 # pids of the job workers running now.

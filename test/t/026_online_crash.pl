@@ -1,0 +1,166 @@
+# Online changes killed at each phase: the worker is killed with SIGKILL
+# (the server restarts, as after any crash) while the job is in its expand
+# step, its backfill, a concurrent index copy, its cut-over and its
+# complete step; every time the job resumes by itself and ends in the same
+# final state as an uninterrupted run: the new column with every value,
+# every index valid, nothing of the change left behind.
+#
+# To catch a phase, a writer holds ROW EXCLUSIVE on the table: every step
+# that needs a stronger lock (expand, cut-over, complete) then waits, gives
+# way after pg_migrate.lock_timeout and retries until the writer lets go;
+# a concurrent index build waits for an older snapshot.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time usleep);
+use PgmJobs;
+
+my $node = pgm_node('online_crash');
+# Many retries (a step waits for a writer on purpose) and small batches (a
+# backfill long enough to be caught).
+$node->append_conf('postgresql.conf', qq{
+pg_migrate.batch_max_retries = 1000
+pg_migrate.default_batch_size = 200
+pg_migrate.batch_target = '10ms'
+});
+$node->reload;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_migrate');
+
+# A table whose column n is NOT NULL and indexed, or (plain) neither: a
+# plain column's change goes from its backfill straight to its cut-over.
+sub load
+{
+	my ($table, $rows, $plain) = @_;
+	$node->safe_psql('postgres', qq{
+DROP TABLE IF EXISTS $table;
+CREATE TABLE $table (id int PRIMARY KEY, n int @{[ $plain ? '' : 'NOT NULL' ]}, pad text);
+INSERT INTO $table SELECT g, g, md5(g::text) FROM generate_series(1, $rows) g;
+@{[ $plain ? '' : "CREATE INDEX ${table}_n ON $table (n);" ]}
+VACUUM ANALYZE $table;
+});
+}
+
+sub phase
+{
+	my ($id) = @_;
+	return $node->safe_psql('postgres', "SELECT phase FROM migrate_jobs WHERE id = $id");
+}
+
+sub kill_workers
+{
+	my @pids = job_worker_pids($node);
+	my $offset = -s $node->logfile;
+	ok(@pids > 0, "a job worker is running ($_[0])");
+	kill 'KILL', $_ for @pids;
+	# The postmaster restarts everything; wait until it is ready again.
+	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
+	$node->poll_query_until('postgres', 'SELECT true') or die;
+}
+
+# The state an uninterrupted change ends in.
+sub check_final
+{
+	my ($table, $id, $rows, $what, $plain) = @_;
+	is(wait_job_state($node, 'postgres', $id, 'done|failed|cancelled', 180), 'done',
+		"$what: the job finishes after the crash");
+	is(phase($id), 'completed', "$what: the change is completed");
+	is($node->safe_psql('postgres', qq{
+SELECT format_type(atttypid, atttypmod) || ' ' || attnotnull FROM pg_attribute
+ WHERE attrelid = '$table'::regclass AND attname = 'n'}), $plain ? 'bigint false' : 'bigint true',
+		"$what: the column has its new type" . ($plain ? '' : ' and is NOT NULL'));
+	is($node->safe_psql('postgres', "SELECT count(*) || ' ' || sum(n) FROM $table WHERE n = id"),
+		"$rows " . ($rows * ($rows + 1) / 2), "$what: every value is there");
+	is($node->safe_psql('postgres', qq{
+SELECT string_agg(indexrelid::regclass || ':' || indisvalid, ',' ORDER BY indexrelid::regclass::text)
+  FROM pg_index WHERE indrelid = '$table'::regclass}),
+		$plain ? "${table}_pkey:true" : "${table}_n:true,${table}_pkey:true",
+		"$what: the indexes are there and valid, no copy left");
+	is($node->safe_psql('postgres', qq{
+SELECT count(*) FROM pg_attribute WHERE attrelid = '$table'::regclass AND attname LIKE 'pgm%'
+ UNION ALL SELECT count(*) FROM pg_trigger WHERE tgrelid = '$table'::regclass AND NOT tgisinternal}),
+		"0\n0", "$what: no shadow column and no trigger left");
+}
+
+my $writer;
+sub hold_table
+{
+	my ($table) = @_;
+	$writer = $node->background_psql('postgres', on_error_stop => 0);
+	$writer->query_safe("BEGIN; LOCK TABLE $table IN ROW EXCLUSIVE MODE;");
+}
+sub release_table { $writer->query_safe('COMMIT'); $writer->quit; }
+
+# --- killed in its expand step, then in its cut-over, then in complete -----
+load('a', 100000, 1);
+hold_table('a');
+my $id = $node->safe_psql('postgres',
+	"SELECT migrate_online('ALTER TABLE a ALTER COLUMN n TYPE bigint')");
+ok($node->poll_query_until('postgres', "SELECT phase = 'expand' FROM migrate_jobs WHERE id = $id"),
+	'expand: the job reaches its expand step');
+sleep(1);
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_attribute WHERE attrelid = 'a'::regclass AND attname LIKE 'pgm%'"),
+	'0', 'expand: the step waits for the writer');
+kill_workers('expand');
+$writer->quit;
+# The killed server ended the writer too.
+ok($node->poll_query_until('postgres', "SELECT phase LIKE 'backfill%' FROM migrate_jobs WHERE id = $id"),
+	'expand: the job resumes and reaches its backfill');
+
+# Paused in the backfill, so that the writer can take its lock before the
+# cut-over, then killed while the cut-over retries.
+$node->safe_psql('postgres', "SELECT migrate_job_pause($id)");
+is(wait_job_state($node, 'postgres', $id, 'paused'), 'paused', 'backfill: the job pauses');
+hold_table('a');
+$node->safe_psql('postgres', "SELECT migrate_job_resume($id)");
+ok($node->poll_query_until('postgres', "SELECT phase = 'cut-over' FROM migrate_jobs WHERE id = $id"),
+	'cut-over: the job reaches its cut-over');
+sleep(1);
+is($node->safe_psql('postgres', "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'a'::regclass AND attname = 'n'"),
+	'integer', 'cut-over: not done while the writer holds its lock');
+kill_workers('cut-over');
+$writer->quit;
+is(wait_job_state($node, 'postgres', $id, 'done|failed', 180), 'done',
+	'cut-over: the job resumes and reaches its end');
+is(phase($id), 'awaiting complete', 'cut-over: the change waits for complete');
+
+hold_table('a');
+$node->safe_psql('postgres', "SELECT migrate_online_complete($id)");
+ok($node->poll_query_until('postgres', "SELECT phase = 'complete' FROM migrate_jobs WHERE id = $id"),
+	'complete: the job reaches its complete step');
+sleep(1);
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_attribute WHERE attrelid = 'a'::regclass AND attname LIKE 'pgm%' AND NOT attisdropped"),
+	'1', 'complete: the drop of the old column waits for the writer');
+kill_workers('complete');
+$writer->quit;
+check_final('a', $id, 100000, 'killed in expand, cut-over and complete', 1);
+
+# --- killed in its backfill ------------------------------------------------
+load('b', 100000);
+$id = $node->safe_psql('postgres',
+	"SELECT migrate_online('ALTER TABLE b ALTER COLUMN n TYPE bigint', complete => true)");
+ok($node->poll_query_until('postgres', qq{
+SELECT j.rows_done > 0 FROM migrate_online_steps s JOIN migrate_jobs j ON j.id = s.backfill_job
+ WHERE s.job_id = $id}),
+	'backfill: batches are committed');
+kill_workers('backfill');
+check_final('b', $id, 100000, 'killed in its backfill');
+
+# --- killed while an index copy is built -----------------------------------
+load('c', 50000);
+# A snapshot older than the build makes it wait before it can validate the
+# index; nothing else in the change waits for snapshots.
+$writer = $node->background_psql('postgres', on_error_stop => 0);
+$writer->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM pg_class;');
+$id = $node->safe_psql('postgres',
+	"SELECT migrate_online('ALTER TABLE c ALTER COLUMN n TYPE bigint', complete => true)");
+ok($node->poll_query_until('postgres', q{
+SELECT wait_event_type = 'Lock' FROM pg_stat_activity
+ WHERE backend_type = 'pg_migrate job' AND query LIKE 'CREATE INDEX CONCURRENTLY%'}),
+	'index copy: the build waits for the open writer');
+kill_workers('index copy');
+$writer->quit;
+check_final('c', $id, 50000, 'killed in an index copy');
+
+done_testing();
