@@ -16,6 +16,10 @@ my $node = PostgreSQL::Test::Cluster->new('lockimpact');
 $node->init;
 $node->append_conf('postgresql.conf', "shared_preload_libraries = 'pg_migrate'");
 $node->append_conf('postgresql.conf', "pg_migrate.lock_hold_warning = '1s'");
+# The tables here stand for tables that existed long before: dropping one
+# the role has just created must not pass as undoing its own work.
+$node->append_conf('postgresql.conf', "pg_migrate.own_new_tables = off");
+$node->append_conf('postgresql.conf', "pg_migrate.own_undo_window = 0");
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_migrate;
@@ -165,6 +169,7 @@ is($node->safe_psql('postgres', q{
 
 $node->safe_psql('postgres', q{
 	CREATE TABLE gone (id int);
+	INSERT INTO gone VALUES (1);
 	INSERT INTO migrate_policy (rule, action, table_pattern) VALUES ('drop_column', 'warn', 't');
 });
 $node->psql('postgres', 'DROP TABLE gone');              # refused
