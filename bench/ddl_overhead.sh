@@ -11,6 +11,8 @@
 #       nothing loaded but a PL/pgSQL event trigger on ddl_command_end that
 #         inserts the rows of pg_event_trigger_ddl_commands() into a table,
 #     in statements per second and as a ratio to the baseline
+#   - what measuring the lock impact costs: the same loop, alone and in one
+#     transaction, with pg_migrate.measure_lock_impact off and on
 #   - pgbench TPC-B (DML only: the hook is never entered for DML) with and
 #     without pg_migrate, both sequentially and on twin clusters measured at
 #     the same time
@@ -124,6 +126,14 @@ cat >"$PGM_WORK/ddl.sql" <<'SQL'
 CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
 DROP TABLE bench_ddl_:client_id;
 SQL
+# The same in one transaction: the DROP's lock figures are completed at
+# commit, by an UPDATE of its own history row (src/ddl/lockstats.c).
+cat >"$PGM_WORK/ddl_tx.sql" <<'SQL'
+BEGIN;
+CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
+DROP TABLE bench_ddl_:client_id;
+COMMIT;
+SQL
 
 # Every measurement starts from a checkpoint, so that none pays for writing
 # out what the one before it dirtied.
@@ -135,7 +145,7 @@ tpcb() {
 ddl() {
 	local t
 	psql -Xq -c CHECKPOINT postgres
-	t=$(pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/ddl.sql" "$1" 2>/dev/null | bench_tps)
+	t=$(pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${2:-ddl}.sql" "$1" 2>/dev/null | bench_tps)
 	awk -v t="$t" 'BEGIN {printf "%.1f", 2 * t}'
 }
 
@@ -174,6 +184,13 @@ round_config() {
 		# The same loop with the policy engine switched off: what the
 		# history alone costs, to attribute the difference.
 		ddl_hist+=("$(PGOPTIONS='-c pg_migrate.enforce=off -c pg_migrate.lock_timeout_mode=off' ddl postgres)")
+		# What measuring the lock impact costs: the loops with it off
+		# and on, side by side (order alternating with the rounds).
+		for m in $( [ $((r % 2)) -eq 1 ] && echo "off on" || echo "on off"); do
+			for v in ddl ddl_tx; do
+				eval "lock_${m}_${v}+=(\"\$(PGOPTIONS='-c pg_migrate.measure_lock_impact=$m' ddl postgres $v)\")"
+			done
+		done
 		tpcb_pgm+=("$(tpcb)")
 		line="pg_migrate       TPC-B $(printf %.1f "${tpcb_pgm[-1]}") tps, DDL ${ddl_pgm[-1]} stmts/s (history only: ${ddl_hist[-1]})"
 		;;
@@ -187,6 +204,7 @@ round_config() {
 
 # Odd rounds go one way through the configurations, even rounds the other.
 declare -a tpcb_none tpcb_pgm ddl_none ddl_pgm ddl_hist ddl_audit ddl_evt
+declare -a lock_on_ddl lock_off_ddl lock_on_ddl_tx lock_off_ddl_tx
 for r in $(seq 1 "$rounds"); do
 	if [ $((r % 2)) -eq 1 ]; then
 		order="none pg_migrate pgaudit"
@@ -275,6 +293,19 @@ for k in none pgm hist audit evt; do
 	ratio=$(bench_ratio "$m" "$md_none" 3)
 	bench_result ddl "$k" "$m" "$ratio"
 	printf '%-44s %12.1f %8s\n' "$name" "$m" "$ratio"
+done
+echo
+printf '%-44s %12s %12s %8s\n' "lock impact measuring, DDL stmts/s" "off" "on" "ratio"
+for v in ddl ddl_tx; do
+	eval "moff=\$(bench_median \"\${lock_off_${v}[@]}\")"
+	eval "mon=\$(bench_median \"\${lock_on_${v}[@]}\")"
+	r=$(bench_ratio "$mon" "$moff" 3)
+	bench_result lock_impact "$v" "$moff" "$mon" "$r"
+	case $v in
+	ddl) name="CREATE/DROP TABLE, each its own transaction" ;;
+	ddl_tx) name="CREATE/DROP TABLE in one transaction" ;;
+	esac
+	printf '%-44s %12.1f %12.1f %8s\n' "$name" "$moff" "$mon" "$r"
 done
 echo
 printf '%-44s %12s %12s %8s\n' "pgbench TPC-B, median of $rounds x ${secs}s" "not loaded" "loaded" "ratio"

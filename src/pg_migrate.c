@@ -41,6 +41,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "ddl/guard.h"
+#include "ddl/lockstats.h"
 #include "ddl/policy.h"
 #include "ddl/session_tables.h"
 #include "jobs/dbguard.h"
@@ -84,6 +85,9 @@ _PG_init(void)
 
 	/* Per-backend state that needs no hook. */
 	pgm_policy_init();
+
+	/* Lock figures completed at commit (transaction callbacks). */
+	pgm_lockstats_init();
 
 	/*
 	 * Every hook, each saving the one it chains to.  The order is the order

@@ -35,6 +35,8 @@ typedef enum PgmLockTimeoutMode
 /* History */
 extern bool pgm_record_ddl;
 extern bool pgm_record_temp_objects;
+extern bool pgm_measure_lock_impact;
+extern int	pgm_lock_hold_warning;	/* ms */
 
 /* Policy, lock-queue protection, migrations */
 extern int	pgm_enforce;			/* PgmEnforce */

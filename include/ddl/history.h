@@ -45,6 +45,15 @@ typedef struct HistoryFrame
 	bool		rewrite;			/* a table_rewrite event fired */
 	char	   *policy_overrides;	/* JSON text for the row, set by the
 									 * policy engine, or NULL */
+
+	/* Lock figures (ddl/lockstats.c); measuring is false when off. */
+	bool		measuring;
+	int64		wait_base_total;	/* wait tally before the first attempt */
+	int64		wait_base_frame;	/* wait tally when this frame opened */
+	int			retries;			/* attempts before this one */
+	bool		alone;				/* sent alone, outside a transaction
+									 * block: commits when it returns */
+	List	   *lock_relnames;		/* names of lock_relids, same order */
 } HistoryFrame;
 
 typedef struct HistoryObject

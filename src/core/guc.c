@@ -27,6 +27,8 @@
 /* History (ddl/history.c) */
 bool		pgm_record_ddl = true;
 bool		pgm_record_temp_objects = false;
+bool		pgm_measure_lock_impact = true;
+int			pgm_lock_hold_warning = 1000;	/* ms; 0: off */
 
 /* Policy and lock-queue protection (ddl/) and migrations (migrate/) */
 int			pgm_enforce = PGM_ENFORCE_ON;
@@ -93,6 +95,26 @@ pgm_guc_init(void)
 							 PGC_SUSET,
 							 0,
 							 NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_migrate.measure_lock_impact",
+							 "Measures the lock wait, retries, lock hold and waiters of every recorded DDL statement.",
+							 "The figures fill the lock columns of migrate_ddl_history; turning it off "
+							 "leaves them empty, so only superusers may.",
+							 &pgm_measure_lock_impact,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("pg_migrate.lock_hold_warning",
+							"Logs a DDL statement that held a lock blocking reads or writes longer than this.",
+							"The log line gives the statement's lock figures. 0 turns it off.",
+							&pgm_lock_hold_warning,
+							1000,
+							0, INT_MAX,
+							PGC_SUSET,
+							GUC_UNIT_MS,
+							NULL, NULL, NULL);
 
 	DefineCustomEnumVariable("pg_migrate.enforce",
 							 "What happens to statements the policy denies: off, warn or on.",

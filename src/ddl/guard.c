@@ -90,6 +90,7 @@
 #include "ddl/classify.h"
 #include "ddl/guard.h"
 #include "ddl/history.h"
+#include "ddl/lockstats.h"
 #include "ddl/lockwait.h"
 #include "ddl/policy.h"
 #include "ddl/redact.h"
@@ -289,6 +290,8 @@ run_with_retries(PgmClassification *cls,
 				 bool record, const char *overrides_json)
 {
 	TimestampTz started = GetCurrentTimestamp();
+	int64		wait_base = pgm_lockstats_waited_us();
+	bool		alone = context == PROCESS_UTILITY_TOPLEVEL && !IsTransactionBlock();
 	int			attempts = 0;
 	int			delay = 0;
 	char		timeout[32];
@@ -304,6 +307,8 @@ run_with_retries(PgmClassification *cls,
 		long		elapsed;
 		int			sleep_ms;
 
+		/* The history row of the attempt that succeeds counts them all. */
+		pgm_lockstats_set_attempt(attempts, wait_base, alone);
 		attempts++;
 
 		/*
@@ -321,6 +326,7 @@ run_with_retries(PgmClassification *cls,
 											ALLOCSET_DEFAULT_SIZES);
 		pstmt->queryId = queryId;
 		edata = pgm_subxact_run(run_attempt, &attempt, true);
+		pgm_lockstats_clear_attempt();
 		if (edata != NULL)
 			MemoryContextDelete(attempt.cxt);
 		if (edata == NULL)

@@ -98,6 +98,7 @@
 #include "core/parse.h"
 #include "core/spi.h"
 #include "ddl/history.h"
+#include "ddl/lockstats.h"
 #include "ddl/redact.h"
 
 #define HISTORY_TABLE	"migrate_ddl_history"
@@ -108,6 +109,7 @@ char	   *pgm_current_migration = NULL;
 /* Prepared insert, kept for the life of the backend; see insert_row(). */
 static SPIPlanPtr insert_plan = NULL;
 static Oid	insert_plan_relid = InvalidOid;
+static bool insert_plan_lock_columns = false;
 static Oid	insert_seq_relid = InvalidOid;	/* the table's id sequence */
 static SPIPlanPtr id_plan = NULL;	/* draws an id from it */
 
@@ -268,6 +270,24 @@ pgm_history_begin(PlannedStmt *pstmt, const char *queryString,
 	frame->outer = pgm_current_frame;
 	pgm_current_frame = frame;
 
+	/*
+	 * The wait tally where this frame starts; a retried statement's figures
+	 * start at its first attempt (guard.c).  The sampler runs until the
+	 * frame is discarded.
+	 */
+	if (pgm_measure_lock_impact)
+	{
+		frame->measuring = true;
+		frame->wait_base_frame = pgm_lockstats_waited_us();
+		if (!pgm_lockstats_take_attempt(&frame->retries, &frame->wait_base_total,
+										&frame->alone))
+		{
+			frame->wait_base_total = frame->wait_base_frame;
+			frame->alone = frame->toplevel && !IsTransactionBlock();
+		}
+		pgm_lockstats_sampler_start();
+	}
+
 	MemoryContextSwitchTo(oldcxt);
 	return frame;
 }
@@ -284,6 +304,9 @@ pgm_history_discard(HistoryFrame *frame)
 
 	if (frame == NULL)
 		return;
+
+	if (frame->measuring)
+		pgm_lockstats_sampler_stop();
 
 	for (link = &pgm_current_frame; *link != NULL; link = &(*link)->outer)
 	{
@@ -328,6 +351,32 @@ owning_relation(const ObjectAddress *addr, AttrNumber oidattr,
 }
 
 /*
+ * Add a relation whose lock tells what the statement took, with its name
+ * (given, for a relation the statement dropped, or looked up now).  The
+ * frame's memory context is current.
+ */
+static void
+note_lock_relation(HistoryFrame *frame, Oid relid, const char *identity)
+{
+	char	   *name = NULL;
+
+	if (list_member_oid(frame->lock_relids, relid))
+		return;
+	if (identity)
+		name = pstrdup(identity);
+	else
+	{
+		char	   *relname = get_rel_name(relid);
+		char	   *nspname = get_namespace_name(get_rel_namespace(relid));
+
+		if (relname && nspname)
+			name = quote_qualified_identifier(nspname, relname);
+	}
+	frame->lock_relids = lappend_oid(frame->lock_relids, relid);
+	frame->lock_relnames = lappend(frame->lock_relnames, name);
+}
+
+/*
  * Relations whose locks tell what the statement took: the relation itself
  * for a relation, and the table an index, trigger, rule, policy, constraint
  * or column default belongs to.  Objects that are already gone are skipped.
@@ -341,8 +390,7 @@ add_lock_relations(HistoryFrame *frame, const ObjectAddress *addr)
 	switch (addr->classId)
 	{
 		case RelationRelationId:
-			frame->lock_relids = list_append_unique_oid(frame->lock_relids,
-														addr->objectId);
+			note_lock_relation(frame, addr->objectId, NULL);
 			if (get_rel_relkind(addr->objectId) == RELKIND_INDEX ||
 				get_rel_relkind(addr->objectId) == RELKIND_PARTITIONED_INDEX)
 				relid = IndexGetRelation(addr->objectId, true);
@@ -376,7 +424,7 @@ add_lock_relations(HistoryFrame *frame, const ObjectAddress *addr)
 	}
 
 	if (OidIsValid(relid))
-		frame->lock_relids = list_append_unique_oid(frame->lock_relids, relid);
+		note_lock_relation(frame, relid, NULL);
 }
 
 /*
@@ -824,7 +872,7 @@ migrate_on_sql_drop(PG_FUNCTION_ARGS)
 		classid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
 		objid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
 		if (classid == RelationRelationId)
-			frame->lock_relids = list_append_unique_oid(frame->lock_relids, objid);
+			note_lock_relation(frame, objid, obj->identity);
 		MemoryContextSwitchTo(oldcxt);
 	}
 	SPI_finish();
@@ -861,7 +909,7 @@ migrate_on_table_rewrite(PG_FUNCTION_ARGS)
 	{
 		MemoryContext oldcxt = MemoryContextSwitchTo(frame->cxt);
 
-		frame->lock_relids = list_append_unique_oid(frame->lock_relids, relid);
+		note_lock_relation(frame, relid, NULL);
 		MemoryContextSwitchTo(oldcxt);
 	}
 
@@ -873,9 +921,12 @@ migrate_on_table_rewrite(PG_FUNCTION_ARGS)
  * ---------------------------------------------------------------------
  */
 
-/* Strongest lock this backend holds on any of the given relations. */
+/*
+ * Strongest lock this backend holds on any of the given relations, and
+ * which of them it is on (the first, on a tie).
+ */
 static LOCKMODE
-strongest_held(List *relids, List *except)
+strongest_held(List *relids, List *except, Oid *on)
 {
 	LOCKMODE	best = NoLock;
 	ListCell   *lc;
@@ -896,6 +947,7 @@ strongest_held(List *relids, List *except)
 			if (PGM_LockHeldByMe(&tag, mode))
 			{
 				best = mode;
+				*on = relid;
 				break;
 			}
 		}
@@ -914,17 +966,49 @@ strongest_held(List *relids, List *except)
  * CONCURRENTLY variants) hold nothing any more when they return; their lock
  * is the one they are known to take.
  */
-static const char *
-statement_lock(HistoryFrame *frame)
+typedef struct StatementLock
 {
-	LOCKMODE	mode;
+	LOCKMODE	mode;			/* NoLock: none */
+	Oid			relid;			/* what it is on, when known */
+	bool		held;			/* still held now */
+	bool		blocks_others;	/* blocks writes or more, on a relation
+								 * that existed before the statement */
+} StatementLock;
 
-	mode = strongest_held(frame->lock_relids, frame->created_relids);
-	if (mode == NoLock)
-		mode = strongest_held(frame->created_relids, NIL);
-	if (mode == NoLock)
-		mode = frame->predicted_lock;
-	return mode == NoLock ? NULL : GetLockmodeName(DEFAULT_LOCKMETHOD, mode);
+static void
+statement_lock(HistoryFrame *frame, StatementLock *lock)
+{
+	lock->relid = InvalidOid;
+	lock->held = true;
+	lock->mode = strongest_held(frame->lock_relids, frame->created_relids,
+								&lock->relid);
+	lock->blocks_others = lock->mode >= PGM_BLOCKING_LOCK;
+	if (lock->mode == NoLock)
+		lock->mode = strongest_held(frame->created_relids, NIL, &lock->relid);
+	if (lock->mode == NoLock)
+	{
+		/* Released before returning: on the first relation it named. */
+		lock->held = false;
+		lock->mode = frame->predicted_lock;
+		lock->blocks_others = lock->mode >= PGM_BLOCKING_LOCK;
+		if (frame->lock_relids != NIL)
+			lock->relid = linitial_oid(frame->lock_relids);
+	}
+}
+
+/* The name noted for a lock relation of the frame, or NULL. */
+static const char *
+lock_relation_name(HistoryFrame *frame, Oid relid)
+{
+	ListCell   *lc1;
+	ListCell   *lc2;
+
+	forboth(lc1, frame->lock_relids, lc2, frame->lock_relnames)
+	{
+		if (lfirst_oid(lc1) == relid)
+			return (const char *) lfirst(lc2);
+	}
+	return NULL;
 }
 
 /* The objects of a history frame as the JSON array of the objects column. */
@@ -1028,20 +1112,39 @@ draw_history_id(void)
 	return id;
 }
 
-#define INSERT_NARGS 14
+#define INSERT_NARGS 19
+
+/*
+ * Does the history have the lock-figure columns (extension version 1.4 on)?
+ * A database whose extension has not been updated yet lacks them.
+ */
+static bool
+history_has_lock_columns(Oid relid)
+{
+	return get_attnum(relid, "peak_waiters") != InvalidAttrNumber &&
+		get_attnum(relid, "lock_held") != InvalidAttrNumber &&
+		get_attnum(relid, "lock_wait") != InvalidAttrNumber &&
+		get_attnum(relid, "lock_retries") != InvalidAttrNumber &&
+		get_attnum(relid, "lock_relation") != InvalidAttrNumber;
+}
 
 /*
  * Insert one row into migrate_ddl_history through a plan prepared once
- * per backend (and again when the table was recreated).  The caller has
- * switched to the table's owner and connected to SPI.
+ * per backend (and again when the table was recreated or gained the lock
+ * columns).  The caller has switched to the table's owner and connected to
+ * SPI.  Returns the new row's id, or 0 when the row was not written.
  */
-static void
+static int64
 insert_row(Oid relid, Datum *values, const char *nulls)
 {
 	Datum		args[INSERT_NARGS];
 	char		argnulls[INSERT_NARGS + 1];
+	bool		lock_columns = history_has_lock_columns(relid);
+	bool		isnull;
+	Datum		id;
 
-	if (insert_plan == NULL || insert_plan_relid != relid)
+	if (insert_plan == NULL || insert_plan_relid != relid ||
+		insert_plan_lock_columns != lock_columns)
 	{
 		Oid			argtypes[INSERT_NARGS] = {
 			TIMESTAMPTZOID,		/* occurred_at */
@@ -1057,6 +1160,11 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 			TEXTOID,			/* migration_version */
 			BOOLOID,			/* toplevel */
 			TEXTOID,			/* policy_overrides, as json text */
+			TEXTOID,			/* lock_relation */
+			INTERVALOID,		/* lock_wait */
+			INT4OID,			/* lock_retries */
+			INTERVALOID,		/* lock_held */
+			INT4OID,			/* peak_waiters */
 			INT8OID				/* id (see draw_history_id) */
 		};
 		char	   *sql;
@@ -1071,7 +1179,7 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 
 		/* Dropped (DROP EXTENSION) since pgm_relation() found it. */
 		if (nspname == NULL || relname == NULL)
-			return;
+			return 0;
 
 		/*
 		 * The id sequence, the one the table owns; without one (a damaged
@@ -1100,15 +1208,18 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 					   " (%soccurred_at, transaction_id, backend_pid,"
 					   "  session_role, effective_role, application_name, client_addr,"
 					   "  command_tag, statement, objects, rewrite, lock_mode,"
-					   "  duration, migration_version, toplevel, policy_overrides)"
+					   "  duration, migration_version, toplevel, policy_overrides%s)"
 					   " VALUES (%s$1, pg_catalog.pg_current_xact_id(),"
 					   "  pg_catalog.pg_backend_pid(), $2, $3, $4,"
 					   "  pg_catalog.inet_client_addr(), $5, $6,"
 					   "  $7::pg_catalog.jsonb, $8, $9, $10, $11, $12,"
-					   "  $13::pg_catalog.jsonb)",
+					   "  $13::pg_catalog.jsonb%s) RETURNING id",
 					   quote_identifier(nspname), quote_identifier(relname),
 					   OidIsValid(seqid) ? "id, " : "",
-					   OidIsValid(seqid) ? "$14, " : "");
+					   lock_columns ? ", lock_relation, lock_wait, lock_retries,"
+					   " lock_held, peak_waiters" : "",
+					   OidIsValid(seqid) ? "$19, " : "",
+					   lock_columns ? ", $14, $15, $16, $17, $18" : "");
 		plan = SPI_prepare(sql, OidIsValid(seqid) ? INSERT_NARGS : INSERT_NARGS - 1, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the history insert: %s",
@@ -1121,6 +1232,7 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 		insert_plan = plan;
 		id_plan = seq_plan;
 		insert_plan_relid = relid;
+		insert_plan_lock_columns = lock_columns;
 		insert_seq_relid = seqid;
 	}
 
@@ -1131,8 +1243,11 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 	if (OidIsValid(insert_seq_relid))
 		args[INSERT_NARGS - 1] = draw_history_id();
 
-	if (SPI_execute_plan(insert_plan, args, argnulls, false, 0) != SPI_OK_INSERT)
+	if (SPI_execute_plan(insert_plan, args, argnulls, false, 0) != SPI_OK_INSERT_RETURNING ||
+		SPI_processed != 1)
 		elog(ERROR, "could not insert into the DDL history");
+	id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetInt64(id);
 }
 
 /*
@@ -1140,21 +1255,23 @@ insert_row(Oid relid, Datum *values, const char *nulls)
  * of the statement being recorded, not a statement of the user's (see
  * own_sql.c).
  */
-static void
+static int64
 insert_row_unseen(Oid relid, Datum *values, const char *nulls)
 {
 	PgmSavedHooks hooks;
+	volatile int64 id = 0;
 
 	pgm_hide_from_hooks(&hooks);
 	PG_TRY();
 	{
-		insert_row(relid, values, nulls);
+		id = insert_row(relid, values, nulls);
 	}
 	PG_FINALLY();
 	{
 		pgm_restore_hooks(&hooks);
 	}
 	PG_END_TRY();
+	return id;
 }
 
 /* A role's name; a role dropped by the statement itself is named by OID. */
@@ -1290,15 +1407,17 @@ history_looks_writable(Oid relid)
 }
 
 /*
- * Write a history row as the table's owner.  A superuser or the owner
+ * Write a history row as the table's owner, returning its id (0: not
+ * written).  A superuser or the owner
  * whose history table was damaged gets a warning instead of an error
  * (history_unwritable), in a subtransaction, so that the DDL that would
  * repair it can run; transient errors (cancels, deadlocks) are always
  * raised.
  */
-static void
+static int64
 write_row(Oid relid, Datum *values, const char *nulls)
 {
+	volatile int64 id = 0;
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 	bool		recover = may_bypass_history() && !history_looks_writable(relid);
@@ -1316,7 +1435,7 @@ write_row(Oid relid, Datum *values, const char *nulls)
 		pgm_act_as(pgm_relation_owner(relid), &saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		insert_row_unseen(relid, values, nulls);
+		id = insert_row_unseen(relid, values, nulls);
 		SPI_finish();
 		pgm_restore_user(&saved);
 		if (recover)
@@ -1345,7 +1464,67 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	PG_END_TRY();
 
 	if (edata != NULL)
+	{
 		history_unwritable(psprintf("Inserting the row failed: %s.", edata->message));
+		return 0;
+	}
+	return id;
+}
+
+/* The lock figures of a statement that has just run (see lockstats.c). */
+typedef struct LockFigures
+{
+	int64		wait_us;		/* in lock queues, every attempt */
+	TimestampTz granted;		/* when it stopped waiting, roughly */
+	int64		held_us;		/* -1: not known yet, or no blocking lock */
+	int			peak;			/* -1: not sampled */
+} LockFigures;
+
+static Interval *
+us_interval(int64 us)
+{
+	Interval   *iv = palloc0(sizeof(Interval));
+
+	iv->time = us;
+	return iv;
+}
+
+/*
+ * Wait, hold and waiters of the statement's blocking lock, as far as they
+ * are known when the statement returns.
+ *
+ * The lock was granted when the statement stopped waiting: its start plus
+ * the wait sampled during this attempt.  A statement that still holds the
+ * lock and runs in a transaction of its own (sent alone, outside a
+ * transaction block) is about to commit: its hold ends now.  One that
+ * released the lock before returning (VACUUM FULL, CLUSTER of several
+ * tables) held it while it ran, and nobody can be counted behind it any
+ * more.  In a transaction block, the hold is completed at commit.
+ */
+static void
+measure_locks(HistoryFrame *frame, StatementLock *lock, TimestampTz now,
+			  LockFigures *figures)
+{
+	int64		tally = pgm_lockstats_waited_us();
+	int64		frame_wait = Min(tally - frame->wait_base_frame,
+								 now - frame->started_at);
+
+	figures->wait_us = tally - frame->wait_base_total;
+	figures->granted = frame->started_at + frame_wait;
+	figures->held_us = -1;
+	figures->peak = -1;
+
+	if (!lock->blocks_others)
+		return;
+
+	if (!lock->held)
+		figures->held_us = now - figures->granted;
+	else
+	{
+		figures->peak = pgm_lockstats_waiters(lock->relid, lock->mode);
+		if (frame->alone)
+			figures->held_us = now - figures->granted;
+	}
 }
 
 /*
@@ -1359,7 +1538,10 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	Oid			relid;
 	Datum		values[INSERT_NARGS];
 	char		nulls[INSERT_NARGS];
-	const char *lock;
+	StatementLock lock;
+	LockFigures figures = {0, 0, -1, -1};
+	const char *relname;
+	int64		id;
 	ListCell   *lc;
 	bool		all_temp;
 	Interval   *duration;
@@ -1405,10 +1587,12 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 		return;
 	}
 
-	lock = statement_lock(frame);
+	statement_lock(frame, &lock);
 	now = GetCurrentTimestamp();
 	duration = palloc0(sizeof(Interval));
 	duration->time = now - frame->started_at;
+	if (frame->measuring)
+		measure_locks(frame, &lock, now, &figures);
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[n++] = TimestampTzGetDatum(frame->started_at);
@@ -1425,8 +1609,8 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 		nulls[n++] = 'n';
 	values[n++] = CStringGetTextDatum(objects_json(frame->objects));
 	values[n++] = BoolGetDatum(frame->rewrite);
-	if (lock)
-		values[n++] = CStringGetTextDatum(lock);
+	if (lock.mode != NoLock)
+		values[n++] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD, lock.mode));
 	else
 		nulls[n++] = 'n';
 	values[n++] = IntervalPGetDatum(duration);
@@ -1440,11 +1624,56 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	else
 		nulls[n++] = 'n';
 
+	/* The lock figures: lock_relation, lock_wait, lock_retries, lock_held, peak_waiters */
+	relname = OidIsValid(lock.relid) ? lock_relation_name(frame, lock.relid) : NULL;
+	if (relname && lock.mode != NoLock)
+		values[n++] = CStringGetTextDatum(relname);
+	else
+		nulls[n++] = 'n';
+	if (frame->measuring)
+	{
+		values[n++] = IntervalPGetDatum(us_interval(figures.wait_us));
+		values[n++] = Int32GetDatum(frame->retries);
+	}
+	else
+	{
+		nulls[n++] = 'n';
+		nulls[n++] = 'n';
+	}
+	if (figures.held_us >= 0)
+		values[n++] = IntervalPGetDatum(us_interval(figures.held_us));
+	else
+		nulls[n++] = 'n';
+	if (figures.peak >= 0)
+		values[n++] = Int32GetDatum(figures.peak);
+	else
+		nulls[n++] = 'n';
+	Assert(n == INSERT_NARGS - 1);
+
 	/* The name Datums must be real names, not C strings. */
 	values[1] = DirectFunctionCall1(namein, values[1]);
 	values[2] = DirectFunctionCall1(namein, values[2]);
 
-	write_row(relid, values, nulls);
+	id = write_row(relid, values, nulls);
+
+	/*
+	 * The figures of a statement whose transaction goes on are completed
+	 * when it commits (lockstats.c); those of one that has ended are
+	 * logged now if it held its lock too long.
+	 */
+	if (frame->measuring && lock.blocks_others)
+	{
+		if (figures.held_us < 0 && id > 0)
+			pgm_lockstats_pending(id, lock.relid, relname, lock.mode,
+								  figures.granted, figures.wait_us,
+								  frame->retries, Max(figures.peak, 0),
+								  frame->statement);
+		else if (figures.held_us >= 0)
+			pgm_lockstats_hold_report(relname, lock.mode, figures.wait_us,
+									  frame->retries, figures.held_us,
+									  Max(figures.peak, 0), frame->statement,
+									  true);
+	}
 
 	MemoryContextSwitchTo(oldcxt);
 }

@@ -66,14 +66,31 @@ pgm_backoff_next(int *delay)
 	return *delay / 2 + (int) (PGM_random_double() * (*delay / 2 + 1));
 }
 
-/* Sleep, holding no lock of ours, and wake up for interrupts. */
+/*
+ * Sleep the whole time asked, holding no lock of ours, and wake up for
+ * interrupts.  The latch is set by more than interrupts: every SIGALRM sets
+ * it, and a timeout that was disabled (the lock-wait sampler of
+ * lockstats.c, every PGM_LOCK_SAMPLE_MS) leaves its alarm armed, so a
+ * single wait would end at the next tick and the backoff would shrink to a
+ * few milliseconds, putting the statement back in the lock queue in front
+ * of the readers many times more often.
+ */
 void
 pgm_sleep_ms(int ms)
 {
-	(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					 ms, PG_WAIT_EXTENSION);
-	ResetLatch(MyLatch);
-	CHECK_FOR_INTERRUPTS();
+	TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
 }
 
 /*

@@ -150,11 +150,26 @@ typedef struct PgmViolation
 	char		statement[PGM_VIOLATION_STMT_LEN];
 } PgmViolation;
 
+/* Counters of migrate_violation_counts(), per rule and action. */
+typedef enum PgmCountedAction
+{
+	PGM_COUNT_DENY,
+	PGM_COUNT_WARN,
+	PGM_COUNT_OVERRIDE,
+	PGM_NUM_COUNTED_ACTIONS
+} PgmCountedAction;
+
+static const char *const counted_action_names[PGM_NUM_COUNTED_ACTIONS] = {
+	"deny", "warn", "override"
+};
+
 typedef struct PgmViolationRing
 {
 	LWLock	   *lock;
 	uint64		next;			/* total ever written */
 	PgmViolation entries[PGM_VIOLATIONS];
+	/* every violation since the server started, never evicted */
+	uint64		counts[PGM_NUM_RULES][PGM_NUM_COUNTED_ACTIONS];
 } PgmViolationRing;
 
 static PgmViolationRing *ring = NULL;
@@ -163,6 +178,7 @@ PG_FUNCTION_INFO_V1(migrate_rules_list);
 PG_FUNCTION_INFO_V1(migrate_is_rule);
 PG_FUNCTION_INFO_V1(migrate_override);
 PG_FUNCTION_INFO_V1(migrate_violations);
+PG_FUNCTION_INFO_V1(migrate_violation_counts);
 PG_FUNCTION_INFO_V1(migrate_policy_changed);
 
 static void policy_relcache_callback(Datum arg, Oid relid);
@@ -753,6 +769,7 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 	char	   *relname = pgm_op_relation(v->op);
 	char	   *role = GetUserNameFromId(GetUserId(), true);
 	int			len;
+	int			a;
 
 	/* Always in the server log, also when the ring is unavailable. */
 	ereport(LOG_SERVER_ONLY,
@@ -768,6 +785,11 @@ record_violation(PgmVerdict *v, const char *action, const char *statement)
 		return;
 
 	LWLockAcquire(ring->lock, LW_EXCLUSIVE);
+	for (a = 0; a < PGM_NUM_COUNTED_ACTIONS; a++)
+	{
+		if (strcmp(action, counted_action_names[a]) == 0)
+			ring->counts[v->op->rule][a]++;
+	}
 	slot = violation_slot(GetUserId());
 	memset(slot, 0, sizeof(PgmViolation));
 	slot->seq = ++ring->next;
@@ -1147,4 +1169,46 @@ migrate_policy_changed(PG_FUNCTION_ARGS)
 		elog(ERROR, "migrate_policy_changed: not called by trigger manager");
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * migrate_violation_counts(): how many statements each rule refused, warned
+ * about or let through on an override since the server started, one row
+ * per rule and action (zeros included, so that a scrape always sees every
+ * series).  Only counts: no role, relation or statement, so it is no
+ * window into other roles' work.
+ */
+Datum
+migrate_violation_counts(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	uint64		counts[PGM_NUM_RULES][PGM_NUM_COUNTED_ACTIONS];
+	int			r;
+	int			a;
+
+	PGM_InitMaterializedSRF(fcinfo);
+
+	if (ring == NULL)
+		memset(counts, 0, sizeof(counts));
+	else
+	{
+		LWLockAcquire(ring->lock, LW_SHARED);
+		memcpy(counts, ring->counts, sizeof(counts));
+		LWLockRelease(ring->lock);
+	}
+
+	for (r = 0; r < PGM_NUM_RULES; r++)
+	{
+		for (a = 0; a < PGM_NUM_COUNTED_ACTIONS; a++)
+		{
+			Datum		values[3];
+			bool		nulls[3] = {false, false, false};
+
+			values[0] = CStringGetTextDatum(pgm_rules[r].name);
+			values[1] = CStringGetTextDatum(counted_action_names[a]);
+			values[2] = Int64GetDatum((int64) counts[r][a]);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	return (Datum) 0;
 }

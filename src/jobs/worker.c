@@ -141,6 +141,16 @@ typedef struct JobRun
 	double		last_batch_ms;	/* how long the last batch took */
 	bool		ran_as_submitter;	/* this transaction ran the user's part */
 
+	/*
+	 * Time spent yielding and throttled, and batches retried, since the
+	 * last progress written: added to the slice row with the next batch's
+	 * progress (owed_written says the batch wrote them).
+	 */
+	double		owed_yield_ms;
+	double		owed_throttled_ms;
+	int64		owed_retried;
+	bool		owed_written;
+
 	/* read at each batch from the slice row */
 	char		state[16];
 	bool		done;
@@ -715,6 +725,77 @@ typedef enum
 } BatchResult;
 
 /*
+ * The part of the slice's progress UPDATE that adds what the job owes to
+ * its yield, throttle and retry figures (columns of version 1.4; a
+ * database whose extension is older has none, and they wait).  Plain
+ * numbers of our own, formatted into the statement.
+ */
+static const char *
+owed_clause(JobRun *job)
+{
+	Oid			slice_relid = pgm_relation(PGM_SLICE_TABLE);
+
+	job->owed_written = false;
+	if (!OidIsValid(slice_relid) ||
+		get_attnum(slice_relid, "batches_retried") == InvalidAttrNumber ||
+		get_attnum(slice_relid, "throttled_ms") == InvalidAttrNumber ||
+		get_attnum(slice_relid, "yield_ms") == InvalidAttrNumber)
+		return "";
+	job->owed_written = true;
+	return psprintf(" yield_ms = yield_ms OPERATOR(pg_catalog.+) %.3f,"
+					" throttled_ms = throttled_ms OPERATOR(pg_catalog.+) %.3f,"
+					" batches_retried = batches_retried OPERATOR(pg_catalog.+) " INT64_FORMAT ",",
+					job->owed_yield_ms, job->owed_throttled_ms, job->owed_retried);
+}
+
+/* After a commit that wrote them, the owed figures are paid. */
+static void
+owed_paid(JobRun *job)
+{
+	if (!job->owed_written)
+		return;
+	job->owed_written = false;
+	job->owed_yield_ms = 0;
+	job->owed_throttled_ms = 0;
+	job->owed_retried = 0;
+}
+
+/*
+ * Write the owed figures in a transaction of their own, before the slice
+ * is parked (its JobRun is gone when it resumes).
+ */
+static void
+pay_owed(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	const char *clause;
+
+	if (job->owed_yield_ms == 0 && job->owed_throttled_ms == 0 && job->owed_retried == 0)
+		return;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	clause = owed_clause(job);
+	if (clause[0] != '\0')
+	{
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "UPDATE %s SET%s updated_at = updated_at"
+						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
+						 pgm_job_table_name(PGM_SLICE_TABLE), clause);
+		args[0] = Int64GetDatum(job->job_id);
+		args[1] = Int32GetDatum(job->slice);
+		(void) SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 0);
+	}
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	owed_paid(job);
+}
+
+/*
  * Run one batch in the current transaction: as the submitter, change the
  * rows of the next range; as the worker, record the progress.
  */
@@ -999,9 +1080,9 @@ run_batch(JobRun *job, int64 batchno)
 						 " rows_done = rows_done OPERATOR(pg_catalog.+) $4,"
 						 " batches = batches OPERATOR(pg_catalog.+) 1, batch_size = $5,"
 						 " last_batch_ms = $6, skip_tids = $7, done = $3 OPERATOR(pg_catalog.>=) hi_block,"
-						 " retries = 0, updated_at = pg_catalog.now()"
+						 "%s retries = 0, updated_at = pg_catalog.now()"
 						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
-						 pgm_job_table_name(PGM_SLICE_TABLE));
+						 pgm_job_table_name(PGM_SLICE_TABLE), owed_clause(job));
 		args[0] = Int64GetDatum(job->job_id);
 		args[1] = Int32GetDatum(job->slice);
 		args[2] = Int64GetDatum(new_next_block);
@@ -1023,9 +1104,9 @@ run_batch(JobRun *job, int64 batchno)
 						 " rows_done = rows_done OPERATOR(pg_catalog.+) $4,"
 						 " batches = batches OPERATOR(pg_catalog.+) 1, batch_size = $5,"
 						 " last_batch_ms = $6, done = $7,"
-						 " retries = 0, updated_at = pg_catalog.now()"
+						 "%s retries = 0, updated_at = pg_catalog.now()"
 						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
-						 pgm_job_table_name(PGM_SLICE_TABLE));
+						 pgm_job_table_name(PGM_SLICE_TABLE), owed_clause(job));
 		args[0] = Int64GetDatum(job->job_id);
 		args[1] = Int32GetDatum(job->slice);
 		args[2] = new_next;
@@ -1290,6 +1371,7 @@ run_job(JobRun *job)
 				pgm_act_as(job->owner, &saved);
 			CommitTransactionCommand();
 			pgm_restore_user(&saved);
+			owed_paid(job);
 		}
 		PG_CATCH();
 		{
@@ -1302,6 +1384,7 @@ run_job(JobRun *job)
 			error = CopyErrorData();
 			FlushErrorState();
 			AbortCurrentTransaction();
+			job->owed_written = false;
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(oldcxt);
@@ -1316,6 +1399,7 @@ run_job(JobRun *job)
 			if (retryable_error(error->sqlerrcode) && retries < pgm_batch_max_retries)
 			{
 				retries++;
+				job->owed_retried++;
 				ereport(LOG,
 						(errmsg("background job " INT64_FORMAT " slice %d: batch retried (%d): %s",
 								job->job_id, job->slice, retries, error->message)));
@@ -1348,16 +1432,38 @@ run_job(JobRun *job)
 					 * A long sleep is waited out without a worker: the slot
 					 * goes to other jobs meanwhile.
 					 */
-					if (pause >= PGM_PARK_MS &&
-						pgm_jobs_park_slice(MyDatabaseId, job->job_id, job->slice,
-								   TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pause)))
-						return;
-					if (!sleep_between_batches(job, pause))
-						return;
+					if (pause >= PGM_PARK_MS)
+					{
+						/* Parked: the yield is written now, as decided. */
+						job->owed_yield_ms += yield;
+						pay_owed(job);
+						if (pgm_jobs_park_slice(MyDatabaseId, job->job_id, job->slice,
+												TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pause)))
+							return;
+						yield = 0;	/* paid: the sleep below is not counted again */
+					}
+					{
+						TimestampTz slept_from = GetCurrentTimestamp();
+						bool		go_on = sleep_between_batches(job, pause);
+
+						/* The yield's share of the time actually slept. */
+						if (yield > 0)
+							job->owed_yield_ms +=
+								(double) (GetCurrentTimestamp() - slept_from) / 1000.0 *
+								yield / pause;
+						if (!go_on)
+							return;
+					}
 				}
 				break;
 			case BATCH_THROTTLED:
-				sleep_ms(1000);
+				{
+					TimestampTz throttled_from = GetCurrentTimestamp();
+
+					sleep_ms(1000);
+					job->owed_throttled_ms +=
+						(double) (GetCurrentTimestamp() - throttled_from) / 1000.0;
+				}
 				break;
 			case BATCH_SLICE_DONE:
 			case BATCH_STOP:

@@ -38,6 +38,9 @@
 #include "funcapi.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
+#include "executor/spi.h"
+#include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -94,6 +97,8 @@ typedef struct PgmPlan
 	int			first_not_run;	/* first statement the walk did not
 								 * execute, or 0 */
 } PgmPlan;
+
+static char *size_estimate(PlanRow *row);
 
 /* What a lock mode blocks, in the words of the plan. */
 static const char *
@@ -317,9 +322,94 @@ build_plan(const char *sql)
 	return ps;
 }
 
-/* A rough time for the work done under the lock, from the table size. */
+/*
+ * The lock hold measured for earlier changes of the same kind to the same
+ * table (ddl/lockstats.c): recorded statements on this relation with the
+ * same lock mode and the same rewrite flag.  NULL when there are none, when
+ * the history has no lock figures (extension not updated to 1.4), or when
+ * the caller may not read the history: the plan shows nobody figures they
+ * could not query themselves.
+ */
+static char *
+measured_lock_time(PlanRow *row)
+{
+	Oid			relid = pgm_relation("migrate_ddl_history");
+	Oid			argtypes[3] = {TEXTOID, TEXTOID, BOOLOID};
+	Datum		args[3];
+	char	   *nspname;
+	char	   *relname;
+	char	   *result = NULL;
+
+	if (!OidIsValid(relid) || row->relation == NULL ||
+		get_attnum(relid, "lock_held") == InvalidAttrNumber ||
+		get_attnum(relid, "lock_relation") == InvalidAttrNumber ||
+		pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK)
+		return NULL;
+	nspname = get_namespace_name(get_rel_namespace(relid));
+	relname = get_rel_name(relid);
+	if (nspname == NULL || relname == NULL)
+		return NULL;
+
+	args[0] = CStringGetTextDatum(row->relation);
+	args[1] = CStringGetTextDatum(GetLockmodeName(DEFAULT_LOCKMETHOD, row->lockmode));
+	args[2] = BoolGetDatum(row->rewrite);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(psprintf("SELECT pg_catalog.count(*),"
+									   " pg_catalog.percentile_cont(0.5) WITHIN GROUP"
+									   "   (ORDER BY EXTRACT(epoch FROM lock_held)::pg_catalog.float8),"
+									   " pg_catalog.max(EXTRACT(epoch FROM lock_held))::pg_catalog.float8"
+									   " FROM %s WHERE lock_relation OPERATOR(pg_catalog.=) $1"
+									   " AND lock_mode OPERATOR(pg_catalog.=) $2"
+									   " AND rewrite OPERATOR(pg_catalog.=) $3"
+									   " AND lock_held IS NOT NULL",
+									   quote_qualified_identifier(nspname, relname)),
+							  3, argtypes, args, NULL, true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+													SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (n > 0)
+		{
+			double		median = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0],
+															  SPI_tuptable->tupdesc, 2, &isnull));
+			double		longest = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[0],
+															   SPI_tuptable->tupdesc, 3, &isnull));
+
+			result = psprintf("measured: held %.3f s at the median, %.3f s at most, in "
+							  INT64_FORMAT " earlier change%s of this table with this lock%s "
+							  "(migrate_ddl_history)",
+							  median, longest, n, n == 1 ? "" : "s",
+							  row->rewrite ? " and a rewrite" : "");
+		}
+	}
+	SPI_finish();
+	return result;
+}
+
+/*
+ * The time the lock will be held: measured on earlier changes of the same
+ * kind when the history has some, else a rough figure from the table size.
+ * Either way the text says which.
+ */
 static char *
 lock_time_estimate(PlanRow *row)
+{
+	char	   *measured = NULL;
+
+	if (row->lockmode != NoLock)
+		measured = measured_lock_time(row);
+	if (measured)
+		return measured;
+	return psprintf("%s (estimated from the table size: no measured change of this kind)",
+					size_estimate(row));
+}
+
+/* A rough time for the work done under the lock, from the table size. */
+static char *
+size_estimate(PlanRow *row)
 {
 	double		mb = (double) row->blocks * BLCKSZ / (1024.0 * 1024.0);
 	double		secs;

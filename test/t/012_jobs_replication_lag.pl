@@ -29,6 +29,7 @@ $primary->wait_for_catchup($standby);
 my $id = $primary->safe_psql('postgres',
 	"SELECT migrate_batch_update('t', 'n = n + 1', 'id <= 1000')");
 is(wait_job_state($primary, 'postgres', $id, 'done|failed'), 'done', 'no lag: job done');
+my $unthrottled = $id;
 
 # Replay paused on the standby: the lag grows and the job stops.
 $standby->safe_psql('postgres', 'SELECT pg_wal_replay_pause()');
@@ -50,6 +51,15 @@ $standby->safe_psql('postgres', 'SELECT pg_wal_replay_resume()');
 is(wait_job_state($primary, 'postgres', $id, 'done|failed'), 'done', 'resumed replay: job done');
 is($primary->safe_psql('postgres', 'SELECT n, count(*) FROM t GROUP BY n'), '1|100000',
 	'resumed replay: every row updated exactly once');
+cmp_ok($primary->safe_psql('postgres',
+		"SELECT extract(epoch FROM throttled_time) FROM migrate_jobs WHERE id = $id"),
+	'>=', 2, 'throttled_time counts the seconds the job waited for the standby');
+is($primary->safe_psql('postgres',
+		"SELECT throttled_time, batches_retried FROM migrate_jobs WHERE id = $unthrottled"),
+	'00:00:00|0', 'the job that met no lag was never throttled nor retried');
+like($primary->safe_psql('postgres', 'SELECT migrate_metrics()'),
+	qr/^pg_migrate_job_throttled_seconds_total [2-9][0-9.]*$|^pg_migrate_job_throttled_seconds_total [1-9][0-9]+[0-9.]*$/m,
+	'migrate_metrics() reports it');
 $primary->wait_for_catchup($standby);
 is($standby->safe_psql('postgres', 'SELECT n, count(*) FROM t GROUP BY n'), '1|100000',
 	'the standby has the same rows');
