@@ -70,6 +70,7 @@
 #include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
+#include "core/draw_id.h"
 #include "core/spi.h"
 #include "jobs/jobs.h"
 #include "jobs/shmem.h"
@@ -801,11 +802,11 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 	/* Record the job, as the owner of the job tables. */
 	{
 		PgmSavedUser saved;
-		Oid			argtypes[13] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTARRAYOID, REGTYPEARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID};
-		Datum		args[13];
-		char		nulls[13];
-		bool		isnull;
+		Oid			argtypes[14] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTOID, TEXTOID,
+			TEXTOID, TEXTARRAYOID, REGTYPEARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID,
+		INT8OID};
+		Datum		args[14];
+		char		nulls[14];
 
 		memset(nulls, ' ', sizeof(nulls));
 		args[0] = CStringGetTextDatum(is_delete ? "delete" : "update");
@@ -843,6 +844,9 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		args[10] = Int32GetDatum(empty ? 0 : nslices);
 		args[11] = Int64GetDatum(pause_ms);
 		args[12] = Int64GetDatum(estimated);
+		/* Not nextval(): the session's lastval() stays the application's. */
+		job_id = pgm_draw_id(pgm_relation(PGM_JOB_TABLE));
+		args[13] = Int64GetDatum(job_id);
 
 		pgm_become_owner(table_owner, &saved);
 
@@ -850,16 +854,14 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		appendStringInfo(&sql,
 						 "INSERT INTO %s (kind, relation, owner, set_clause, where_clause,"
 						 " key_mode, key_columns, key_types, key_name, batch_size, parallel,"
-						 " pause, estimated_rows, state, finished_at)"
+						 " pause, estimated_rows, state, finished_at, id)"
 						 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 						 " pg_catalog.make_interval(secs => $12 OPERATOR(pg_catalog./) 1000.0), $13,"
 						 " CASE WHEN $6 OPERATOR(pg_catalog.=) 'empty' THEN 'done' ELSE 'queued' END,"
-						 " CASE WHEN $6 OPERATOR(pg_catalog.=) 'empty' THEN pg_catalog.now() END)"
-						 " RETURNING id",
+						 " CASE WHEN $6 OPERATOR(pg_catalog.=) 'empty' THEN pg_catalog.now() END, $14)",
 						 pgm_job_table_name(PGM_JOB_TABLE));
-		if (SPI_execute_with_args(sql.data, 13, argtypes, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+		if (SPI_execute_with_args(sql.data, 14, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not record the job");
-		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
