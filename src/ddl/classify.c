@@ -79,6 +79,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/parse.h"
+#include "core/subxact.h"
 #include "ddl/cascade.h"
 #include "ddl/classify.h"
 #include "ddl/session_tables.h"
@@ -1178,6 +1179,105 @@ classify_type_change_effects(PgmClassification *cls, Oid relid, AlterTableCmd *c
 	}
 }
 
+/*
+ * Run part of the classification that cooks expressions or bounds as
+ * PostgreSQL will (and so may fail as it will, or run code the dry run
+ * refuses) in a subtransaction, on a classification of its own merged into
+ * cls when it succeeds.  When it fails, nothing is judged from it: the
+ * statement meets its own error when it runs, PostgreSQL's words and order
+ * of checks intact.  A cancel is not swallowed.
+ */
+typedef struct CaughtWork
+{
+	PgmClassification *part;
+	void		(*fn) (PgmClassification *cls, void *arg);
+	void	   *arg;
+} CaughtWork;
+
+static void
+run_caught_work(void *arg)
+{
+	CaughtWork *cw = (CaughtWork *) arg;
+
+	cw->fn(cw->part, cw->arg);
+}
+
+static void
+classify_caught(PgmClassification *cls, void (*fn) (PgmClassification *cls, void *arg),
+				void *arg)
+{
+	CaughtWork	cw;
+	ErrorData  *edata;
+	ListCell   *lc;
+
+	cw.part = palloc0(sizeof(PgmClassification));
+	cw.part->transactional = true;
+	cw.fn = fn;
+	cw.arg = arg;
+	edata = pgm_subxact_run(run_caught_work, &cw, false);
+	if (edata != NULL)
+	{
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		return;
+	}
+	cls->ops = list_concat(cls->ops, cw.part->ops);
+	foreach(lc, cw.part->requested)
+	{
+		PgmLockRequest *req = lfirst(lc);
+
+		merge_lock(&cls->requested, req->relid, req->lockmode);
+	}
+	foreach(lc, cw.part->locks)
+	{
+		PgmLockRequest *req = lfirst(lc);
+
+		merge_lock(&cls->locks, req->relid, req->lockmode);
+	}
+	cls->expensive |= cw.part->expensive;
+	cls->transactional &= cw.part->transactional;
+	if (cls->fails == NULL)
+		cls->fails = cw.part->fails;
+}
+
+/* ALTER COLUMN ... TYPE, for classify_caught. */
+typedef struct TypeChangeWork
+{
+	Oid			relid;
+	const RelFacts *f;
+	AlterTableCmd *cmd;
+	LOCKMODE	lockmode;
+	bool		inh;
+} TypeChangeWork;
+
+static void
+classify_type_change(PgmClassification *cls, void *arg)
+{
+	TypeChangeWork *w = (TypeChangeWork *) arg;
+	const RelFacts *f = w->f;
+	const char *why = NULL;
+	char	   *typname = NULL;
+	bool		rewrite = pgm_type_change_needs_rewrite(w->relid, w->cmd, &why, &typname);
+	List	   *tables;
+	ListCell   *lc;
+
+	if (f->populated && rewrite)
+	{
+		add_op(cls, PGM_RULE_TABLE_REWRITE, w->relid, f, w->lockmode,
+			   psprintf("ALTER COLUMN %s TYPE %s with %s rewrites table \"%s\"",
+						quote_identifier(w->cmd->name), typname, why, f->relname));
+		mark_cost(cls, true, false, false);
+	}
+	/* indexes and constraints belong to each partition */
+	tables = (f->relkind == RELKIND_PARTITIONED_TABLE && w->inh) ?
+		find_all_inheritors(w->relid, NoLock, NULL) : list_make1_oid(w->relid);
+	foreach(lc, tables)
+		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
+			classify_type_change_effects(cls, lfirst_oid(lc), w->cmd, rewrite);
+}
+
 /* Lock every inheritor of relid (not relid itself) with mode. */
 static void
 lock_inheritors(PgmClassification *cls, Oid relid, LOCKMODE mode)
@@ -1293,9 +1393,17 @@ lock_default_partition(PgmClassification *cls, Oid parentid)
  * scanned, each leaf whose constraints do not prove the new bound
  * (pgm_attach_scans).
  */
-static void
-classify_attach(PgmClassification *cls, Oid parentid, PartitionCmd *pc)
+typedef struct AttachWork
 {
+	Oid			parentid;
+	PartitionCmd *pc;
+} AttachWork;
+
+static void
+classify_attach(PgmClassification *cls, void *arg)
+{
+	Oid			parentid = ((AttachWork *) arg)->parentid;
+	PartitionCmd *pc = ((AttachWork *) arg)->pc;
 	Oid			attachid = rangevar_relid(pc->name);
 	Oid			defaultid;
 	RelFacts	af;
@@ -1436,8 +1544,6 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-		const char *why = NULL;
-		char	   *typname = NULL;
 
 		switch (cmd->subtype)
 		{
@@ -1484,24 +1590,9 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 					}
 				}
 				{
-					bool		rewrite = pgm_type_change_needs_rewrite(relid, cmd, &why, &typname);
-					List	   *tables;
-					ListCell   *lc2;
+					TypeChangeWork w = {relid, &f, cmd, lockmode, stmt->relation->inh};
 
-					if (f.populated && rewrite)
-					{
-						add_op(cls, PGM_RULE_TABLE_REWRITE, relid, &f, lockmode,
-							   psprintf("ALTER COLUMN %s TYPE %s with %s rewrites table \"%s\"",
-										quote_identifier(cmd->name), typname,
-										why, f.relname));
-						mark_cost(cls, true, false, false);
-					}
-					/* indexes and constraints belong to each partition */
-					tables = (f.relkind == RELKIND_PARTITIONED_TABLE && stmt->relation->inh) ?
-						find_all_inheritors(relid, NoLock, NULL) : list_make1_oid(relid);
-					foreach(lc2, tables)
-						if (get_rel_relkind(lfirst_oid(lc2)) == RELKIND_RELATION)
-							classify_type_change_effects(cls, lfirst_oid(lc2), cmd, rewrite);
+					classify_caught(cls, classify_type_change, &w);
 				}
 				break;
 
@@ -1564,7 +1655,11 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 			case AT_AttachPartition:
 				if (f.relkind == RELKIND_PARTITIONED_TABLE && cmd->def &&
 					IsA(cmd->def, PartitionCmd))
-					classify_attach(cls, relid, (PartitionCmd *) cmd->def);
+				{
+					AttachWork	w = {relid, (PartitionCmd *) cmd->def};
+
+					classify_caught(cls, classify_attach, &w);
+				}
 				break;
 
 			case AT_DetachPartition:
@@ -2030,6 +2125,33 @@ classify_relations_lock(PgmClassification *cls, List *rangevars, LOCKMODE mode)
 	}
 }
 
+/*
+ * CREATE TABLE ... PARTITION OF, for classify_caught: the default
+ * partition is locked, and scanned unless its constraints show it holds no
+ * row of the new partition (check_default_partition_contents).
+ */
+typedef struct PartitionOfWork
+{
+	Oid			parentid;
+	CreateStmt *stmt;
+} PartitionOfWork;
+
+static void
+classify_partition_of(PgmClassification *cls, void *arg)
+{
+	PartitionOfWork *w = (PartitionOfWork *) arg;
+	Oid			defaultid = lock_default_partition(cls, w->parentid);
+	List	   *scans;
+	bool		unknown;
+
+	scans = pgm_default_partition_scans(w->parentid, w->stmt->partbound, &unknown);
+	if (unknown && OidIsValid(defaultid))
+		scans = leaf_tables(defaultid);
+	add_bound_scans(cls, scans,
+					psprintf("CREATE TABLE %s PARTITION OF checks the default partition: it",
+							 quote_identifier(w->stmt->relation->relname)));
+}
+
 /* CREATE TABLE: new itself, but it may lock existing tables. */
 static void
 classify_create(PgmClassification *cls, CreateStmt *stmt)
@@ -2044,21 +2166,14 @@ classify_create(PgmClassification *cls, CreateStmt *stmt)
 	if (stmt->partbound && stmt->inhRelations)
 	{
 		Oid			parentid = rangevar_relid(linitial_node(RangeVar, stmt->inhRelations));
-		List	   *scans;
-		bool		unknown;
 
 		classify_relations_lock(cls, stmt->inhRelations, AccessExclusiveLock);
 		if (OidIsValid(parentid) && !stmt->partbound->is_default &&
 			get_rel_relkind(parentid) == RELKIND_PARTITIONED_TABLE)
 		{
-			Oid			defaultid = lock_default_partition(cls, parentid);
+			PartitionOfWork w = {parentid, stmt};
 
-			scans = pgm_default_partition_scans(parentid, stmt->partbound, &unknown);
-			if (unknown && OidIsValid(defaultid))
-				scans = leaf_tables(defaultid);
-			add_bound_scans(cls, scans,
-							psprintf("CREATE TABLE %s PARTITION OF checks the default partition: it",
-									 quote_identifier(stmt->relation->relname)));
+			classify_caught(cls, classify_partition_of, &w);
 		}
 	}
 
