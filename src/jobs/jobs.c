@@ -559,7 +559,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 				 errmsg("set_clause must not be empty")));
 	if (is_delete && where_clause == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("where_clause must not be null"),
 				 errhint("To delete every row pass 'true'; TRUNCATE empties a table faster.")));
 	if (where_clause != NULL && where_clause[strspn(where_clause, " \t\r\n")] == '\0')
@@ -914,12 +914,6 @@ batch_size_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_ARGISNULL(argno) ? pgm_default_batch_size : PG_GETARG_INT32(argno);
 }
 
-static int64
-pause_arg(FunctionCallInfo fcinfo, int argno)
-{
-	return PG_ARGISNULL(argno) ? 0 : interval_to_ms(PG_GETARG_INTERVAL_P(argno));
-}
-
 static void
 require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
@@ -927,6 +921,14 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", name)));
+}
+
+/* pause: NULL is a mistake (the default is '0'), not "no pause". */
+static int64
+pause_arg(FunctionCallInfo fcinfo, int argno)
+{
+	require_arg(fcinfo, argno, "pause");
+	return interval_to_ms(PG_GETARG_INTERVAL_P(argno));
 }
 
 /* migrate_batch_update(relation, set_clause, where_clause, ...). */
@@ -1079,18 +1081,21 @@ control_job(int64 job_id, JobAction action)
 Datum
 migrate_job_pause(PG_FUNCTION_ARGS)
 {
+	require_arg(fcinfo, 0, "job_id");
 	PG_RETURN_TEXT_P(control_job(PG_GETARG_INT64(0), JOB_PAUSE));
 }
 
 Datum
 migrate_job_resume(PG_FUNCTION_ARGS)
 {
+	require_arg(fcinfo, 0, "job_id");
 	PG_RETURN_TEXT_P(control_job(PG_GETARG_INT64(0), JOB_RESUME));
 }
 
 Datum
 migrate_job_cancel(PG_FUNCTION_ARGS)
 {
+	require_arg(fcinfo, 0, "job_id");
 	PG_RETURN_TEXT_P(control_job(PG_GETARG_INT64(0), JOB_CANCEL));
 }
 

@@ -332,7 +332,7 @@ migrate_apply_async(PG_FUNCTION_ARGS)
 	sj.m.up = pgm_text_arg(fcinfo, 1);
 	sj.m.down = pgm_text_arg(fcinfo, 2);
 	sj.m.description = pgm_text_arg(fcinfo, 3);
-	sj.m.irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	sj.m.irreversible = pgm_bool_arg(fcinfo, 4, "irreversible");
 	pgm_check_migration_args(sj.m.version, sj.m.up, sj.m.down, sj.m.irreversible);
 	pgm_check_script_submitter();
 
@@ -368,7 +368,7 @@ Datum
 migrate_rollback_async(PG_FUNCTION_ARGS)
 {
 	char	   *version = pgm_text_arg(fcinfo, 0);
-	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	bool		force = pgm_bool_arg(fcinfo, 1, "force");
 	PgmRollbackTarget t;
 	ScriptJob	sj;
 	List	   *stmts;

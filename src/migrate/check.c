@@ -1094,6 +1094,12 @@ pgm_walk_script(const char *sql, PgmJudgeCallback callback, void *arg)
 	w.callback = callback;
 	w.arg = arg;
 
+	/* "No findings" must never mean "nothing was given" */
+	if (w.raw == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the script contains no statements")));
+
 	/*
 	 * A script with BEGIN/COMMIT of its own is meant to run as psql runs
 	 * it: each statement outside a block in a transaction of its own, each
