@@ -225,6 +225,13 @@ PGM_NotNullConstraintValid(Oid relid, AttrNumber attnum)
 #define PGM_NotNullConstraintValid(relid, attnum) true
 #endif
 
+/* NOT NULL constraints are catalogued in pg_constraint from 18 on. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_CONSTRAINT_NOTNULL CONSTRAINT_NOTNULL
+#else
+#define PGM_CONSTRAINT_NOTNULL '\0'	/* never a contype */
+#endif
+
 /* NOT ENFORCED constraints (18) are never checked against the rows. */
 #if PG_VERSION_NUM >= 180000
 #define PGM_ConstraintEnforced(conform) ((conform)->conenforced)

@@ -1301,12 +1301,16 @@ lock_inheritors(PgmClassification *cls, Oid relid, LOCKMODE mode)
 /*
  * Does an ALTER TABLE subcommand recurse to the inheritors of the table
  * (partitions, inheritance children), locking each with the statement's
- * lock mode?  These are the subcommands ATPrepCmd sets up to recurse.
+ * lock mode?  These are the subcommands ATPrepCmd and ATExecCmd make
+ * recurse.  On a partitioned table every constraint and index goes to the
+ * partitions; under plain inheritance only CHECK and NOT NULL constraints
+ * are inherited (a PRIMARY KEY by its NOT NULL), and a constraint dropped
+ * goes to the children only when it exists and is inherited.
  */
 static bool
-subcommand_recurses(AlterTableType subtype)
+subcommand_recurses(Oid relid, bool partitioned, AlterTableCmd *cmd)
 {
-	switch (subtype)
+	switch (cmd->subtype)
 	{
 		case AT_AddColumn:
 		case AT_ColumnDefault:
@@ -1317,16 +1321,47 @@ subcommand_recurses(AlterTableType subtype)
 		case AT_SetStorage:
 		case AT_SetCompression:
 		case AT_DropColumn:
-		case AT_AddIndex:
-		case AT_AddConstraint:
 		case AT_AlterConstraint:
 		case AT_ValidateConstraint:
-		case AT_DropConstraint:
 		case AT_AlterColumnType:
 		case AT_AddIdentity:
 		case AT_SetIdentity:
 		case AT_DropIdentity:
 			return true;
+		case AT_AddIndex:
+			return partitioned;
+		case AT_AddConstraint:
+			if (partitioned)
+				return true;
+			if (cmd->def == NULL || !IsA(cmd->def, Constraint))
+				return false;
+			switch (((Constraint *) cmd->def)->contype)
+			{
+				case CONSTR_CHECK:
+				case CONSTR_NOTNULL:
+				case CONSTR_PRIMARY:
+					return true;
+				default:
+					return false;
+			}
+		case AT_DropConstraint:
+			{
+				Oid			conoid = cmd->name ?
+					get_relation_constraint_oid(relid, cmd->name, true) : InvalidOid;
+				HeapTuple	tup;
+				char		contype;
+
+				if (!OidIsValid(conoid))
+					return false;
+				if (partitioned)
+					return true;
+				tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+				if (!HeapTupleIsValid(tup))
+					return false;
+				contype = ((Form_pg_constraint) GETSTRUCT(tup))->contype;
+				ReleaseSysCache(tup);
+				return contype == CONSTRAINT_CHECK || contype == PGM_CONSTRAINT_NOTNULL;
+			}
 		default:
 			return false;
 	}
@@ -1480,7 +1515,8 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 	{
 		foreach(lc, stmt->cmds)
 		{
-			if (subcommand_recurses(lfirst_node(AlterTableCmd, lc)->subtype))
+			if (subcommand_recurses(relid, f.relkind == RELKIND_PARTITIONED_TABLE,
+									lfirst_node(AlterTableCmd, lc)))
 			{
 				lock_inheritors(cls, relid, lockmode);
 				break;

@@ -248,6 +248,15 @@ INSERT INTO verdicts.cases (name, class, setup, script) VALUES
  'CREATE TABLE ip (id int, a int); CREATE TABLE ic (b int) INHERITS (ip); INSERT INTO ip SELECT g, g FROM generate_series(1, 5000) g;'
  ' INSERT INTO ic SELECT g, g, g FROM generate_series(1, 5000) g;',
  ARRAY['ALTER TABLE ONLY ip ALTER COLUMN a SET DEFAULT 0']),
+('inherit_add_check', 'partition', 'CREATE TABLE ip (id int, a int); CREATE TABLE ic (b int) INHERITS (ip); INSERT INTO ip SELECT g, g FROM generate_series(1, 5000) g;'
+ ' INSERT INTO ic SELECT g, g, g FROM generate_series(1, 5000) g;',
+ ARRAY['ALTER TABLE ip ADD CONSTRAINT ip_a_pos CHECK (a > 0)']),
+('inherit_add_unique', 'partition', 'CREATE TABLE ip (id int, a int); CREATE TABLE ic (b int) INHERITS (ip); INSERT INTO ip SELECT g, g FROM generate_series(1, 5000) g;'
+ ' INSERT INTO ic SELECT g, g, g FROM generate_series(1, 5000) g;',
+ ARRAY['ALTER TABLE ip ADD CONSTRAINT ip_a_key UNIQUE (a)']),
+('inherit_add_primary_key', 'partition', 'CREATE TABLE ip (id int, a int); CREATE TABLE ic (b int) INHERITS (ip); INSERT INTO ip SELECT g, g FROM generate_series(1, 5000) g;'
+ ' INSERT INTO ic SELECT g, g, g FROM generate_series(1, 5000) g;',
+ ARRAY['ALTER TABLE ip ADD PRIMARY KEY (id)']),
 ('part_add_column_volatile', 'partition',
  'CREATE TABLE pt (id int, a int) PARTITION BY RANGE (id); CREATE TABLE pt1 PARTITION OF pt FOR VALUES FROM (1) TO (10001);'
  ' INSERT INTO pt SELECT g, g FROM generate_series(1, 10000) g;',
