@@ -232,6 +232,18 @@ PGM_NotNullConstraintValid(Oid relid, AttrNumber attnum)
 #define PGM_CONSTRAINT_NOTNULL '\0'	/* never a contype */
 #endif
 
+/*
+ * ALTER TABLE ... ADD CONSTRAINT on a plain inheritance parent (not ONLY):
+ * 18 locks every child with the statement's lock whatever the constraint;
+ * 15 only for those the children inherit (CHECK, the NOT NULL of a
+ * PRIMARY KEY).  Measured by the verdict case inherit_add_unique.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ADD_CONSTRAINT_LOCKS_CHILDREN true
+#else
+#define PGM_ADD_CONSTRAINT_LOCKS_CHILDREN false
+#endif
+
 /* NOT ENFORCED constraints (18) are never checked against the rows. */
 #if PG_VERSION_NUM >= 180000
 #define PGM_ConstraintEnforced(conform) ((conform)->conenforced)

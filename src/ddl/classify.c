@@ -1304,8 +1304,9 @@ lock_inheritors(PgmClassification *cls, Oid relid, LOCKMODE mode)
  * lock mode?  These are the subcommands ATPrepCmd and ATExecCmd make
  * recurse.  On a partitioned table every constraint and index goes to the
  * partitions; under plain inheritance only CHECK and NOT NULL constraints
- * are inherited (a PRIMARY KEY by its NOT NULL), and a constraint dropped
- * goes to the children only when it exists and is inherited.
+ * are inherited (a PRIMARY KEY by its NOT NULL), though on 18 adding any
+ * constraint locks the children, and a constraint dropped goes to the
+ * children only when it exists and is inherited.
  */
 static bool
 subcommand_recurses(Oid relid, bool partitioned, AlterTableCmd *cmd)
@@ -1331,7 +1332,7 @@ subcommand_recurses(Oid relid, bool partitioned, AlterTableCmd *cmd)
 		case AT_AddIndex:
 			return partitioned;
 		case AT_AddConstraint:
-			if (partitioned)
+			if (partitioned || PGM_ADD_CONSTRAINT_LOCKS_CHILDREN)
 				return true;
 			if (cmd->def == NULL || !IsA(cmd->def, Constraint))
 				return false;

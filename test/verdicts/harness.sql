@@ -136,6 +136,9 @@ LANGUAGE sql STABLE AS $$
      WHERE c.oid = r
 $$;
 
+-- The rows of each table before a statement (take_snapshot's scratch).
+CREATE TEMP TABLE verdicts_nrows (oid oid, n bigint);
+
 CREATE PROCEDURE verdicts.take_snapshot(p_name text, p_stmt integer, p_phase text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -143,7 +146,6 @@ DECLARE
     n bigint;
 BEGIN
     -- Rows first: counting them scans, and the counters are read after.
-    CREATE TEMP TABLE IF NOT EXISTS verdicts_nrows (oid oid, n bigint);
     TRUNCATE verdicts_nrows;
     IF p_phase = 'before' THEN
         FOR r IN SELECT c.oid FROM pg_class c
