@@ -225,13 +225,6 @@ PGM_NotNullConstraintValid(Oid relid, AttrNumber attnum)
 #define PGM_NotNullConstraintValid(relid, attnum) true
 #endif
 
-/* NOT NULL constraints are catalogued in pg_constraint from 18 on. */
-#if PG_VERSION_NUM >= 180000
-#define PGM_CONSTRAINT_NOTNULL CONSTRAINT_NOTNULL
-#else
-#define PGM_CONSTRAINT_NOTNULL '\0'	/* never a contype */
-#endif
-
 /*
  * ALTER TABLE ... ADD CONSTRAINT on a plain inheritance parent (not ONLY):
  * 18 locks every child with the statement's lock whatever the constraint;

@@ -1361,7 +1361,7 @@ subcommand_recurses(Oid relid, bool partitioned, AlterTableCmd *cmd)
 					return false;
 				contype = ((Form_pg_constraint) GETSTRUCT(tup))->contype;
 				ReleaseSysCache(tup);
-				return contype == CONSTRAINT_CHECK || contype == PGM_CONSTRAINT_NOTNULL;
+				return contype == CONSTRAINT_CHECK || PGM_CONTYPE_IS_NOT_NULL(contype);
 			}
 		default:
 			return false;
