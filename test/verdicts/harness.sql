@@ -6,26 +6,31 @@
 -- A case is a setup (run and committed first, then ANALYZEd) and a script
 -- (an array of statements, BEGIN/COMMIT/ROLLBACK included).  Everything
 -- lives in schema vc, dropped and created again for every case.  The
--- script is run by a procedure, statement by statement, with the
--- transaction boundaries the script gives (outside BEGIN ... COMMIT each
--- statement commits on its own, as psql would run it), and around each
--- statement the procedure reads, in the same transaction:
+-- script is run by a procedure, statement by statement: a script without
+-- transaction control in one transaction (as migrate_apply runs it), one
+-- with BEGIN/COMMIT with the boundaries it gives (outside a block each
+-- statement commits on its own, as psql runs it).  Around each statement
+-- the procedure reads, in the statement's transaction:
 --
 --   locks       pg_locks of this backend: the modes it holds on every
 --               relation of vc; a mode held after the statement and not
 --               before is a lock the statement took
---   rewrite     pg_relation_filenode() of every relation, by name: a table
---               or materialized view with a new file was rewritten (or
---               copied, SET TABLESPACE); one whose new file is empty was
---               emptied (TRUNCATE); an index with a new file (or a new
---               index) of a table that was not rewritten was built, by
---               scanning the table, or copied without scanning it
---   scans       pg_stat_xact_user_tables: heap scans started (seq_scan +
---               idx_scan) beyond the one a rewrite makes and the one each
---               index build makes are scans to check rows (a constraint, NOT
+--   files       pg_relation_filenode() of every relation (tables by OID,
+--               an index by OID, else by name: a type change builds it
+--               anew under its old name): a table or materialized view
+--               with a new non-empty file was rewritten (or copied, SET
+--               TABLESPACE), one whose new file is empty was emptied
+--               (TRUNCATE); an index with a new file, or a new index, was
+--               built (or copied)
+--   scans       pg_stat_xact_user_tables: heap scans started (seq_scan) and
+--               the rows they read (seq_tup_read); a scan beyond the one a
+--               rewrite makes and the one each index build makes, reading
+--               rows beyond theirs, checked the rows (a constraint, NOT
 --               NULL, a partition bound, a domain)
 --   data        pg_class / pg_attribute: tables, indexes and columns gone
---               or renamed; ROW_COUNT of DML
+--               or renamed; after an ALTER TABLE, a fingerprint of every
+--               column's values (each cast back to its old type); rows
+--               updated or deleted per table
 --
 -- Parallel workers are switched off: their scans would be counted in their
 -- own backends.
@@ -45,10 +50,10 @@
 --   table emptied                               truncate
 --   table gone (any size)                       drop_table
 --   index gone, its table populated and kept    blocking_index_drop
---   column gone / renamed; table renamed        drop_column / rename_column /
---                                                rename_table
---   UPDATE/DELETE changed more rows than        large_dml
---     pg_migrate.max_migration_rows
+--   column gone or its values replaced;         drop_column / rename_column /
+--     column renamed; table renamed              rename_table
+--   DML updated or deleted more rows of a       large_dml
+--     table than pg_migrate.max_migration_rows
 --   the statement failed                        action "error", or
 --                                                add_required_column
 --
