@@ -98,7 +98,7 @@ ALTER TABLE pr_big ADD CONSTRAINT pr_big_n_nn CHECK (n IS NOT NULL) NOT VALID;
 ALTER TABLE pr_big ALTER COLUMN n SET NOT NULL;             -- refused: not validated yet
 ALTER TABLE pr_big VALIDATE CONSTRAINT pr_big_n_nn;
 ALTER TABLE pr_big ALTER COLUMN n SET NOT NULL;             -- allowed: proven
-ALTER TABLE pr_big ALTER COLUMN c SET NOT NULL;             -- allowed: CHECK (c > 0) implies it
+ALTER TABLE pr_big ALTER COLUMN c SET NOT NULL;             -- refused: CHECK (c > 0) lets NULL through
 ALTER TABLE pr_big ALTER COLUMN id SET NOT NULL;            -- allowed: already NOT NULL
 ALTER TABLE pr_empty ALTER COLUMN v SET NOT NULL;           -- allowed: empty
 

@@ -200,4 +200,64 @@
 #define PGM_stringToQualifiedNameList(s) stringToQualifiedNameList(s)
 #endif
 
+/*
+ * Whether the NOT NULL of a column that has attnotnull is proven for every
+ * row.  18 catalogs NOT NULL constraints, which may be NOT VALID (attnotnull
+ * is then set too); before it, attnotnull was always checked.
+ */
+#if PG_VERSION_NUM >= 180000
+#include "access/htup_details.h"
+#include "catalog/pg_constraint.h"
+static inline bool
+PGM_NotNullConstraintValid(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup = findNotNullConstraintAttnum(relid, attnum);
+	bool		valid = true;
+
+	if (HeapTupleIsValid(tup))
+	{
+		valid = ((Form_pg_constraint) GETSTRUCT(tup))->convalidated;
+		heap_freetuple(tup);
+	}
+	return valid;
+}
+#else
+#define PGM_NotNullConstraintValid(relid, attnum) true
+#endif
+
+/*
+ * ALTER TABLE ... ADD CONSTRAINT on a plain inheritance parent (not ONLY):
+ * 18 locks every child with the statement's lock whatever the constraint;
+ * 15 only for those the children inherit (CHECK, the NOT NULL of a
+ * PRIMARY KEY).  Measured by the verdict case inherit_add_unique.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ADD_CONSTRAINT_LOCKS_CHILDREN true
+#else
+#define PGM_ADD_CONSTRAINT_LOCKS_CHILDREN false
+#endif
+
+/* NOT ENFORCED constraints (18) are never checked against the rows. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_ConstraintEnforced(conform) ((conform)->conenforced)
+#else
+#define PGM_ConstraintEnforced(conform) true
+#endif
+
+/*
+ * ALTER CONSTRAINT ... ENFORCED (18) makes a NOT ENFORCED foreign key
+ * enforced, validating it; before 18 ALTER CONSTRAINT changes deferrability
+ * only.
+ */
+#if PG_VERSION_NUM >= 180000
+#define PGM_AlterConstraintEnforces(def) \
+	((def) != NULL && IsA((def), ATAlterConstraint) && \
+	 ((ATAlterConstraint *) (def))->alterEnforceability && \
+	 ((ATAlterConstraint *) (def))->is_enforced)
+#define PGM_AlterConstraintName(def) (((ATAlterConstraint *) (def))->conname)
+#else
+#define PGM_AlterConstraintEnforces(def) false
+#define PGM_AlterConstraintName(def) ((char *) NULL)
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

@@ -95,10 +95,13 @@ typedef struct PgmClassification
 	bool		expensive;		/* rewrites, scans or builds an index on a
 								 * populated table: migrate_check does not
 								 * execute it */
+	char	   *fails;			/* PostgreSQL will refuse the statement:
+								 * why (migrate_check reports it) */
 } PgmClassification;
 
 extern PgmClassification *pgm_classify_statement(Node *parsetree);
 extern bool pgm_classify_wanted(Node *parsetree);
+extern void pgm_classify_set_script_locks(List **locks);
 extern bool pgm_default_needs_rewrite(ColumnDef *col, Node *raw_default,
 									  const char **why);
 extern bool pgm_relation_populated(Oid relid, BlockNumber *blocks,

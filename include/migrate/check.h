@@ -31,6 +31,8 @@ typedef struct PgmJudgedStatement
 	const char *error_hint;
 	const char *not_run;		/* not dry-run and not judged: why */
 	bool		runs;			/* executed by the walk after judging */
+	bool		runs_empty;		/* CREATE TABLE AS: created by the walk
+								 * WITH NO DATA, its query not run */
 } PgmJudgedStatement;
 
 typedef void (*PgmJudgeCallback) (void *arg, PgmJudgedStatement *js);

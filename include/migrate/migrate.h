@@ -60,6 +60,7 @@ extern void pgm_check_version(const char *version);
 extern void pgm_check_migration_args(const char *version, const char *up,
 									 const char *down, bool irreversible);
 extern void pgm_check_not_standby(void);
+extern bool pgm_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name);
 extern void pgm_serialise_migrations(bool bounded);
 extern int	pgm_migrations_execute(const char *sql_fmt, int nargs, Oid *types,
 								   Datum *values, const char *nulls);

@@ -40,6 +40,7 @@
 #include "catalog/catalog.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
@@ -58,6 +59,7 @@
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
+#include "parser/parse_collate.h"
 #include "parser/parse_expr.h"
 #include "parser/parse_func.h"
 #include "parser/parse_node.h"
@@ -77,9 +79,11 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/parse.h"
+#include "core/subxact.h"
 #include "ddl/cascade.h"
 #include "ddl/classify.h"
 #include "ddl/session_tables.h"
+#include "ddl/facts.h"
 
 /*
  * The rule catalogue, as users see it in migrate_rules.  The default action
@@ -360,6 +364,20 @@ pgm_relation_visible_to_others(Oid relid)
 }
 
 /*
+ * The locks of the transaction a script walked by migrate_check would be
+ * in, when the script has transaction control of its own (see check.c):
+ * the walk runs in one transaction, but a COMMIT of the script releases
+ * what the statements before it locked.  NULL: ask the lock manager.
+ */
+static List **script_locks = NULL;
+
+void
+pgm_classify_set_script_locks(List **locks)
+{
+	script_locks = locks;
+}
+
+/*
  * Do we already hold a lock on the relation at least as strong as "mode"
  * (one that conflicts with everything "mode" conflicts with)?  Then the
  * statement cannot wait for it.
@@ -373,6 +391,20 @@ lock_already_held(Oid relid, LOCKMODE mode)
 
 	SET_LOCKTAG_RELATION(tag, MyDatabaseId, relid);
 	lm = GetLockTagsMethodTable(&tag);
+	if (script_locks != NULL)
+	{
+		ListCell   *lc;
+
+		foreach(lc, *script_locks)
+		{
+			PgmLockRequest *req = lfirst(lc);
+
+			if (req->relid == relid &&
+				(lm->conflictTab[req->lockmode] & lm->conflictTab[mode]) == lm->conflictTab[mode])
+				return true;
+		}
+		return false;
+	}
 	for (m = mode; m <= MaxLockMode; m++)
 	{
 		if ((lm->conflictTab[m] & lm->conflictTab[mode]) != lm->conflictTab[mode])
@@ -749,18 +781,97 @@ pgm_default_needs_rewrite(ColumnDef *col, Node *raw_default, const char **why)
 	return default_needs_rewrite(col, raw_default, why);
 }
 
-static bool not_null_proven(Oid relid, AttrNumber attnum);
+/* pg_attribute.attnotnull, NOT VALID (18) or not. */
+static bool
+column_has_not_null(Oid relid, AttrNumber attnum)
+{
+	HeapTuple	tup = SearchSysCacheAttNum(relid, attnum);
+	bool		notnull = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		notnull = ((Form_pg_attribute) GETSTRUCT(tup))->attnotnull;
+		ReleaseSysCache(tup);
+	}
+	return notnull;
+}
 
 /*
- * ADD CONSTRAINT (or a constraint in a column definition): a foreign key or
- * CHECK without NOT VALID scans the table under its lock, a UNIQUE, PRIMARY
- * KEY or EXCLUDE without USING INDEX builds an index, a NOT NULL constraint
- * (18) scans unless NOT VALID or proven; a foreign key also locks the table
- * it references.
+ * ADD PRIMARY KEY makes its columns NOT NULL: one that is not already, and
+ * that no validated CHECK proves, costs a scan of the table as SET NOT
+ * NULL does, whether the index is built or taken over (USING INDEX).
+ */
+static void
+classify_primary_key_not_null(PgmClassification *cls, Oid relid, const RelFacts *f,
+							  Constraint *con, LOCKMODE lockmode)
+{
+	List	   *attnums = NIL;
+	ListCell   *lc;
+
+	if (con->indexname != NULL)
+	{
+		Oid			indexoid = get_relname_relid(con->indexname, f->nspid);
+		HeapTuple	itup;
+
+		if (!OidIsValid(indexoid))
+			return;
+		itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+		if (!HeapTupleIsValid(itup))
+			return;
+		{
+			Form_pg_index ind = (Form_pg_index) GETSTRUCT(itup);
+			int			i;
+
+			for (i = 0; i < ind->indnkeyatts; i++)
+				if (ind->indkey.values[i] > 0)
+					attnums = lappend_int(attnums, ind->indkey.values[i]);
+		}
+		ReleaseSysCache(itup);
+	}
+	else
+	{
+		foreach(lc, con->keys)
+		{
+			AttrNumber	attnum = get_attnum(relid, strVal(lfirst(lc)));
+
+			if (attnum != InvalidAttrNumber)
+				attnums = lappend_int(attnums, attnum);
+		}
+	}
+
+	foreach(lc, attnums)
+	{
+		AttrNumber	attnum = (AttrNumber) lfirst_int(lc);
+		char	   *attname;
+
+		/* on 18 a NOT NULL left NOT VALID makes ADD PRIMARY KEY fail instead */
+		if (column_has_not_null(relid, attnum) || pgm_not_null_proven(relid, attnum))
+			continue;
+		attname = get_attname(relid, attnum, true);
+		if (attname == NULL)
+			continue;
+		add_op(cls, PGM_RULE_NOT_NULL_SCAN, relid, f, lockmode,
+			   psprintf("ADD PRIMARY KEY makes column %s NOT NULL, which scans table \"%s\"",
+						quote_identifier(attname), f->relname));
+		((PgmOperation *) llast(cls->ops))->colname = attname;
+		mark_cost(cls, false, true, false);
+	}
+}
+
+/*
+ * ADD CONSTRAINT (or a constraint in the definition of new column
+ * colname): a foreign key or CHECK without NOT VALID scans the table under
+ * its lock, except a foreign key on a new column without a default
+ * (fk_unchecked: its rows all hold NULL, so PostgreSQL marks it valid
+ * without looking, transformFKConstraints); a UNIQUE, PRIMARY KEY or
+ * EXCLUDE without USING INDEX builds an index; PRIMARY KEY makes its
+ * columns NOT NULL; a NOT NULL constraint (18) scans unless NOT VALID or
+ * proven; a foreign key also locks the table it references.
  */
 static void
 classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
-					Constraint *con, LOCKMODE lockmode, const char *colname)
+					Constraint *con, LOCKMODE lockmode, const char *colname,
+					bool fk_unchecked)
 {
 	char	   *what;
 
@@ -778,18 +889,10 @@ classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
 			{
 				const char *col = strVal(linitial(con->keys));
 				AttrNumber	attnum = get_attnum(relid, col);
-				HeapTuple	atttup;
-				bool		already = false;
 
 				if (attnum == InvalidAttrNumber)
 					break;
-				atttup = SearchSysCacheAttNum(relid, attnum);
-				if (HeapTupleIsValid(atttup))
-				{
-					already = ((Form_pg_attribute) GETSTRUCT(atttup))->attnotnull;
-					ReleaseSysCache(atttup);
-				}
-				if (already || not_null_proven(relid, attnum))
+				if (pgm_column_not_null(relid, attnum) || pgm_not_null_proven(relid, attnum))
 					break;
 				add_op(cls, PGM_RULE_NOT_NULL_SCAN, relid, f, lockmode,
 					   psprintf("ADD NOT NULL on column %s without NOT VALID scans table \"%s\"",
@@ -800,19 +903,25 @@ classify_constraint(PgmClassification *cls, Oid relid, const RelFacts *f,
 		case CONSTR_PRIMARY:
 		case CONSTR_UNIQUE:
 		case CONSTR_EXCLUSION:
-			if (con->indexname != NULL)
-				break;			/* USING INDEX: the index already exists */
 			if (!f->populated)
 				break;
-			what = psprintf("ADD %s builds an index on table \"%s\"",
-							con->contype == CONSTR_PRIMARY ? "PRIMARY KEY" :
-							con->contype == CONSTR_UNIQUE ? "UNIQUE" : "EXCLUDE",
-							f->relname);
-			add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, relid, f, lockmode, what);
-			mark_cost(cls, false, false, true);
+			if (con->indexname == NULL)
+			{
+				what = psprintf("ADD %s builds an index on table \"%s\"",
+								con->contype == CONSTR_PRIMARY ? "PRIMARY KEY" :
+								con->contype == CONSTR_UNIQUE ? "UNIQUE" : "EXCLUDE",
+								f->relname);
+				add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, relid, f, lockmode, what);
+				mark_cost(cls, false, false, true);
+			}
+			if (con->contype == CONSTR_PRIMARY)
+				classify_primary_key_not_null(cls, relid, f, con, lockmode);
 			break;
-		case CONSTR_CHECK:
 		case CONSTR_FOREIGN:
+			if (colname != NULL && fk_unchecked)
+				break;
+			/* FALLTHROUGH */
+		case CONSTR_CHECK:
 			if (con->skip_validation || !f->populated)
 				break;
 			what = psprintf("ADD %s%s%s without NOT VALID scans table \"%s\"",
@@ -853,6 +962,7 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
 	bool		notnull = col->is_not_null;
 	bool		identity = col->identity != 0;
 	bool		generated = col->generated != 0;
+	bool		has_expression = false;
 	const char *why = NULL;
 	ListCell   *lc;
 
@@ -879,12 +989,19 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
 			case CONSTR_GENERATED:
 				/* a virtual one (18) is computed when read: nothing stored */
 				generated = !PGM_ConstraintIsVirtualGenerated(con);
+				/* either way its expression is the column's default */
+				has_expression = true;
 				break;
 			default:
 				break;
 		}
-		classify_constraint(cls, relid, f, con, lockmode, col->colname);
 	}
+	if (raw_default != NULL || is_serial_type(col->typeName))
+		has_expression = true;
+
+	foreach(lc, col->constraints)
+		classify_constraint(cls, relid, f, lfirst_node(Constraint, lc), lockmode,
+							col->colname, !has_expression);
 
 	/* Views, foreign tables: nothing is stored, nothing is rewritten. */
 	if (f->relkind != RELKIND_RELATION && f->relkind != RELKIND_PARTITIONED_TABLE)
@@ -919,18 +1036,18 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
 }
 
 /*
- * Would ALTER COLUMN ... TYPE rewrite the table?  We build the same
- * conversion expression ATPrepAlterColumnType builds when there is no USING
- * clause (the old column coerced to the new type by assignment rules),
- * planned by expression_planner(), whose simplification support functions
- * remove length coercions that cannot change a value (varchar widening,
- * numeric precision increase, timestamp precision increase).  What is left
- * must be the column itself under relabellings, coercions to unconstrained
- * domains, or the timestamp <-> timestamptz conversion that PostgreSQL
- * skips when the session TimeZone is UTC.  Anything else rewrites.
- *
- * A USING clause other than the bare column name is assumed to rewrite: its
- * value may differ from the column's in every row.
+ * Would ALTER COLUMN ... TYPE rewrite the table?  We build the conversion
+ * ATPrepAlterColumnType builds: the USING expression transformed against
+ * the table's row (or, without one, the old column), coerced to the new
+ * type by assignment rules and planned by expression_planner(), whose
+ * simplification support functions remove length coercions that cannot
+ * change a value (varchar widening, numeric precision increase, timestamp
+ * precision increase).  What is left must be the column itself under
+ * relabellings, coercions to unconstrained domains, or the timestamp <->
+ * timestamptz conversion that PostgreSQL skips when the session TimeZone
+ * is UTC (see pgm_change_rewrites); "USING col::text" on a varchar column
+ * is such a relabelling.  A USING expression referring to anything but the
+ * table's own columns is taken to rewrite.
  */
 bool
 pgm_type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
@@ -950,26 +1067,21 @@ pgm_type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
 	att = (Form_pg_attribute) GETSTRUCT(atttup);
 	attnum = att->attnum;
 
-	*typname = TypeNameToString(def->typeName);
+	typenameTypeIdAndMod(NULL, def->typeName, &targettype, &targettypmod);
+	*typname = format_type_with_typemod(targettype, targettypmod);
 	if (def->raw_default != NULL)
 	{
-		Node	   *using = def->raw_default;
-
-		if (!(IsA(using, ColumnRef) &&
-			  list_length(((ColumnRef *) using)->fields) == 1 &&
-			  IsA(linitial(((ColumnRef *) using)->fields), String) &&
-			  strcmp(strVal(linitial(((ColumnRef *) using)->fields)), cmd->name) == 0))
+		expr = pgm_using_expression(relid, def->raw_default);
+		if (expr == NULL)
 		{
 			ReleaseSysCache(atttup);
 			*why = "a USING expression";
 			return true;
 		}
 	}
-
-	typenameTypeIdAndMod(NULL, def->typeName, &targettype, &targettypmod);
-	*typname = format_type_with_typemod(targettype, targettypmod);
-	expr = (Node *) makeVar(1, attnum, att->atttypid, att->atttypmod,
-							att->attcollation, 0);
+	else
+		expr = (Node *) makeVar(1, attnum, att->atttypid, att->atttypmod,
+								att->attcollation, 0);
 	ReleaseSysCache(atttup);
 
 	expr = coerce_to_target_type(NULL, expr, exprType(expr),
@@ -977,91 +1089,401 @@ pgm_type_change_needs_rewrite(Oid relid, AlterTableCmd *cmd, const char **why,
 								 COERCION_ASSIGNMENT, COERCE_IMPLICIT_CAST, -1);
 	if (expr == NULL)
 		return false;			/* ALTER TABLE reports the mismatch */
+	assign_expr_collations(NULL, expr);
 	expr = (Node *) expression_planner((Expr *) expr);
+	if (!pgm_change_rewrites(expr, attnum, why))
+		return false;
+	if (def->raw_default != NULL && strcmp(*why, "a conversion that is not binary coercible") == 0)
+		*why = "a USING expression";
+	return true;
+}
 
-	*why = "a conversion that is not binary coercible";
-	for (;;)
+/*
+ * What a type change does besides a rewrite, on one table with storage
+ * (each partition of a partitioned one): indexes built again, CHECK and
+ * foreign key constraints validated again, the tables at the other end of
+ * its foreign keys locked (see pgm_type_change_effects).
+ */
+static void
+classify_type_change_effects(PgmClassification *cls, Oid relid, AlterTableCmd *cmd,
+							 bool rewrite)
+{
+	ColumnDef  *def = castNode(ColumnDef, cmd->def);
+	PgmTypeChange tc;
+	RelFacts	f;
+	ListCell   *lc;
+
+	relation_facts(relid, &f);
+	memset(&tc, 0, sizeof(tc));
+	tc.relid = relid;
+	tc.attnum = get_attnum(relid, cmd->name);
+	if (!f.exists || tc.attnum == InvalidAttrNumber)
+		return;
+	typenameTypeIdAndMod(NULL, def->typeName, &tc.newtype, &tc.newtypmod);
+	tc.newcoll = pgm_column_def_collation(def, tc.newtype);
+	tc.rewrite = rewrite;
+	pgm_type_change_effects(&tc);
+	if (tc.fails != NULL && cls->fails == NULL)
+		cls->fails = tc.fails;
+
+	foreach(lc, tc.fk_locked)
 	{
-		if (IsA(expr, Var) && ((Var *) expr)->varattno == attnum)
-			return false;
-		if (IsA(expr, RelabelType))
-			expr = (Node *) ((RelabelType *) expr)->arg;
-		else if (IsA(expr, CoerceToDomain))
-		{
-			if (DomainHasConstraints(((CoerceToDomain *) expr)->resulttype))
-			{
-				*why = "a domain type with constraints";
-				return true;
-			}
-			expr = (Node *) ((CoerceToDomain *) expr)->arg;
-		}
-		else if (IsA(expr, FuncExpr) &&
-				 (((FuncExpr *) expr)->funcid == F_TIMESTAMP_TIMESTAMPTZ ||
-				  ((FuncExpr *) expr)->funcid == F_TIMESTAMPTZ_TIMESTAMP))
-		{
-			if (TimestampTimestampTzRequiresRewrite())
-			{
-				*why = "a timestamp/timestamptz conversion under a TimeZone other than UTC";
-				return true;
-			}
-			expr = linitial(((FuncExpr *) expr)->args);
-		}
-		else
-			return true;
+		Oid			other = lfirst_oid(lc);
+		RelFacts	of;
+
+		relation_facts(other, &of);
+		add_lock(cls, other, &of, AccessExclusiveLock);
+	}
+	if (!f.populated)
+		return;
+	foreach(lc, tc.rebuilt)
+	{
+		char	   *idxname = get_rel_name(lfirst_oid(lc));
+
+		add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, relid, &f, AccessExclusiveLock,
+			   psprintf("ALTER COLUMN %s TYPE builds index %s of table \"%s\" again",
+						quote_identifier(cmd->name),
+						idxname ? quote_identifier(idxname) : "?", f.relname));
+		mark_cost(cls, false, false, true);
+	}
+	foreach(lc, tc.rechecked)
+	{
+		char	   *conname = get_constraint_name(lfirst_oid(lc));
+
+		add_op(cls, PGM_RULE_VALIDATING_SCAN, relid, &f, AccessExclusiveLock,
+			   psprintf("ALTER COLUMN %s TYPE checks constraint %s again, scanning table \"%s\"",
+						quote_identifier(cmd->name),
+						conname ? quote_identifier(conname) : "?", f.relname));
+		mark_cost(cls, false, true, false);
+	}
+	foreach(lc, tc.fk_validated)
+	{
+		Oid			conoid = lfirst_oid(lc);
+		HeapTuple	contup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+		Oid			fkrelid;
+		RelFacts	ff;
+
+		if (!HeapTupleIsValid(contup))
+			continue;
+		fkrelid = ((Form_pg_constraint) GETSTRUCT(contup))->conrelid;
+		ReleaseSysCache(contup);
+		relation_facts(fkrelid, &ff);
+		if (!ff.populated)
+			continue;
+		add_op(cls, PGM_RULE_VALIDATING_SCAN, fkrelid, &ff, AccessExclusiveLock,
+			   psprintf("ALTER COLUMN %s TYPE on table \"%s\" validates foreign key %s again, "
+						"scanning table \"%s\"",
+						quote_identifier(cmd->name), f.relname,
+						quote_identifier(get_constraint_name(conoid)), ff.relname));
+		mark_cost(cls, false, true, false);
 	}
 }
 
 /*
- * Does a validated CHECK constraint of the table prove the column NOT NULL?
- * This is the question NotNullImpliedByRelConstraints asks before SET NOT
- * NULL decides to scan: build "col IS NOT NULL" and let the predicate
- * prover try to imply it from the validated CHECK expressions.
+ * Run part of the classification that cooks expressions or bounds as
+ * PostgreSQL will (and so may fail as it will, or run code the dry run
+ * refuses) in a subtransaction, on a classification of its own merged into
+ * cls when it succeeds.  When it fails, nothing is judged from it: the
+ * statement meets its own error when it runs, PostgreSQL's words and order
+ * of checks intact.  A cancel is not swallowed.
+ */
+typedef struct CaughtWork
+{
+	PgmClassification *part;
+	void		(*fn) (PgmClassification *cls, void *arg);
+	void	   *arg;
+} CaughtWork;
+
+static void
+run_caught_work(void *arg)
+{
+	CaughtWork *cw = (CaughtWork *) arg;
+
+	cw->fn(cw->part, cw->arg);
+}
+
+static void
+classify_caught(PgmClassification *cls, void (*fn) (PgmClassification *cls, void *arg),
+				void *arg)
+{
+	CaughtWork	cw;
+	ErrorData  *edata;
+	ListCell   *lc;
+
+	cw.part = palloc0(sizeof(PgmClassification));
+	cw.part->transactional = true;
+	cw.fn = fn;
+	cw.arg = arg;
+	edata = pgm_subxact_run(run_caught_work, &cw, false);
+	if (edata != NULL)
+	{
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED ||
+			edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+		FreeErrorData(edata);
+		return;
+	}
+	cls->ops = list_concat(cls->ops, cw.part->ops);
+	foreach(lc, cw.part->requested)
+	{
+		PgmLockRequest *req = lfirst(lc);
+
+		merge_lock(&cls->requested, req->relid, req->lockmode);
+	}
+	foreach(lc, cw.part->locks)
+	{
+		PgmLockRequest *req = lfirst(lc);
+
+		merge_lock(&cls->locks, req->relid, req->lockmode);
+	}
+	cls->expensive |= cw.part->expensive;
+	cls->transactional &= cw.part->transactional;
+	if (cls->fails == NULL)
+		cls->fails = cw.part->fails;
+}
+
+/* ALTER COLUMN ... TYPE, for classify_caught. */
+typedef struct TypeChangeWork
+{
+	Oid			relid;
+	const RelFacts *f;
+	AlterTableCmd *cmd;
+	LOCKMODE	lockmode;
+	bool		inh;
+} TypeChangeWork;
+
+static void
+classify_type_change(PgmClassification *cls, void *arg)
+{
+	TypeChangeWork *w = (TypeChangeWork *) arg;
+	const RelFacts *f = w->f;
+	const char *why = NULL;
+	char	   *typname = NULL;
+	bool		rewrite = pgm_type_change_needs_rewrite(w->relid, w->cmd, &why, &typname);
+	List	   *tables;
+	ListCell   *lc;
+
+	if (f->populated && rewrite)
+	{
+		add_op(cls, PGM_RULE_TABLE_REWRITE, w->relid, f, w->lockmode,
+			   psprintf("ALTER COLUMN %s TYPE %s with %s rewrites table \"%s\"",
+						quote_identifier(w->cmd->name), typname, why, f->relname));
+		mark_cost(cls, true, false, false);
+	}
+	/* indexes and constraints belong to each partition */
+	tables = (f->relkind == RELKIND_PARTITIONED_TABLE && w->inh) ?
+		find_all_inheritors(w->relid, NoLock, NULL) : list_make1_oid(w->relid);
+	foreach(lc, tables)
+		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
+			classify_type_change_effects(cls, lfirst_oid(lc), w->cmd, rewrite);
+}
+
+/* Lock every inheritor of relid (not relid itself) with mode. */
+static void
+lock_inheritors(PgmClassification *cls, Oid relid, LOCKMODE mode)
+{
+	ListCell   *lc;
+
+	if (!has_subclass(relid))
+		return;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		Oid			child = lfirst_oid(lc);
+		RelFacts	cf;
+
+		if (child == relid)
+			continue;
+		relation_facts(child, &cf);
+		add_lock(cls, child, &cf, mode);
+	}
+}
+
+/*
+ * Does an ALTER TABLE subcommand recurse to the inheritors of the table
+ * (partitions, inheritance children), locking each with the statement's
+ * lock mode?  These are the subcommands ATPrepCmd and ATExecCmd make
+ * recurse.  On a partitioned table every constraint and index goes to the
+ * partitions; under plain inheritance only CHECK and NOT NULL constraints
+ * are inherited (a PRIMARY KEY by its NOT NULL), though on 18 adding any
+ * constraint locks the children, and a constraint dropped goes to the
+ * children only when it exists and is inherited.
  */
 static bool
-not_null_proven(Oid relid, AttrNumber attnum)
+subcommand_recurses(Oid relid, bool partitioned, AlterTableCmd *cmd)
 {
-	HeapTuple	atttup;
-	Form_pg_attribute att;
-	NullTest   *nnt;
-	List	   *quals = NIL;
-	Relation	rel;
-	TupleConstr *constr;
-	int			i;
-	bool		proven;
-
-	atttup = SearchSysCacheAttNum(relid, attnum);
-	if (!HeapTupleIsValid(atttup))
-		return false;
-	att = (Form_pg_attribute) GETSTRUCT(atttup);
-
-	nnt = makeNode(NullTest);
-	nnt->arg = (Expr *) makeVar(1, attnum, att->atttypid, att->atttypmod,
-								att->attcollation, 0);
-	nnt->nulltesttype = IS_NOT_NULL;
-	nnt->argisrow = false;
-	nnt->location = -1;
-	ReleaseSysCache(atttup);
-
-	rel = RelationIdGetRelation(relid);
-	if (rel == NULL)
-		return false;
-	constr = rel->rd_att->constr;
-	for (i = 0; constr && i < constr->num_check; i++)
+	switch (cmd->subtype)
 	{
-		Node	   *cexpr;
+		case AT_AddColumn:
+		case AT_ColumnDefault:
+		case AT_DropNotNull:
+		case AT_SetNotNull:
+		case AT_DropExpression:
+		case AT_SetStatistics:
+		case AT_SetStorage:
+		case AT_SetCompression:
+		case AT_DropColumn:
+		case AT_AlterConstraint:
+		case AT_ValidateConstraint:
+		case AT_AlterColumnType:
+		case AT_AddIdentity:
+		case AT_SetIdentity:
+		case AT_DropIdentity:
+			return true;
+		case AT_AddIndex:
+			return partitioned;
+		case AT_AddConstraint:
+			if (partitioned || PGM_ADD_CONSTRAINT_LOCKS_CHILDREN)
+				return true;
+			if (cmd->def == NULL || !IsA(cmd->def, Constraint))
+				return false;
+			switch (((Constraint *) cmd->def)->contype)
+			{
+				case CONSTR_CHECK:
+				case CONSTR_NOTNULL:
+				case CONSTR_PRIMARY:
+					return true;
+				default:
+					return false;
+			}
+		case AT_DropConstraint:
+			{
+				Oid			conoid = cmd->name ?
+					get_relation_constraint_oid(relid, cmd->name, true) : InvalidOid;
+				HeapTuple	tup;
+				char		contype;
 
-		if (!constr->check[i].ccvalid)
-			continue;
-		cexpr = stringToNode(constr->check[i].ccbin);
-		cexpr = eval_const_expressions(NULL, cexpr);
-		cexpr = (Node *) canonicalize_qual((Expr *) cexpr, true);
-		quals = list_concat(quals, make_ands_implicit((Expr *) cexpr));
+				if (!OidIsValid(conoid))
+					return false;
+				if (partitioned)
+					return true;
+				tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+				if (!HeapTupleIsValid(tup))
+					return false;
+				contype = ((Form_pg_constraint) GETSTRUCT(tup))->contype;
+				ReleaseSysCache(tup);
+				return contype == CONSTRAINT_CHECK || PGM_CONTYPE_IS_NOT_NULL(contype);
+			}
+		default:
+			return false;
 	}
-	RelationClose(rel);
+}
 
-	proven = quals != NIL &&
-		predicate_implied_by(list_make1(nnt), quals, false);
-	return proven;
+/*
+ * A finding for each populated leaf table in "scans" that PostgreSQL scans
+ * to check a partition bound.
+ */
+static void
+add_bound_scans(PgmClassification *cls, List *scans, const char *what)
+{
+	ListCell   *lc;
+
+	foreach(lc, scans)
+	{
+		Oid			leaf = lfirst_oid(lc);
+		RelFacts	lf;
+
+		relation_facts(leaf, &lf);
+		if (!lf.populated)
+			continue;
+		add_op(cls, PGM_RULE_VALIDATING_SCAN, leaf, &lf, AccessExclusiveLock,
+			   psprintf("%s scans table \"%s\"", what, lf.relname));
+		mark_cost(cls, false, true, false);
+	}
+}
+
+/* The leaf tables of relid (itself, when it is one). */
+static List *
+leaf_tables(Oid relid)
+{
+	List	   *leaves = NIL;
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+		if (get_rel_relkind(lfirst_oid(lc)) == RELKIND_RELATION)
+			leaves = lappend_oid(leaves, lfirst_oid(lc));
+	return leaves;
+}
+
+/*
+ * The default partition of a partitioned table, and its partitions, are
+ * locked AccessExclusiveLock by ATTACH, DETACH and CREATE TABLE ...
+ * PARTITION OF: its partition constraint changes.
+ */
+static Oid
+lock_default_partition(PgmClassification *cls, Oid parentid)
+{
+	Oid			defaultid = get_default_partition_oid(parentid);
+	RelFacts	df;
+
+	if (!OidIsValid(defaultid))
+		return InvalidOid;
+	relation_facts(defaultid, &df);
+	add_lock(cls, defaultid, &df, AccessExclusiveLock);
+	lock_inheritors(cls, defaultid, AccessExclusiveLock);
+	return defaultid;
+}
+
+/*
+ * ALTER TABLE ... ATTACH PARTITION: the table attached (and its
+ * partitions) and the default partition are locked AccessExclusiveLock and
+ * scanned, each leaf whose constraints do not prove the new bound
+ * (pgm_attach_scans).
+ */
+typedef struct AttachWork
+{
+	Oid			parentid;
+	PartitionCmd *pc;
+} AttachWork;
+
+static void
+classify_attach(PgmClassification *cls, void *arg)
+{
+	Oid			parentid = ((AttachWork *) arg)->parentid;
+	PartitionCmd *pc = ((AttachWork *) arg)->pc;
+	Oid			attachid = rangevar_relid(pc->name);
+	Oid			defaultid;
+	RelFacts	af;
+	List	   *scans;
+	bool		unknown;
+
+	relation_facts(attachid, &af);
+	if (!af.exists)
+		return;
+	add_lock(cls, attachid, &af, AccessExclusiveLock);
+	lock_inheritors(cls, attachid, AccessExclusiveLock);
+	defaultid = (pc->bound && pc->bound->is_default) ? InvalidOid :
+		lock_default_partition(cls, parentid);
+	scans = pgm_attach_scans(parentid, attachid, pc->bound, &unknown);
+	if (unknown)
+	{
+		/* a bound computed by functions: assume the worst */
+		scans = leaf_tables(attachid);
+		if (OidIsValid(defaultid))
+			scans = list_concat(scans, leaf_tables(defaultid));
+	}
+	add_bound_scans(cls, scans,
+					psprintf("ATTACH PARTITION %s to check the partition bound",
+							 quote_identifier(af.relname)));
+}
+
+/* DETACH PARTITION: the partition and the default partition are locked. */
+static void
+classify_detach(PgmClassification *cls, Oid parentid, PartitionCmd *pc)
+{
+	Oid			partid = rangevar_relid(pc->name);
+	RelFacts	pf;
+
+	relation_facts(partid, &pf);
+	if (!pf.exists)
+		return;
+	if (pc->concurrent)
+	{
+		cls->transactional = false;
+		add_lock(cls, partid, &pf, ShareUpdateExclusiveLock);
+		return;
+	}
+	add_lock(cls, partid, &pf, AccessExclusiveLock);
+	(void) lock_default_partition(cls, parentid);
 }
 
 /*
@@ -1089,6 +1511,20 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 	lockmode = AlterTableGetLockLevel(stmt->cmds);
 	add_lock(cls, relid, &f, lockmode);
 
+	/* Subcommands that recurse lock every inheritor, unless ONLY. */
+	if (stmt->relation->inh)
+	{
+		foreach(lc, stmt->cmds)
+		{
+			if (subcommand_recurses(relid, f.relkind == RELKIND_PARTITIONED_TABLE,
+									lfirst_node(AlterTableCmd, lc)))
+			{
+				lock_inheritors(cls, relid, lockmode);
+				break;
+			}
+		}
+	}
+
 	/* ALTER TYPE ... DROP ATTRIBUTE reaches the tables using the type. */
 	if (f.relkind == RELKIND_COMPOSITE_TYPE)
 	{
@@ -1102,7 +1538,42 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 		return;
 	}
 
-	/* Indexes, sequences, views: only the lock matters. */
+	/*
+	 * ALTER INDEX ... SET TABLESPACE copies the index block by block under
+	 * AccessExclusiveLock on it (no lock on the table, but every query
+	 * planned on the table waits for it): the cost of a build, without
+	 * scanning the table.
+	 */
+	if (f.relkind == RELKIND_INDEX)
+	{
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+			Oid			tsid;
+			Oid			tabid;
+			RelFacts	tf;
+
+			if (cmd->subtype != AT_SetTableSpace)
+				continue;
+			tsid = get_tablespace_oid(cmd->name, true);
+			if (tsid == MyDatabaseTableSpace)
+				tsid = InvalidOid;
+			tabid = IndexGetRelation(relid, true);
+			relation_facts(tabid, &tf);
+			if (tsid == f.reltablespace || !tf.populated)
+				continue;
+			/* the lock is on the index (a row of its own in the plan) */
+			add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, tabid, &tf, NoLock,
+				   psprintf("ALTER INDEX %s SET TABLESPACE %s copies the index of table \"%s\" "
+							"under AccessExclusiveLock while queries on the table wait",
+							quote_identifier(f.relname), quote_identifier(cmd->name),
+							tf.relname));
+			mark_cost(cls, false, false, true);
+		}
+		return;
+	}
+
+	/* Sequences, views: only the lock matters. */
 	if (f.relkind != RELKIND_RELATION && f.relkind != RELKIND_PARTITIONED_TABLE &&
 		f.relkind != RELKIND_MATVIEW && f.relkind != RELKIND_FOREIGN_TABLE)
 		return;
@@ -1110,8 +1581,6 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 	foreach(lc, stmt->cmds)
 	{
 		AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
-		const char *why = NULL;
-		char	   *typname = NULL;
 
 		switch (cmd->subtype)
 		{
@@ -1157,31 +1626,20 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 						((PgmOperation *) llast(cls->ops))->colname = pstrdup(cmd->name);
 					}
 				}
-				if (f.populated && pgm_type_change_needs_rewrite(relid, cmd, &why, &typname))
 				{
-					add_op(cls, PGM_RULE_TABLE_REWRITE, relid, &f, lockmode,
-						   psprintf("ALTER COLUMN %s TYPE %s with %s rewrites table \"%s\"",
-									quote_identifier(cmd->name), typname,
-									why, f.relname));
-					mark_cost(cls, true, false, false);
+					TypeChangeWork w = {relid, &f, cmd, lockmode, stmt->relation->inh};
+
+					classify_caught(cls, classify_type_change, &w);
 				}
 				break;
 
 			case AT_SetNotNull:
 				{
 					AttrNumber	attnum = get_attnum(relid, cmd->name);
-					HeapTuple	atttup;
-					bool		already = false;
 
 					if (!f.populated || attnum == InvalidAttrNumber)
 						break;
-					atttup = SearchSysCacheAttNum(relid, attnum);
-					if (HeapTupleIsValid(atttup))
-					{
-						already = ((Form_pg_attribute) GETSTRUCT(atttup))->attnotnull;
-						ReleaseSysCache(atttup);
-					}
-					if (already || not_null_proven(relid, attnum))
+					if (pgm_column_not_null(relid, attnum) || pgm_not_null_proven(relid, attnum))
 						break;
 					add_op(cls, PGM_RULE_NOT_NULL_SCAN, relid, &f, lockmode,
 						   psprintf("SET NOT NULL on column %s scans table \"%s\"",
@@ -1193,7 +1651,58 @@ classify_alter_table(PgmClassification *cls, AlterTableStmt *stmt)
 			case AT_AddConstraint:
 				if (cmd->def && IsA(cmd->def, Constraint))
 					classify_constraint(cls, relid, &f, (Constraint *) cmd->def,
-										lockmode, NULL);
+										lockmode, NULL, false);
+				break;
+
+			case AT_AlterConstraint:
+
+				/*
+				 * ALTER CONSTRAINT ... ENFORCED (18) validates a foreign key
+				 * that was NOT ENFORCED, and creates its triggers on the
+				 * referenced table.
+				 */
+				if (PGM_AlterConstraintEnforces(cmd->def))
+				{
+					char	   *conname = PGM_AlterConstraintName(cmd->def);
+					Oid			conoid = conname ? get_relation_constraint_oid(relid, conname, true) : InvalidOid;
+					HeapTuple	contup = OidIsValid(conoid) ?
+						SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid)) : NULL;
+					Form_pg_constraint con;
+					RelFacts	pf;
+
+					if (!HeapTupleIsValid(contup))
+						break;
+					con = (Form_pg_constraint) GETSTRUCT(contup);
+					if (con->contype == CONSTRAINT_FOREIGN && !PGM_ConstraintEnforced(con))
+					{
+						relation_facts(con->confrelid, &pf);
+						add_lock(cls, con->confrelid, &pf, ShareRowExclusiveLock);
+						if (f.populated)
+						{
+							add_op(cls, PGM_RULE_VALIDATING_SCAN, relid, &f, lockmode,
+								   psprintf("ALTER CONSTRAINT %s ENFORCED validates the foreign key, scanning table \"%s\"",
+											quote_identifier(conname), f.relname));
+							mark_cost(cls, false, true, false);
+						}
+					}
+					ReleaseSysCache(contup);
+				}
+				break;
+
+			case AT_AttachPartition:
+				if (f.relkind == RELKIND_PARTITIONED_TABLE && cmd->def &&
+					IsA(cmd->def, PartitionCmd))
+				{
+					AttachWork	w = {relid, (PartitionCmd *) cmd->def};
+
+					classify_caught(cls, classify_attach, &w);
+				}
+				break;
+
+			case AT_DetachPartition:
+				if (f.relkind == RELKIND_PARTITIONED_TABLE && cmd->def &&
+					IsA(cmd->def, PartitionCmd))
+					classify_detach(cls, relid, (PartitionCmd *) cmd->def);
 				break;
 
 			case AT_ValidateConstraint:
@@ -1497,6 +2006,18 @@ classify_index(PgmClassification *cls, IndexStmt *stmt)
 		return;
 
 	add_lock(cls, relid, &f, ShareLock);
+
+	/*
+	 * On a partitioned table the index is built on every partition, each
+	 * locked ShareLock; ON ONLY the parent it is an invalid index of the
+	 * catalog alone, attached to partitions' indexes later.
+	 */
+	if (f.relkind == RELKIND_PARTITIONED_TABLE)
+	{
+		if (!stmt->relation->inh)
+			return;
+		lock_inheritors(cls, relid, ShareLock);
+	}
 	if (f.populated)
 	{
 		add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, relid, &f, ShareLock,
@@ -1554,15 +2075,39 @@ classify_reindex(PgmClassification *cls, ReindexStmt *stmt)
 		cls->transactional = false;
 
 	/*
-	 * REINDEX holds ShareLock on the table, but AccessExclusiveLock on the
-	 * index being rebuilt, and every query that plans against the table
-	 * needs a lock on its indexes: in effect it blocks reads and writes.
+	 * REINDEX holds ShareLock on the table, but AccessExclusiveLock on each
+	 * index it builds, and every query planned on the table needs a lock on
+	 * its indexes: in effect it blocks reads and writes.
 	 */
-	add_lock(cls, relid, &f, AccessExclusiveLock);
+	add_lock(cls, relid, &f, ShareLock);
+	{
+		List	   *indexes = NIL;
+		ListCell   *lc;
+
+		if (stmt->kind == REINDEX_OBJECT_INDEX)
+			indexes = list_make1_oid(rangevar_relid(stmt->relation));
+		else if (f.relkind == RELKIND_RELATION || f.relkind == RELKIND_MATVIEW)
+		{
+			Relation	rel = RelationIdGetRelation(relid);
+
+			if (rel != NULL)
+			{
+				indexes = RelationGetIndexList(rel);
+				RelationClose(rel);
+			}
+		}
+		foreach(lc, indexes)
+		{
+			RelFacts	xf;
+
+			relation_facts(lfirst_oid(lc), &xf);
+			add_lock(cls, lfirst_oid(lc), &xf, AccessExclusiveLock);
+		}
+	}
 	if (f.populated)
 	{
-		add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, relid, &f, AccessExclusiveLock,
-			   psprintf("REINDEX without CONCURRENTLY on populated table \"%s\"",
+		add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, relid, &f, ShareLock,
+			   psprintf("REINDEX without CONCURRENTLY on populated table \"%s\" locks its indexes AccessExclusiveLock",
 						f.relname));
 		mark_cost(cls, false, false, true);
 	}
@@ -1617,15 +2162,57 @@ classify_relations_lock(PgmClassification *cls, List *rangevars, LOCKMODE mode)
 	}
 }
 
+/*
+ * CREATE TABLE ... PARTITION OF, for classify_caught: the default
+ * partition is locked, and scanned unless its constraints show it holds no
+ * row of the new partition (check_default_partition_contents).
+ */
+typedef struct PartitionOfWork
+{
+	Oid			parentid;
+	CreateStmt *stmt;
+} PartitionOfWork;
+
+static void
+classify_partition_of(PgmClassification *cls, void *arg)
+{
+	PartitionOfWork *w = (PartitionOfWork *) arg;
+	Oid			defaultid = lock_default_partition(cls, w->parentid);
+	List	   *scans;
+	bool		unknown;
+
+	scans = pgm_default_partition_scans(w->parentid, w->stmt->partbound, &unknown);
+	if (unknown && OidIsValid(defaultid))
+		scans = leaf_tables(defaultid);
+	add_bound_scans(cls, scans,
+					psprintf("CREATE TABLE %s PARTITION OF checks the default partition: it",
+							 quote_identifier(w->stmt->relation->relname)));
+}
+
 /* CREATE TABLE: new itself, but it may lock existing tables. */
 static void
 classify_create(PgmClassification *cls, CreateStmt *stmt)
 {
 	ListCell   *lc;
 
-	/* CREATE TABLE ... PARTITION OF locks the parent AccessExclusive. */
+	/*
+	 * CREATE TABLE ... PARTITION OF locks the parent AccessExclusive, and
+	 * the default partition too, which it scans unless its constraints show
+	 * it holds no row of the new partition (check_default_partition_contents).
+	 */
 	if (stmt->partbound && stmt->inhRelations)
+	{
+		Oid			parentid = rangevar_relid(linitial_node(RangeVar, stmt->inhRelations));
+
 		classify_relations_lock(cls, stmt->inhRelations, AccessExclusiveLock);
+		if (OidIsValid(parentid) && !stmt->partbound->is_default &&
+			get_rel_relkind(parentid) == RELKIND_PARTITIONED_TABLE)
+		{
+			PartitionOfWork w = {parentid, stmt};
+
+			classify_caught(cls, classify_partition_of, &w);
+		}
+	}
 
 	/* REFERENCES lock the referenced table against writes. */
 	foreach(lc, stmt->tableElts)
@@ -1692,6 +2279,73 @@ classify_rename(PgmClassification *cls, RenameStmt *stmt)
 						quote_identifier(stmt->newname)));
 }
 
+/*
+ * ALTER DOMAIN ... ADD CONSTRAINT (without NOT VALID), VALIDATE CONSTRAINT
+ * and SET NOT NULL check every stored value of the domain: each table and
+ * materialized view with a column of the domain, or of a domain over it,
+ * is locked ShareLock and scanned (pgm_domain_relations).
+ */
+static void
+classify_alter_domain(PgmClassification *cls, AlterDomainStmt *stmt)
+{
+	TypeName   *tn = makeTypeNameFromNameList(stmt->typeName);
+	Oid			domainid = LookupTypeNameOid(NULL, tn, true);
+	Constraint *con = (stmt->def && IsA(stmt->def, Constraint)) ? (Constraint *) stmt->def : NULL;
+	PgmRule		rule;
+	const char *what;
+	ListCell   *lc;
+
+	if (!OidIsValid(domainid) || get_typtype(domainid) != TYPTYPE_DOMAIN)
+		return;
+	switch (stmt->subtype)
+	{
+		case 'C':
+			if (con == NULL || con->skip_validation ||
+				(con->contype != CONSTR_CHECK && con->contype != CONSTR_NOTNULL))
+				return;
+			rule = con->contype == CONSTR_NOTNULL ? PGM_RULE_NOT_NULL_SCAN : PGM_RULE_VALIDATING_SCAN;
+			what = "ADD CONSTRAINT";
+			break;
+		case 'V':
+			rule = PGM_RULE_VALIDATING_SCAN;
+			what = "VALIDATE CONSTRAINT";
+			break;
+		case 'O':
+			{
+				HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(domainid));
+				bool		already = false;
+
+				if (HeapTupleIsValid(tup))
+				{
+					already = ((Form_pg_type) GETSTRUCT(tup))->typnotnull;
+					ReleaseSysCache(tup);
+				}
+				if (already)
+					return;		/* nothing to check */
+			}
+			rule = PGM_RULE_NOT_NULL_SCAN;
+			what = "SET NOT NULL";
+			break;
+		default:
+			return;
+	}
+
+	foreach(lc, pgm_domain_relations(domainid))
+	{
+		Oid			relid = lfirst_oid(lc);
+		RelFacts	f;
+
+		relation_facts(relid, &f);
+		add_lock(cls, relid, &f, ShareLock);
+		if (!f.populated)
+			continue;
+		add_op(cls, rule, relid, &f, ShareLock,
+			   psprintf("ALTER DOMAIN %s %s checks every value of the domain, scanning table \"%s\"",
+						format_type_be(domainid), what, f.relname));
+		mark_cost(cls, false, true, false);
+	}
+}
+
 /* DROP OWNED BY: the role's tables go, and what depends on them. */
 static void
 classify_drop_owned(PgmClassification *cls, DropOwnedStmt *stmt)
@@ -1742,6 +2396,7 @@ pgm_classify_wanted(Node *parsetree)
 		case T_RefreshMatViewStmt:
 		case T_RuleStmt:
 		case T_DropOwnedStmt:
+		case T_AlterDomainStmt:
 			return true;
 		default:
 			return false;
@@ -1846,10 +2501,31 @@ pgm_classify_statement(Node *parsetree)
 		case T_RefreshMatViewStmt:
 			{
 				RefreshMatViewStmt *stmt = (RefreshMatViewStmt *) parsetree;
+				Oid			relid = rangevar_relid(stmt->relation);
+				RelFacts	f;
 
-				classify_relations_lock(cls, list_make1(stmt->relation),
-										stmt->concurrent ? ExclusiveLock : AccessExclusiveLock);
+				relation_facts(relid, &f);
+				add_lock(cls, relid, &f,
+						 stmt->concurrent ? ExclusiveLock : AccessExclusiveLock);
+
+				/*
+				 * Without CONCURRENTLY the view's query fills a new file
+				 * that replaces the old one, under AccessExclusiveLock:
+				 * readers wait for the whole query.  CONCURRENTLY updates
+				 * the rows in place under ExclusiveLock, which lets them
+				 * read; WITH NO DATA only empties it.
+				 */
+				if (f.exists && f.populated && !stmt->concurrent && !stmt->skipData)
+				{
+					add_op(cls, PGM_RULE_TABLE_REWRITE, relid, &f, AccessExclusiveLock,
+						   psprintf("REFRESH MATERIALIZED VIEW rewrites \"%s\" while its readers wait",
+									f.relname));
+					mark_cost(cls, true, false, false);
+				}
 			}
+			break;
+		case T_AlterDomainStmt:
+			classify_alter_domain(cls, (AlterDomainStmt *) parsetree);
 			break;
 		case T_LockStmt:
 			{

@@ -1709,8 +1709,11 @@ migrate_history_purge(PG_FUNCTION_ARGS)
 	char	   *relname;
 	uint64		removed;
 
-	if (PG_ARGISNULL(0) ||
-		DatumGetBool(DirectFunctionCall2(interval_lt, PG_GETARG_DATUM(0),
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("older_than must not be null")));
+	if (DatumGetBool(DirectFunctionCall2(interval_lt, PG_GETARG_DATUM(0),
 										 IntervalPGetDatum(zero))))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

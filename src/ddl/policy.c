@@ -1042,6 +1042,8 @@ migrate_is_rule(PG_FUNCTION_ARGS)
  * the current transaction.  Whether the role may do so is decided when a
  * refusal is about to happen, against the policy row that refuses.
  */
+#define MAX_OVERRIDE_REASON_LEN 1000
+
 Datum
 migrate_override(PG_FUNCTION_ARGS)
 {
@@ -1070,6 +1072,13 @@ migrate_override(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("an override needs a reason"),
 				 errdetail("The reason is stored in the DDL history.")));
+	/* stored with every statement it lets through */
+	if (strlen(reason) > MAX_OVERRIDE_REASON_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an override reason is too long"),
+				 errdetail("A reason has at most %d bytes; this one has %zu.",
+						   MAX_OVERRIDE_REASON_LEN, strlen(reason))));
 	/* Nothing it could lift runs there; accepting it would mislead. */
 	if (RecoveryInProgress())
 		ereport(ERROR,
@@ -1166,7 +1175,9 @@ migrate_policy_changed(PG_FUNCTION_ARGS)
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
-		elog(ERROR, "migrate_policy_changed: not called by trigger manager");
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("migrate_policy_changed() runs only as the trigger of migrate_policy")));
 	CacheInvalidateRelcacheByRelid(RelationGetRelid(trigdata->tg_relation));
 	return PointerGetDatum(NULL);
 }

@@ -70,6 +70,7 @@
 #include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
+#include "core/draw_id.h"
 #include "core/spi.h"
 #include "jobs/jobs.h"
 #include "jobs/shmem.h"
@@ -558,7 +559,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 				 errmsg("set_clause must not be empty")));
 	if (is_delete && where_clause == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("where_clause must not be null"),
 				 errhint("To delete every row pass 'true'; TRUNCATE empties a table faster.")));
 	if (where_clause != NULL && where_clause[strspn(where_clause, " \t\r\n")] == '\0')
@@ -801,11 +802,11 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 	/* Record the job, as the owner of the job tables. */
 	{
 		PgmSavedUser saved;
-		Oid			argtypes[13] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTARRAYOID, REGTYPEARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID};
-		Datum		args[13];
-		char		nulls[13];
-		bool		isnull;
+		Oid			argtypes[14] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTOID, TEXTOID,
+			TEXTOID, TEXTARRAYOID, REGTYPEARRAYOID, TEXTOID, INT4OID, INT4OID, INT8OID, INT8OID,
+		INT8OID};
+		Datum		args[14];
+		char		nulls[14];
 
 		memset(nulls, ' ', sizeof(nulls));
 		args[0] = CStringGetTextDatum(is_delete ? "delete" : "update");
@@ -843,6 +844,9 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		args[10] = Int32GetDatum(empty ? 0 : nslices);
 		args[11] = Int64GetDatum(pause_ms);
 		args[12] = Int64GetDatum(estimated);
+		/* Not nextval(): the session's lastval() stays the application's. */
+		job_id = pgm_draw_id(pgm_relation(PGM_JOB_TABLE));
+		args[13] = Int64GetDatum(job_id);
 
 		pgm_become_owner(table_owner, &saved);
 
@@ -850,16 +854,14 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		appendStringInfo(&sql,
 						 "INSERT INTO %s (kind, relation, owner, set_clause, where_clause,"
 						 " key_mode, key_columns, key_types, key_name, batch_size, parallel,"
-						 " pause, estimated_rows, state, finished_at)"
+						 " pause, estimated_rows, state, finished_at, id)"
 						 " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
 						 " pg_catalog.make_interval(secs => $12 OPERATOR(pg_catalog./) 1000.0), $13,"
 						 " CASE WHEN $6 OPERATOR(pg_catalog.=) 'empty' THEN 'done' ELSE 'queued' END,"
-						 " CASE WHEN $6 OPERATOR(pg_catalog.=) 'empty' THEN pg_catalog.now() END)"
-						 " RETURNING id",
+						 " CASE WHEN $6 OPERATOR(pg_catalog.=) 'empty' THEN pg_catalog.now() END, $14)",
 						 pgm_job_table_name(PGM_JOB_TABLE));
-		if (SPI_execute_with_args(sql.data, 13, argtypes, args, nulls, false, 0) != SPI_OK_INSERT_RETURNING)
+		if (SPI_execute_with_args(sql.data, 14, argtypes, args, nulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not record the job");
-		job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
@@ -912,12 +914,6 @@ batch_size_arg(FunctionCallInfo fcinfo, int argno)
 	return PG_ARGISNULL(argno) ? pgm_default_batch_size : PG_GETARG_INT32(argno);
 }
 
-static int64
-pause_arg(FunctionCallInfo fcinfo, int argno)
-{
-	return PG_ARGISNULL(argno) ? 0 : interval_to_ms(PG_GETARG_INTERVAL_P(argno));
-}
-
 static void
 require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
@@ -925,6 +921,14 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", name)));
+}
+
+/* pause: NULL is a mistake (the default is '0'), not "no pause". */
+static int64
+pause_arg(FunctionCallInfo fcinfo, int argno)
+{
+	require_arg(fcinfo, argno, "pause");
+	return interval_to_ms(PG_GETARG_INTERVAL_P(argno));
 }
 
 /* migrate_batch_update(relation, set_clause, where_clause, ...). */
@@ -1077,18 +1081,21 @@ control_job(int64 job_id, JobAction action)
 Datum
 migrate_job_pause(PG_FUNCTION_ARGS)
 {
+	require_arg(fcinfo, 0, "job_id");
 	PG_RETURN_TEXT_P(control_job(PG_GETARG_INT64(0), JOB_PAUSE));
 }
 
 Datum
 migrate_job_resume(PG_FUNCTION_ARGS)
 {
+	require_arg(fcinfo, 0, "job_id");
 	PG_RETURN_TEXT_P(control_job(PG_GETARG_INT64(0), JOB_RESUME));
 }
 
 Datum
 migrate_job_cancel(PG_FUNCTION_ARGS)
 {
+	require_arg(fcinfo, 0, "job_id");
 	PG_RETURN_TEXT_P(control_job(PG_GETARG_INT64(0), JOB_CANCEL));
 }
 

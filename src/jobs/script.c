@@ -78,6 +78,7 @@
 #include "utils/timestamp.h"
 
 #include "core/catalog.h"
+#include "core/draw_id.h"
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/parse.h"
@@ -245,9 +246,8 @@ submit_script_job(const ScriptJob *sj)
 		TEXTOID, OIDOID, TEXTOID, TEXTOID, INT4OID};
 	Datum		values[11];
 	char		nulls[11];
-	Oid			jtypes[3] = {OIDOID, INT4OID, TEXTOID};
-	Datum		jvalues[3];
-	bool		isnull;
+	Oid			jtypes[4] = {OIDOID, INT4OID, TEXTOID, INT8OID};
+	Datum		jvalues[4];
 	int64		job_id;
 
 	if (!OidIsValid(pgm_relation(PGM_SCRIPT_TABLE)))
@@ -259,16 +259,17 @@ submit_script_job(const ScriptJob *sj)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	/* Not nextval(): the session's lastval() stays the application's. */
+	job_id = pgm_draw_id(pgm_relation(PGM_JOB_TABLE));
 	jvalues[0] = ObjectIdGetDatum(GetUserId());
 	jvalues[1] = Int32GetDatum(sj->nstatements);
 	jvalues[2] = CStringGetTextDatum(psprintf("migration %s", sj->direction));
-	if (job_execute("INSERT INTO @job@ (kind, relation, owner, key_mode, key_name,"
+	jvalues[3] = Int64GetDatum(job_id);
+	if (job_execute("INSERT INTO @job@ (id, kind, relation, owner, key_mode, key_name,"
 					" batch_size, parallel, pause, estimated_rows)"
-					" VALUES ('migration', NULL, $1, 'script', $3, 1, 1, '0', $2)"
-					" RETURNING id",
-					3, jtypes, jvalues, NULL) != SPI_OK_INSERT_RETURNING)
+					" VALUES ($4, 'migration', NULL, $1, 'script', $3, 1, 1, '0', $2)",
+					4, jtypes, jvalues, NULL) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the job");
-	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum(job_id);
@@ -331,7 +332,7 @@ migrate_apply_async(PG_FUNCTION_ARGS)
 	sj.m.up = pgm_text_arg(fcinfo, 1);
 	sj.m.down = pgm_text_arg(fcinfo, 2);
 	sj.m.description = pgm_text_arg(fcinfo, 3);
-	sj.m.irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	sj.m.irreversible = pgm_bool_arg(fcinfo, 4, "irreversible");
 	pgm_check_migration_args(sj.m.version, sj.m.up, sj.m.down, sj.m.irreversible);
 	pgm_check_script_submitter();
 
@@ -367,7 +368,7 @@ Datum
 migrate_rollback_async(PG_FUNCTION_ARGS)
 {
 	char	   *version = pgm_text_arg(fcinfo, 0);
-	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	bool		force = pgm_bool_arg(fcinfo, 1, "force");
 	PgmRollbackTarget t;
 	ScriptJob	sj;
 	List	   *stmts;

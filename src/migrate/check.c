@@ -69,6 +69,7 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "nodes/plannodes.h"
 #include "parser/analyze.h"
@@ -98,6 +99,7 @@
 #include "core/parse.h"
 #include "core/subxact.h"
 #include "ddl/classify.h"
+#include "ddl/facts.h"
 #include "ddl/guard.h"
 #include "ddl/policy.h"
 #include "migrate/check.h"
@@ -653,6 +655,49 @@ is_dml(Node *node)
 }
 
 /*
+ * The planner's estimate for the statement with the conjuncts of its WHERE
+ * clause that it cannot estimate from statistics left out (see
+ * pgm_clause_estimable); -1 when every conjunct can be estimated, or when
+ * the statement reads other tables (a join's estimate is left as it is).
+ */
+static double
+dml_upper_bound(Query *query, const char *text)
+{
+	RangeTblEntry *rte = rt_fetch(query->resultRelation, query->rtable);
+	List	   *conjuncts;
+	List	   *kept = NIL;
+	bool		dropped = false;
+	ListCell   *lc;
+	PlannedStmt *plan;
+	int			relations = 0;
+
+	foreach(lc, query->rtable)
+		if (lfirst_node(RangeTblEntry, lc)->rtekind == RTE_RELATION)
+			relations++;
+	if (relations != 1 || query->jointree == NULL || query->jointree->quals == NULL ||
+		query->hasSubLinks || query->cteList != NIL)
+		return -1;
+	conjuncts = make_ands_implicit((Expr *) query->jointree->quals);
+	foreach(lc, conjuncts)
+	{
+		if (pgm_clause_estimable(lfirst(lc), query->resultRelation, rte->relid,
+								 rte->relkind == RELKIND_PARTITIONED_TABLE))
+			kept = lappend(kept, lfirst(lc));
+		else
+			dropped = true;
+	}
+	if (!dropped)
+		return -1;
+	query->jointree->quals = (Node *) make_ands_explicit(kept);
+	if (kept == NIL)
+		query->jointree->quals = NULL;
+	plan = pg_plan_query(query, text, 0, NULL);
+	if (plan->planTree == NULL || outerPlan(plan->planTree) == NULL)
+		return -1;
+	return outerPlan(plan->planTree)->plan_rows;
+}
+
+/*
  * UPDATE/DELETE: the planner's estimate of the rows touched, never a scan.
  * Returns the classification (with a large_dml operation when the estimate
  * is above pg_migrate.max_migration_rows) and sets *relid and *rows; for any
@@ -662,9 +707,11 @@ PgmClassification *
 pgm_classify_dml(RawStmt *rs, const char *text, Oid *relid, double *rows)
 {
 	Query	   *query;
+	Query	   *unplanned;
 	PlannedStmt *plan;
 	PgmClassification *cls;
 	PgmOperation *op;
+	double		bound = -1;
 
 	*relid = InvalidOid;
 	*rows = -1;
@@ -673,6 +720,7 @@ pgm_classify_dml(RawStmt *rs, const char *text, Oid *relid, double *rows)
 	query = parse_analyze_fixedparams(copyObject(rs), text, NULL, 0, NULL);
 	if (query->commandType != CMD_UPDATE && query->commandType != CMD_DELETE)
 		return NULL;
+	unplanned = copyObject(query);	/* the planner scribbles on its input */
 	plan = pg_plan_query(query, text, 0, NULL);
 
 	/*
@@ -691,8 +739,28 @@ pgm_classify_dml(RawStmt *rs, const char *text, Oid *relid, double *rows)
 
 	cls = palloc0(sizeof(PgmClassification));
 	cls->transactional = true;
-	if (*rows <= pgm_max_migration_rows)
+
+	/*
+	 * A table created in this transaction, or a temporary one, is nobody
+	 * else's: filling or emptying it holds up no one.
+	 */
+	if (!pgm_relation_visible_to_others(*relid))
 		return cls;
+
+	/*
+	 * Where the planner cannot estimate part of the WHERE clause from
+	 * statistics it guesses, and a guess can be 100 times too low (an
+	 * expression of a column compared with a value matches 0.5% of the
+	 * rows, whatever it really matches).  Judged conservatively: the rows
+	 * the rest of the clause lets through, as if what cannot be estimated
+	 * matched every row.
+	 */
+	if (*rows <= pgm_max_migration_rows)
+	{
+		bound = dml_upper_bound(unplanned, text);
+		if (bound <= pgm_max_migration_rows)
+			return cls;
+	}
 
 	op = palloc0(sizeof(PgmOperation));
 	op->rule = PGM_RULE_LARGE_DML;
@@ -701,11 +769,47 @@ pgm_classify_dml(RawStmt *rs, const char *text, Oid *relid, double *rows)
 	op->schemaname = get_namespace_name(get_rel_namespace(*relid));
 	op->lockmode = RowExclusiveLock;
 	op->populated = pgm_relation_populated(*relid, &op->blocks, NULL);
-	op->what = psprintf("%s of about %.0f rows of \"%s\" in one transaction (pg_migrate.max_migration_rows is %d)",
-						query->commandType == CMD_UPDATE ? "UPDATE" : "DELETE",
-						*rows, op->relname ? op->relname : "?", pgm_max_migration_rows);
+	if (bound < 0)
+		op->what = psprintf("%s of about %.0f rows of \"%s\" in one transaction (pg_migrate.max_migration_rows is %d)",
+							query->commandType == CMD_UPDATE ? "UPDATE" : "DELETE",
+							*rows, op->relname ? op->relname : "?", pgm_max_migration_rows);
+	else
+		op->what = psprintf("%s of up to %.0f rows of \"%s\" in one transaction: the planner estimates %.0f, "
+							"but cannot estimate part of the WHERE clause from statistics "
+							"(pg_migrate.max_migration_rows is %d)",
+							query->commandType == CMD_UPDATE ? "UPDATE" : "DELETE",
+							bound, op->relname ? op->relname : "?", *rows, pgm_max_migration_rows);
 	cls->ops = list_make1(op);
 	return cls;
+}
+
+/*
+ * CREATE TABLE / MATERIALIZED VIEW ... AS, executed WITH NO DATA: the
+ * relation is defined from the query's result columns without planning or
+ * running the query (ExecCreateTableAs), so no user code runs.
+ */
+static void
+create_empty(RawStmt *rs, const char *text)
+{
+	Query	   *query = parse_analyze_fixedparams(copyObject(rs), text, NULL, 0, NULL);
+	CreateTableAsStmt *ctas;
+	PlannedStmt *pstmt;
+
+	if (query->commandType != CMD_UTILITY || !IsA(query->utilityStmt, CreateTableAsStmt))
+		return;
+	ctas = (CreateTableAsStmt *) query->utilityStmt;
+	ctas->into->skipData = true;
+	pstmt = makeNode(PlannedStmt);
+	pstmt->commandType = CMD_UTILITY;
+	pstmt->canSetTag = true;
+	pstmt->utilityStmt = (Node *) ctas;
+	pstmt->stmt_location = rs->stmt_location;
+	pstmt->stmt_len = rs->stmt_len;
+	/* an error aborts the walk's subtransaction, which pops it */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	ProcessUtility(pstmt, text, false, PROCESS_UTILITY_QUERY, NULL, NULL,
+				   None_Receiver, NULL);
+	PopActiveSnapshot();
 }
 
 /*
@@ -729,6 +833,16 @@ judge_and_run(PgmJudgedStatement *js, RawStmt *rs, bool bound_wait,
 	if (bound_wait && (LockTimeout == 0 || LockTimeout > pgm_lock_timeout))
 		LockTimeout = pgm_lock_timeout;
 
+	/* PostgreSQL will refuse it: reported as failing, not run, no findings */
+	if (js->cls && js->cls->fails)
+	{
+		js->error = js->cls->fails;
+		js->verdicts = NIL;
+		js->cls = NULL;
+		callback(arg, js);
+		return;
+	}
+
 	if (is_dml(node))
 	{
 		/* the planner may evaluate stable functions to estimate */
@@ -743,12 +857,33 @@ judge_and_run(PgmJudgedStatement *js, RawStmt *rs, bool bound_wait,
 		 /* judged by analysis alone */ ;
 	else if (dry_run_allowed(node))
 		js->runs = (dry_run_not_runnable(node, false) == NULL);
+	else if (IsA(node, CreateTableAsStmt))
+	{
+		/*
+		 * The table (or materialized view) is created empty, so that later
+		 * statements are judged against it: new in the transaction, it is
+		 * nobody's concern what they do to it.  Its query is not run; when
+		 * it calls a function, what that would do is not known.
+		 */
+		js->runs_empty = true;
+		if (calls_function(((CreateTableAsStmt *) node)->query))
+			js->not_run = psprintf("its query calls functions, which a dry run does not run; "
+								   "later statements were judged against the %s created empty",
+								   ((CreateTableAsStmt *) node)->objtype == OBJECT_MATVIEW ?
+								   "materialized view" : "table");
+	}
 	else if (!IsA(node, VacuumStmt) &&
 			 (!IsA(node, ExplainStmt) || is_explain_analyze(node)))
 		js->not_run = unchecked_reason(node);
 
 	/* Reported before it runs: the callback sees the catalog it was judged on. */
 	callback(arg, js);
+
+	if (js->runs_empty)
+	{
+		create_empty(rs, js->text);
+		CommandCounterIncrement();
+	}
 
 	if (js->runs)
 	{
@@ -848,28 +983,31 @@ walk_statement(PgmJudgedStatement *js, RawStmt *rs, PgmJudgeCallback callback,
 	PG_END_TRY();
 }
 
-/*
- * Walk a script as the file header describes, handing each judged
- * statement to the callback before it is executed (so that the callback
- * sees the catalog it was judged on), and once more, with only the error
- * set, if judging or executing it fails.  Everything the script did is rolled back
- * before returning.
- */
+/* A script being walked. */
 typedef struct ScriptWalk
 {
 	const char *sql;
 	List	   *raw;
 	PgmJudgeCallback callback;
 	void	   *arg;
+	bool		txn_control;	/* the script has BEGIN/COMMIT of its own */
+	List	   *script_locks;	/* of PgmLockRequest *: what the script's
+								 * current transaction holds */
 } ScriptWalk;
 
-/* Every statement of the script: the body of the walk's subtransaction. */
+/*
+ * Every statement of the script: the body of the walk's subtransaction.
+ * With transaction control of the script's own, the classifier is told
+ * which locks the script's current transaction holds (see
+ * pgm_walk_script).
+ */
 static void
 walk_statements(void *warg)
 {
 	ScriptWalk *w = (ScriptWalk *) warg;
 	ListCell   *lc;
 	int			stmtno = 0;
+	bool		in_block = false;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -885,33 +1023,103 @@ walk_statements(void *warg)
 		js.stmt = rs->stmt;
 		js.dml_rows = -1;
 
-		/* BEGIN/COMMIT/SAVEPOINT of the script: the walk is one transaction. */
+		/*
+		 * BEGIN/COMMIT/SAVEPOINT of the script are not run (the walk is one
+		 * transaction); a COMMIT or ROLLBACK ends what the script's
+		 * transaction holds.
+		 */
 		if (IsA(rs->stmt, TransactionStmt))
+		{
+			switch (((TransactionStmt *) rs->stmt)->kind)
+			{
+				case TRANS_STMT_BEGIN:
+				case TRANS_STMT_START:
+					in_block = true;
+					break;
+				case TRANS_STMT_COMMIT:
+				case TRANS_STMT_ROLLBACK:
+				case TRANS_STMT_PREPARE:
+				case TRANS_STMT_COMMIT_PREPARED:
+				case TRANS_STMT_ROLLBACK_PREPARED:
+					in_block = false;
+					w->script_locks = NIL;
+					break;
+				default:
+					break;
+			}
 			continue;
+		}
 
 		walk_statement(&js, rs, w->callback, w->arg);
+
+		/* what it locks stays locked for the rest of its block */
+		if (w->txn_control && in_block && js.cls != NULL)
+		{
+			ListCell   *lc2;
+
+			foreach(lc2, js.cls->requested)
+			{
+				PgmLockRequest *req = palloc(sizeof(PgmLockRequest));
+
+				*req = *(PgmLockRequest *) lfirst(lc2);
+				w->script_locks = lappend(w->script_locks, req);
+			}
+		}
 	}
 	SPI_finish();
 }
 
+/*
+ * Walk a script as the file header describes, handing each judged
+ * statement to the callback before it is executed (so that the callback
+ * sees the catalog it was judged on), and once more, with only the error
+ * set, if judging or executing it fails.  Everything the script did is
+ * rolled back before returning.
+ */
 void
 pgm_walk_script(const char *sql, PgmJudgeCallback callback, void *arg)
 {
 	ScriptWalk	w;
 	ErrorData  *edata;
+	ListCell   *lc;
 
 	if (!pgm_policy_active())
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("extension \"%s\" is not installed in this database", PGM_EXTENSION_NAME)));
 
+	memset(&w, 0, sizeof(w));
 	w.sql = sql;
 	w.raw = pgm_parse_raw(sql);
 	w.callback = callback;
 	w.arg = arg;
 
+	/* "No findings" must never mean "nothing was given" */
+	if (w.raw == NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the script contains no statements")));
+
+	/*
+	 * A script with BEGIN/COMMIT of its own is meant to run as psql runs
+	 * it: each statement outside a block in a transaction of its own, each
+	 * block in one.  Everything is still walked in one transaction (so that
+	 * what a statement created is there, and new, for the next), but the
+	 * locks a statement would find already held are those its own
+	 * transaction took.  A script without transaction control runs in one
+	 * transaction, as migrate_apply() runs it.
+	 */
+	foreach(lc, w.raw)
+	{
+		if (IsA(lfirst_node(RawStmt, lc)->stmt, TransactionStmt))
+			w.txn_control = true;
+	}
+
 	/* Everything the script does happens in here, and is rolled back. */
+	if (w.txn_control)
+		pgm_classify_set_script_locks(&w.script_locks);
 	edata = pgm_subxact_run(walk_statements, &w, false);
+	pgm_classify_set_script_locks(NULL);
 	if (edata != NULL)
 		ReThrowError(edata);
 }

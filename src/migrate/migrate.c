@@ -684,6 +684,24 @@ pgm_check_version(const char *version)
 						   MAX_VERSION_LEN, strlen(version))));
 }
 
+/*
+ * A boolean flag argument (irreversible, force): it has a default, so a
+ * NULL was passed on purpose or by mistake, and means neither true nor
+ * false.
+ */
+bool
+pgm_bool_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_NARGS() <= argno)
+		return false;
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", name),
+				 errhint("Pass true or false, or leave it out for false.")));
+	return PG_GETARG_BOOL(argno);
+}
+
 void
 pgm_check_not_standby(void)
 {
@@ -997,7 +1015,7 @@ migrate_apply(PG_FUNCTION_ARGS)
 	char	   *up = pgm_text_arg(fcinfo, 1);
 	char	   *down = pgm_text_arg(fcinfo, 2);
 	char	   *description = pgm_text_arg(fcinfo, 3);
-	bool		irreversible = PG_NARGS() > 4 && !PG_ARGISNULL(4) && PG_GETARG_BOOL(4);
+	bool		irreversible = pgm_bool_arg(fcinfo, 4, "irreversible");
 	char	   *checksum;
 	List	   *stmts;
 	TimestampTz started;
@@ -1078,7 +1096,7 @@ Datum
 migrate_rollback(PG_FUNCTION_ARGS)
 {
 	char	   *version = pgm_text_arg(fcinfo, 0);
-	bool		force = PG_NARGS() > 1 && !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+	bool		force = pgm_bool_arg(fcinfo, 1, "force");
 	PgmRollbackTarget t;
 	List	   *stmts;
 

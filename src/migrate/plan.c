@@ -555,8 +555,13 @@ migrate_plan_report(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the script to plan must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the format of the plan must not be NULL"),
+				 errhint("The format is 'markdown', or call migrate_plan(sql) for rows.")));
 	sql = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	format = PG_ARGISNULL(1) ? "markdown" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	format = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	if (pg_strcasecmp(format, "markdown") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
