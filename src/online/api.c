@@ -41,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "core/catalog.h"
 #include "core/guc.h"
@@ -339,6 +340,8 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 	bool		isnull;
 	Oid			types[6];
 	Datum		values[6];
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spicxt;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -354,8 +357,11 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 		elog(ERROR, "could not record the job");
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
+	/* The plan in the caller's memory: plan_out outlives SPI_finish. */
 	memset(&plan, 0, sizeof(plan));
+	spicxt = MemoryContextSwitchTo(caller);
 	pgm_online_build_plan(&plan, stmt, stmt_text, job_id);
+	MemoryContextSwitchTo(spicxt);
 
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(job_id);
