@@ -165,3 +165,7 @@ INSERT INTO doomed VALUES (1);
 DROP TABLE doomed;
 RESET pg_migrate.online_by_default;
 DROP ROLE po_user;
+
+SET pg_migrate.enforce = off;  -- the extension's history goes with it (drop_table)
+DROP EXTENSION pg_migrate;
+DROP TABLE t, parent, other CASCADE;
