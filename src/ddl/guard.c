@@ -8,7 +8,10 @@
  *		1. classifies it against the catalog (classify.c),
  *		2. judges the operations found against migrate_policy and
  *		   pg_migrate.enforce, raising a refusal before anything has run
- *		   (policy.c),
+ *		   (policy.c); when a rule's action is `online` and nothing is
+ *		   refused, hands the statement to its online form instead, which
+ *		   runs its own steps back through this hook (online/substitute.c,
+ *		   reached through a pointer it installs),
  *		3. when it will wait for a lock that blocks reads or writes on an
  *		   existing table, bounds that wait with lock_timeout and, unless
  *		   the lock can be had at once, retries it inside a subtransaction,
@@ -48,10 +51,12 @@
  * second time with context PROCESS_UTILITY_SUBCOMMAND; they belong to the
  * statement that generated them and are passed through untouched.
  *
- * The hook never calls itself: SQL that pg_migrate runs on its own account
- * (history inserts) is DML, and pgm_own_code guards against any utility
- * statement reaching us while our own code is running (migrate_check runs
- * the statements of the script it judges that way).
+ * The hook never calls itself, but for the steps of an online form, which
+ * are judged and recorded as statements of their own (and never run
+ * online again): SQL that pg_migrate runs on its own account (history
+ * inserts) is DML, and pgm_own_code guards against any utility statement
+ * reaching us while our own code is running (migrate_check runs the
+ * statements of the script it judges that way).
  *
  * Classification happens before the statement's own permission checks and
  * takes no locks (see classify.c); a refusal is raised before anything has
@@ -106,7 +111,8 @@ static int	pgm_own_code = 0;
  * While the steps of a statement's online form run (online/substitute.c),
  * a JSON object naming the rules and the statement as sent: the history
  * row of each step carries it among its policy overrides, so that the
- * history keeps both what was sent and what ran.  In TopMemoryContext.
+ * history keeps both what was sent and what ran.  Owned by the caller of
+ * pgm_guard_set_online_note, in memory that lasts as long as the steps.
  */
 static char *online_note = NULL;
 
@@ -180,7 +186,7 @@ pgm_guard_set_online_note(char *note)
 {
 	char	   *prev = online_note;
 
-	online_note = note ? MemoryContextStrdup(TopMemoryContext, note) : NULL;
+	online_note = note;
 	return prev;
 }
 

@@ -28,6 +28,14 @@
  * weight a row the DBA wrote beats a shipped default, then the stricter
  * action wins.  No applicable row means allow.
  *
+ * The action `online` (1.6) is a refusal that the guard turns into the
+ * statement's online form (online/substitute.c, reached through the
+ * pointers policy.h declares): pgm_policy_describe_online asks for the
+ * form, and a statement without one is refused, the detail saying why.
+ * pg_migrate.online_by_default makes the shipped refusals of the rules
+ * that can have an online form act as `online`.  Between rows of equal
+ * weight it ranks between deny and warn.
+ *
  * Overrides: migrate_override(rule, reason) lifts refusals of one rule for
  * the rest of the current transaction, for roles a matching policy row names
  * in override_by (superusers always).  Every use is stored in the statement's
