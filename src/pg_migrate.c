@@ -49,6 +49,7 @@
 #include "jobs/shmem.h"
 #include "migrate/check.h"
 #include "online/online.h"
+#include "online/substitute.h"
 
 PG_MODULE_MAGIC;
 
@@ -121,6 +122,7 @@ _PG_init(void)
 	/* Background jobs, and the online changes they run. */
 	pgm_launcher_register();
 	pgm_online_init();
+	pgm_online_substitute_init();
 
 	pgm_preloaded = true;
 }

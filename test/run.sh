@@ -46,7 +46,7 @@ pgm_install_deps $extra || exit 1
 # pgcore unpacks PostgreSQL's source package with dpkg-source.
 case " ${*:-pgcore} " in *" pgcore"*) pgm_install_deps dpkg-dev || exit 1 ;; esac
 # TAP checks migrate_metrics() with promtool, from Debian's prometheus.
-case " ${*:-tap} " in *" tap"*) pgm_install_deps prometheus || exit 1 ;; esac
+case " ${*:-tap} " in *" tap"*) pgm_install_deps prometheus python3-alembic python3-psycopg2 || exit 1 ;; esac
 # The TAP test of pg_upgrade from an older major to the one under test.
 upgrade_test=027_pg_upgrade_major
 # Whether the suites asked for include it.

@@ -49,6 +49,7 @@ extern int	pgm_migration_lock_timeout;
 extern int	pgm_max_migration_rows;
 extern int	pgm_own_undo_window;	/* s */
 extern bool pgm_own_new_tables;
+extern bool pgm_online_by_default;
 
 /* Background jobs */
 extern int	pgm_max_workers;

@@ -25,6 +25,9 @@ extern void pgm_guard_ProcessUtility(PlannedStmt *pstmt,
 									 QueryCompletion *qc);
 
 extern bool pgm_in_own_code(void);
+extern char *pgm_guard_set_online_note(char *note);
+extern void pgm_guard_note_queued_index(const char *schema, const char *name,
+										int64 job_id);
 extern int	pgm_own_code_enter(void);
 extern void pgm_own_code_restore(int depth);
 

@@ -13,6 +13,8 @@
 #include "postgres.h"
 
 #include "ddl/classify.h"
+#include "nodes/plannodes.h"
+#include "tcop/utility.h"
 
 /* SQLSTATEs of the policy engine (class PM = pg_migrate). */
 #define ERRCODE_PGM_POLICY_VIOLATION	MAKE_SQLSTATE('P','M','1','0','0')
@@ -22,6 +24,7 @@ typedef enum PgmAction
 {
 	PGM_ACTION_ALLOW,
 	PGM_ACTION_WARN,
+	PGM_ACTION_ONLINE,			/* run the statement's online form instead */
 	PGM_ACTION_DENY
 } PgmAction;
 
@@ -34,7 +37,24 @@ typedef struct PgmVerdict
 	char	   *override_reason;
 	char	   *message;		/* errmsg text */
 	char	   *detail;			/* errdetail text */
+	char	   *online_as;		/* online: what runs instead (see
+								 * pgm_policy_describe_online) */
 } PgmVerdict;
+
+/*
+ * The online forms of statements, which live above this layer (online/):
+ * its module init installs these.  describe returns what runs instead of
+ * the statement (step by step, for messages), or NULL with *why set when
+ * there is no online form.  substitute runs that form in place of the
+ * statement (see online/substitute.c); it is only called after describe
+ * found a form.
+ */
+typedef char *(*PgmOnlineDescribe) (const char *text, char **why);
+typedef void (*PgmOnlineSubstitute) (const char *text,
+									 ProcessUtilityContext context,
+									 const char *rules);
+extern PgmOnlineDescribe pgm_online_describe_hook;
+extern PgmOnlineSubstitute pgm_online_substitute_hook;
 
 /*
  * Objects a down script may drop without a finding, because the up script
@@ -61,5 +81,8 @@ extern List *pgm_policy_verdicts(PgmClassification *cls);
 extern void pgm_policy_enforce(List *verdicts, const char *statement,
 							   char **overrides_json);
 extern const char *pgm_action_name(PgmAction action);
+extern bool pgm_policy_describe_online(List *verdicts, const char *text);
+extern bool pgm_policy_runs_online(List *verdicts);
+extern char *pgm_policy_online_rules(List *verdicts);
 
 #endif							/* PG_MIGRATE_POLICY_H */

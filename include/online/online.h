@@ -81,6 +81,11 @@ extern void pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid,
 								   AlterTableCmd *cmd, int64 job_id);
 
 /* api.c */
+extern void pgm_online_build_plan(PgmOnlinePlan *plan, Node *stmt,
+								  const char *text, int64 job_id);
+extern void pgm_online_check_submitter(void);
+extern int64 pgm_online_submit(Node *stmt, const char *stmt_text,
+							   bool complete, PgmOnlinePlan *plan_out);
 extern int	pgm_online_execute(const char *sql_fmt, int nargs, Oid *types,
 							   Datum *values, const char *nulls);
 

@@ -41,6 +41,7 @@ int			pgm_migration_lock_timeout = 60 * 1000;	/* ms */
 int			pgm_max_migration_rows = 100000;
 int			pgm_own_undo_window = 60 * 60;	/* s */
 bool		pgm_own_new_tables = true;
+bool		pgm_online_by_default = false;
 
 /* Background jobs (jobs/) */
 int			pgm_max_workers = 2;
@@ -210,6 +211,17 @@ pgm_guc_init(void)
 							PGC_SUSET,
 							GUC_UNIT_S,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("pg_migrate.online_by_default",
+							 "Statements the shipped policy refuses run their online form instead, where they have one.",
+							 "Applies to the shipped rows of blocking_index_build, blocking_index_drop, "
+							 "validating_scan, not_null_scan and table_rewrite; rows the DBA wrote keep their "
+							 "action. It decides what every client's DDL does, so only superusers may change it.",
+							 &pgm_online_by_default,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("pg_migrate.own_new_tables",
 							 "Tables this session created that no other session has used are never \"populated\".",

@@ -8,7 +8,10 @@
  *		1. classifies it against the catalog (classify.c),
  *		2. judges the operations found against migrate_policy and
  *		   pg_migrate.enforce, raising a refusal before anything has run
- *		   (policy.c),
+ *		   (policy.c); when a rule's action is `online` and nothing is
+ *		   refused, hands the statement to its online form instead, which
+ *		   runs its own steps back through this hook (online/substitute.c,
+ *		   reached through a pointer it installs),
  *		3. when it will wait for a lock that blocks reads or writes on an
  *		   existing table, bounds that wait with lock_timeout and, unless
  *		   the lock can be had at once, retries it inside a subtransaction,
@@ -48,10 +51,12 @@
  * second time with context PROCESS_UTILITY_SUBCOMMAND; they belong to the
  * statement that generated them and are passed through untouched.
  *
- * The hook never calls itself: SQL that pg_migrate runs on its own account
- * (history inserts) is DML, and pgm_own_code guards against any utility
- * statement reaching us while our own code is running (migrate_check runs
- * the statements of the script it judges that way).
+ * The hook never calls itself, but for the steps of an online form, which
+ * are judged and recorded as statements of their own (and never run
+ * online again): SQL that pg_migrate runs on its own account (history
+ * inserts) is DML, and pgm_own_code guards against any utility statement
+ * reaching us while our own code is running (migrate_check runs the
+ * statements of the script it judges that way).
  *
  * Classification happens before the statement's own permission checks and
  * takes no locks (see classify.c); a refusal is raised before anything has
@@ -102,6 +107,31 @@ ProcessUtility_hook_type pgm_guard_prev_ProcessUtility = NULL;
 /* Depth of pg_migrate's own code on the stack; the hook stands aside. */
 static int	pgm_own_code = 0;
 
+/*
+ * While the steps of a statement's online form run (online/substitute.c),
+ * a JSON object naming the rules and the statement as sent: the history
+ * row of each step carries it among its policy overrides, so that the
+ * history keeps both what was sent and what ran.  Owned by the caller of
+ * pgm_guard_set_online_note, in memory that lasts as long as the steps.
+ */
+static char *online_note = NULL;
+
+/*
+ * Indexes the online forms of this transaction's statements queued for a
+ * job that starts only when the transaction commits: a later statement of
+ * the same transaction that names one is refused with the reason, rather
+ * than PostgreSQL's "does not exist".  In TopTransactionContext.
+ */
+typedef struct QueuedIndex
+{
+	char	   *schema;
+	char	   *name;
+	int64		job_id;
+} QueuedIndex;
+
+static List *queued_indexes = NIL;
+static LocalTransactionId queued_lxid = InvalidLocalTransactionId;
+
 /* The table a CREATE TABLE (AS) of this session made, or InvalidOid. */
 static Oid
 created_table(Node *parsetree)
@@ -144,6 +174,133 @@ void
 pgm_own_code_restore(int depth)
 {
 	pgm_own_code = depth;
+}
+
+/*
+ * Set the note of the online form now running (NULL: none); returns the
+ * previous one, which the caller puts back when its steps end, also on
+ * error.
+ */
+char *
+pgm_guard_set_online_note(char *note)
+{
+	char	   *prev = online_note;
+
+	online_note = note;
+	return prev;
+}
+
+/* The overrides of a history row, with the online note added. */
+static const char *
+with_online_note(const char *overrides_json)
+{
+	if (online_note == NULL)
+		return overrides_json;
+	if (overrides_json == NULL || strlen(overrides_json) < 2)
+		return psprintf("[%s]", online_note);
+	/* both are ours: a JSON array "[...]" and one object */
+	return psprintf("%.*s, %s]", (int) strlen(overrides_json) - 1, overrides_json,
+					online_note);
+}
+
+/* Remember an index the job of an online form will build (see above). */
+void
+pgm_guard_note_queued_index(const char *schema, const char *name, int64 job_id)
+{
+	MemoryContext oldcxt;
+	QueuedIndex *q;
+
+	if (queued_lxid != PGM_MyLocalXid())
+	{
+		queued_indexes = NIL;
+		queued_lxid = PGM_MyLocalXid();
+	}
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	q = palloc(sizeof(QueuedIndex));
+	q->schema = pstrdup(schema);
+	q->name = pstrdup(name);
+	q->job_id = job_id;
+	queued_indexes = lappend(queued_indexes, q);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* An index queued in this transaction by that name, or NULL. */
+static QueuedIndex *
+queued_index(const char *schema, const char *name)
+{
+	ListCell   *lc;
+
+	if (queued_lxid != PGM_MyLocalXid() || name == NULL)
+		return NULL;
+	foreach(lc, queued_indexes)
+	{
+		QueuedIndex *q = lfirst(lc);
+
+		if (strcmp(q->name, name) == 0 &&
+			(schema == NULL || strcmp(q->schema, schema) == 0))
+			return q;
+	}
+	return NULL;
+}
+
+/*
+ * Refuse a statement that needs an index this transaction queued: it does
+ * not exist before the transaction commits and its job has built it.
+ */
+static void
+refuse_queued_index_use(Node *parsetree)
+{
+	QueuedIndex *q = NULL;
+	ListCell   *lc;
+
+	if (queued_lxid != PGM_MyLocalXid() || queued_indexes == NIL)
+		return;
+	if (IsA(parsetree, AlterTableStmt))
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) parsetree;
+
+		if (stmt->objtype == OBJECT_INDEX && stmt->relation)
+			q = queued_index(stmt->relation->schemaname, stmt->relation->relname);
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = lfirst_node(AlterTableCmd, lc);
+			Constraint *con;
+
+			if (q != NULL)
+				break;
+			if (cmd->def == NULL || !IsA(cmd->def, Constraint))
+				continue;
+			con = (Constraint *) cmd->def;
+			if (con->indexname)
+				q = queued_index(stmt->relation ? stmt->relation->schemaname : NULL,
+								 con->indexname);
+		}
+	}
+	else if (IsA(parsetree, ReindexStmt) &&
+			 ((ReindexStmt *) parsetree)->kind == REINDEX_OBJECT_INDEX &&
+			 ((ReindexStmt *) parsetree)->relation)
+		q = queued_index(((ReindexStmt *) parsetree)->relation->schemaname,
+						 ((ReindexStmt *) parsetree)->relation->relname);
+	else if (IsA(parsetree, DropStmt) &&
+			 ((DropStmt *) parsetree)->removeType == OBJECT_INDEX)
+	{
+		foreach(lc, ((DropStmt *) parsetree)->objects)
+		{
+			RangeVar   *rv = makeRangeVarFromNameList(lfirst(lc));
+
+			if ((q = queued_index(rv->schemaname, rv->relname)) != NULL)
+				break;
+		}
+	}
+	if (q == NULL)
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("index %s is not built yet", quote_qualified_identifier(q->schema, q->name)),
+			 errdetail("An earlier statement of this transaction ran online: its index is built by "
+					   "job " INT64_FORMAT ", which starts when this transaction commits.", q->job_id),
+			 errhint("Commit first, wait for the job (migrate_job_wait(" INT64_FORMAT ")), then run "
+					 "this statement in a transaction of its own.", q->job_id)));
 }
 
 /* Run the statement through the next hook, or the standard function. */
@@ -207,6 +364,7 @@ run_and_record(PlannedStmt *pstmt, const char *queryString,
 	}
 
 	frame = pgm_history_begin(pstmt, queryString, context);
+	overrides_json = with_online_note(overrides_json);
 	if (overrides_json)
 		frame->policy_overrides = MemoryContextStrdup(frame->cxt, overrides_json);
 
@@ -427,21 +585,30 @@ locks_free_now(List *locks)
 	return true;
 }
 
-/* The text of this statement alone, redacted, for violation reports. */
+/* The text of this statement alone, as sent. */
 static char *
-statement_for_report(PlannedStmt *pstmt, const char *queryString)
+statement_alone(PlannedStmt *pstmt, const char *queryString)
 {
 	int			loc = pstmt->stmt_location;
 	int			len = pstmt->stmt_len;
-	char	   *text;
 
 	if (queryString == NULL)
 		return NULL;
 	if (loc < 0 || loc > (int) strlen(queryString))
 		loc = 0;
-	if (len <= 0)
+	if (len <= 0 || len > (int) strlen(queryString + loc))
 		len = strlen(queryString + loc);
-	text = pnstrdup(queryString + loc, len);
+	return pnstrdup(queryString + loc, len);
+}
+
+/* The text of this statement alone, redacted, for violation reports. */
+static char *
+statement_for_report(PlannedStmt *pstmt, const char *queryString)
+{
+	char	   *text = statement_alone(pstmt, queryString);
+
+	if (text == NULL)
+		return NULL;
 	return pgm_redact_statement(text, pstmt->utilityStmt);
 }
 
@@ -534,6 +701,8 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 		return;
 	}
 
+	refuse_queued_index_use(parsetree);
+
 	judge = pgm_classify_wanted(parsetree) &&
 		(pgm_enforce != PGM_ENFORCE_OFF ||
 		 pgm_lock_timeout_mode == PGM_LOCK_TIMEOUT_INJECT);
@@ -557,10 +726,29 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 	if (cls && pgm_enforce != PGM_ENFORCE_OFF)
 	{
 		List	   *verdicts = pgm_policy_verdicts(cls);
+		char	   *text = NULL;
 
+		/* Rules whose action is online: is there an online form? */
+		if (pgm_policy_runs_online(verdicts))
+		{
+			text = statement_alone(pstmt, queryString);
+			(void) pgm_policy_describe_online(verdicts, text);
+		}
 		if (verdicts != NIL)
 			pgm_policy_enforce(verdicts, statement_for_report(pstmt, queryString),
 							   &overrides_json);
+
+		/*
+		 * Nothing was refused: the online form runs instead of the
+		 * statement, and records its own steps in the history.
+		 */
+		if (pgm_enforce == PGM_ENFORCE_ON && pgm_policy_runs_online(verdicts) &&
+			pgm_online_substitute_hook != NULL)
+		{
+			pgm_online_substitute_hook(text, context,
+									   pgm_policy_online_rules(verdicts));
+			return;
+		}
 	}
 
 	/*

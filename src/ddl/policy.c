@@ -28,6 +28,14 @@
  * weight a row the DBA wrote beats a shipped default, then the stricter
  * action wins.  No applicable row means allow.
  *
+ * The action `online` (1.6) is a refusal that the guard turns into the
+ * statement's online form (online/substitute.c, reached through the
+ * pointers policy.h declares): pgm_policy_describe_online asks for the
+ * form, and a statement without one is refused, the detail saying why.
+ * pg_migrate.online_by_default makes the shipped refusals of the rules
+ * that can have an online form act as `online`.  Between rows of equal
+ * weight it ranks between deny and warn.
+ *
  * Overrides: migrate_override(rule, reason) lifts refusals of one rule for
  * the rest of the current transaction, for roles a matching policy row names
  * in override_by (superusers always).  Every use is stored in the statement's
@@ -89,6 +97,10 @@
 List	   *pgm_exemptions = NIL;
 const char *pgm_exemption_reason = NULL;
 
+/* Installed by the online module (see policy.h). */
+PgmOnlineDescribe pgm_online_describe_hook = NULL;
+PgmOnlineSubstitute pgm_online_substitute_hook = NULL;
+
 /* ---------------------------------------------------------------------
  * Policy cache
  * ---------------------------------------------------------------------
@@ -108,6 +120,7 @@ typedef struct PolicyEntry
 } PolicyEntry;
 
 static bool data_loss_rule(PgmRule rule);
+static bool online_rule(PgmRule rule);
 
 static MemoryContext policy_cxt = NULL;
 static bool policy_has_tool_scopes = false;	/* extension_name, partition_of */
@@ -206,6 +219,8 @@ pgm_action_name(PgmAction action)
 			return "deny";
 		case PGM_ACTION_WARN:
 			return "warn";
+		case PGM_ACTION_ONLINE:
+			return "online";
 		default:
 			return "allow";
 	}
@@ -218,6 +233,8 @@ action_from_name(const char *name)
 		return PGM_ACTION_DENY;
 	if (strcmp(name, "warn") == 0)
 		return PGM_ACTION_WARN;
+	if (strcmp(name, "online") == 0)
+		return PGM_ACTION_ONLINE;
 	return PGM_ACTION_ALLOW;
 }
 
@@ -602,6 +619,7 @@ pgm_policy_verdicts(PgmClassification *cls)
 		PgmVerdict *v;
 		char	   *relname;
 		char	   *reason;
+		PgmAction	action;
 		StringInfoData detail;
 
 		if (!may_act_on(op))
@@ -613,11 +631,17 @@ pgm_policy_verdicts(PgmClassification *cls)
 		v = palloc0(sizeof(PgmVerdict));
 		v->op = op;
 		v->action = e->action;
+		/* pg_migrate.online_by_default: the shipped refusals run online */
+		if (v->action == PGM_ACTION_DENY && e->shipped && pgm_online_by_default &&
+			online_rule(op->rule))
+			v->action = PGM_ACTION_ONLINE;
+		action = v->action;
 		v->message = psprintf("rule \"%s\" %s this statement: %s%s",
 							  pgm_rules[op->rule].name,
-							  e->action == PGM_ACTION_DENY ? "refuses" : "warns about",
+							  action == PGM_ACTION_DENY ? "refuses" :
+							  action == PGM_ACTION_ONLINE ? "runs online" : "warns about",
 							  op->what,
-							  e->action == PGM_ACTION_DENY && data_loss_rule(op->rule) ?
+							  action == PGM_ACTION_DENY && data_loss_rule(op->rule) ?
 							  " (migrate_override() or a migrate_policy row can allow it)" : "");
 
 		initStringInfo(&detail);
@@ -638,13 +662,13 @@ pgm_policy_verdicts(PgmClassification *cls)
 		v->detail = detail.data;
 
 		/* Dropped by the down script of the migration that created it? */
-		if (e->action == PGM_ACTION_DENY && exempted(op))
+		if (action >= PGM_ACTION_ONLINE && exempted(op))
 		{
 			v->overridden = true;
 			v->override_reason = pstrdup(pgm_exemption_reason);
 		}
 		/* Is there an override for it that this role may use? */
-		else if (e->action == PGM_ACTION_DENY &&
+		else if (action >= PGM_ACTION_ONLINE &&
 				 overrides_lxid == PGM_MyLocalXid())
 		{
 			ListCell   *lc2;
@@ -675,7 +699,7 @@ pgm_policy_verdicts(PgmClassification *cls)
 		 * override of this transaction, with its human reason, comes
 		 * first.)
 		 */
-		if (e->action == PGM_ACTION_DENY && !v->overridden &&
+		if (action >= PGM_ACTION_ONLINE && !v->overridden &&
 			(reason = own_recent_undo(op)) != NULL)
 		{
 			v->overridden = true;
@@ -684,6 +708,107 @@ pgm_policy_verdicts(PgmClassification *cls)
 		result = lappend(result, v);
 	}
 	return result;
+}
+
+/*
+ * The rules whose statements can have an online form (migrate_online):
+ * the blocking index builds and drops, the validating scans and the table
+ * rewrites of a type change.  pg_migrate.online_by_default turns only their
+ * shipped refusals into `online`.
+ */
+static bool
+online_rule(PgmRule rule)
+{
+	return rule == PGM_RULE_BLOCKING_INDEX_BUILD ||
+		rule == PGM_RULE_BLOCKING_INDEX_DROP ||
+		rule == PGM_RULE_VALIDATING_SCAN ||
+		rule == PGM_RULE_NOT_NULL_SCAN ||
+		rule == PGM_RULE_TABLE_REWRITE;
+}
+
+/* Does a verdict ask for the statement's online form? */
+static bool
+wants_online(PgmVerdict *v)
+{
+	return v->action == PGM_ACTION_ONLINE && !v->overridden;
+}
+
+/*
+ * Settle the `online` verdicts of a statement (its text alone): each one
+ * learns what runs instead (online_as), or, when the statement has no
+ * online form, becomes a refusal whose detail says why.  Returns whether
+ * the statement runs online.  An override lifts an `online` verdict as it
+ * lifts a refusal: the statement then runs as written.
+ */
+bool
+pgm_policy_describe_online(List *verdicts, const char *text)
+{
+	ListCell   *lc;
+	char	   *online_as = NULL;
+	char	   *why = NULL;
+	bool		asked = false;
+
+	foreach(lc, verdicts)
+	{
+		PgmVerdict *v = lfirst(lc);
+
+		if (!wants_online(v))
+			continue;
+		if (!asked)
+		{
+			asked = true;
+			if (pgm_online_describe_hook == NULL || text == NULL)
+				why = pstrdup("the online forms are not loaded.");
+			else
+				online_as = pgm_online_describe_hook(text, &why);
+		}
+		if (online_as)
+		{
+			v->online_as = online_as;
+			continue;
+		}
+		v->action = PGM_ACTION_DENY;
+		v->message = psprintf("rule \"%s\" refuses this statement: %s",
+							  pgm_rules[v->op->rule].name, v->op->what);
+		v->detail = psprintf("%s The rule's action is online, but the statement has no "
+							 "online form: %s", v->detail, why ? why : "");
+	}
+	return online_as != NULL;
+}
+
+/* Does any verdict ask for the online form (and has one)? */
+bool
+pgm_policy_runs_online(List *verdicts)
+{
+	ListCell   *lc;
+
+	foreach(lc, verdicts)
+	{
+		if (wants_online(lfirst(lc)))
+			return true;
+	}
+	return false;
+}
+
+/* The rules that sent the statement online, for messages and history. */
+char *
+pgm_policy_online_rules(List *verdicts)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	initStringInfo(&buf);
+	foreach(lc, verdicts)
+	{
+		PgmVerdict *v = lfirst(lc);
+
+		if (!wants_online(v))
+			continue;
+		if (buf.len > 0)
+			appendStringInfoString(&buf, ", ");
+		appendStringInfoString(&buf, pgm_rules[v->op->rule].name);
+	}
+	return buf.data;
 }
 
 /* ---------------------------------------------------------------------
@@ -941,7 +1066,25 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 	{
 		PgmVerdict *v = lfirst(lc);
 
-		if (v->action == PGM_ACTION_DENY && pgm_enforce == PGM_ENFORCE_ON)
+		/* Enforced: the caller runs the online form (see guard.c). */
+		if (wants_online(v) && pgm_enforce == PGM_ENFORCE_ON)
+		{
+			record_violation(v, "online", statement);
+			continue;
+		}
+		if (wants_online(v))
+		{
+			record_violation(v, "warn", statement);
+			ereport(WARNING,
+					(errcode(ERRCODE_PGM_POLICY_WARNING),
+					 errmsg("rule \"%s\" would run this statement online: %s",
+							pgm_rules[v->op->rule].name, v->op->what),
+					 errdetail("%s", v->detail),
+					 v->online_as ? errhint("It would run as: %s", v->online_as) : 0));
+			continue;
+		}
+
+		if (v->action >= PGM_ACTION_ONLINE && pgm_enforce == PGM_ENFORCE_ON)
 		{
 			if (v->overridden)
 			{
@@ -974,7 +1117,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 		record_violation(v, "warn", statement);
 		ereport(WARNING,
 				(errcode(ERRCODE_PGM_POLICY_WARNING),
-				 errmsg("%s", v->action == PGM_ACTION_DENY ?
+				 errmsg("%s", v->action >= PGM_ACTION_ONLINE ?
 						psprintf("rule \"%s\" would refuse this statement: %s",
 								 pgm_rules[v->op->rule].name, v->op->what) :
 						v->message),

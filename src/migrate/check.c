@@ -828,6 +828,9 @@ judge_and_run(PgmJudgedStatement *js, RawStmt *rs, bool bound_wait,
 	{
 		js->cls = pgm_classify_statement(node);
 		js->verdicts = pgm_policy_verdicts(js->cls);
+		/* `online`: what would run instead, or a refusal without a form */
+		if (pgm_policy_runs_online(js->verdicts))
+			(void) pgm_policy_describe_online(js->verdicts, js->text);
 	}
 
 	if (bound_wait && (LockTimeout == 0 || LockTimeout > pgm_lock_timeout))
@@ -1168,7 +1171,9 @@ check_callback(void *arg, PgmJudgedStatement *js)
 
 		emit(rsinfo, js, pgm_rules[v->op->rule].name, pgm_action_name(v->action),
 			 pgm_op_relation(v->op), pgm_lockmode_name(v->op->lockmode),
-			 v->op->what, pgm_rules[v->op->rule].alternative);
+			 v->online_as ? psprintf("%s; runs online as: %s", v->op->what, v->online_as) :
+			 v->op->what,
+			 pgm_rules[v->op->rule].alternative);
 	}
 	if (js->error)
 		emit(rsinfo, js, NULL, "error", NULL, NULL,

@@ -137,7 +137,7 @@ row_risk(PlanRow *row)
 		if (v->action == PGM_ACTION_DENY && !v->overridden)
 			r = (data_loss_rule(v->op->rule) ||
 				 (v->op->rewrite && v->op->populated)) ? RISK_CRITICAL : RISK_HIGH;
-		else if (v->action == PGM_ACTION_WARN ||
+		else if (v->action == PGM_ACTION_WARN || v->action == PGM_ACTION_ONLINE ||
 				 (v->action == PGM_ACTION_DENY && v->overridden))
 			r = RISK_MEDIUM;
 		risk = Max(risk, r);
@@ -218,6 +218,7 @@ copy_verdict(PgmVerdict *v)
 	c->override_reason = v->override_reason ? pstrdup(v->override_reason) : NULL;
 	c->message = v->message ? pstrdup(v->message) : NULL;
 	c->detail = v->detail ? pstrdup(v->detail) : NULL;
+	c->online_as = v->online_as ? pstrdup(v->online_as) : NULL;
 	return c;
 }
 
@@ -279,8 +280,12 @@ plan_statement(void *arg, PgmJudgedStatement *js)
 
 		if (row->findings.len > 0)
 			appendStringInfoString(&row->findings, ", ");
-		appendStringInfo(&row->findings, "%s (%s)", pgm_rules[v->op->rule].name,
-						 pgm_action_name(v->action));
+		if (v->online_as)
+			appendStringInfo(&row->findings, "%s (online; runs online as: %s)",
+							 pgm_rules[v->op->rule].name, v->online_as);
+		else
+			appendStringInfo(&row->findings, "%s (%s)", pgm_rules[v->op->rule].name,
+							 pgm_action_name(v->action));
 		row->verdicts = lappend(row->verdicts, copy_verdict(v));
 		any = true;
 	}
@@ -629,11 +634,17 @@ migrate_plan_report(PG_FUNCTION_ARGS)
 		{
 			PgmVerdict *v = lfirst(vc);
 
-			appendStringInfo(&buf, "- **%s** statement %d, `%s` (%s): %s.\n  Safe alternative: %s\n",
-							 v->action == PGM_ACTION_DENY ? "refused" : "warning",
-							 row->stmtno, pgm_rules[v->op->rule].name,
-							 row->relation ? row->relation : "database",
-							 v->op->what, pgm_rules[v->op->rule].alternative);
+			if (v->online_as)
+				appendStringInfo(&buf, "- **online** statement %d, `%s` (%s): %s.\n  Runs online as: %s\n",
+								 row->stmtno, pgm_rules[v->op->rule].name,
+								 row->relation ? row->relation : "database",
+								 v->op->what, v->online_as);
+			else
+				appendStringInfo(&buf, "- **%s** statement %d, `%s` (%s): %s.\n  Safe alternative: %s\n",
+								 v->action == PGM_ACTION_DENY ? "refused" : "warning",
+								 row->stmtno, pgm_rules[v->op->rule].name,
+								 row->relation ? row->relation : "database",
+								 v->op->what, pgm_rules[v->op->rule].alternative);
 			any = true;
 		}
 	}

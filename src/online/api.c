@@ -41,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 #include "core/catalog.h"
 #include "core/guc.h"
@@ -125,6 +126,19 @@ check_installed(void)
 				 errhint("Run ALTER EXTENSION pg_migrate UPDATE.")));
 }
 
+/*
+ * What submitting an online change takes, checked before the job is
+ * recorded: a primary, the 1.3 objects, a session role the worker can log
+ * in as.
+ */
+void
+pgm_online_check_submitter(void)
+{
+	pgm_check_not_standby();
+	check_installed();
+	pgm_check_script_submitter();
+}
+
 /* ----------------------------------------------------------------
  * Parsing: which recipe, if any
  * ----------------------------------------------------------------
@@ -178,8 +192,8 @@ plan_alter_table(PgmOnlinePlan *plan, AlterTableStmt *stmt, const char *text,
 	}
 }
 
-static void
-build_plan(PgmOnlinePlan *plan, Node *stmt, const char *text, int64 job_id)
+void
+pgm_online_build_plan(PgmOnlinePlan *plan, Node *stmt, const char *text, int64 job_id)
 {
 	switch (nodeTag(stmt))
 	{
@@ -286,11 +300,6 @@ migrate_online(PG_FUNCTION_ARGS)
 	List	   *raws;
 	RawStmt    *raw;
 	char	   *stmt_text;
-	PgmOnlinePlan plan;
-	int64		job_id;
-	bool		isnull;
-	Oid			types[6];
-	Datum		values[6];
 
 	pgm_check_preloaded();
 	if (PG_ARGISNULL(0))
@@ -312,6 +321,28 @@ migrate_online(PG_FUNCTION_ARGS)
 	stmt_text = pgm_statement_text(sql, linitial_node(RawStmt, raws));
 	raw = linitial_node(RawStmt, pgm_parse_raw(stmt_text));
 
+	PG_RETURN_INT64(pgm_online_submit(raw->stmt, stmt_text, complete, NULL));
+}
+
+/*
+ * Record the job of an online change of one statement (stmt, parsed from
+ * stmt_text alone) in the current transaction; the workers are woken when
+ * it commits.  The caller has checked that it may submit.  When plan_out
+ * is given, it receives the plan (the policy action `online` runs some
+ * steps at once, see substitute.c).
+ */
+int64
+pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
+				  PgmOnlinePlan *plan_out)
+{
+	PgmOnlinePlan plan;
+	int64		job_id;
+	bool		isnull;
+	Oid			types[6];
+	Datum		values[6];
+	MemoryContext caller = CurrentMemoryContext;
+	MemoryContext spicxt;
+
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -326,8 +357,11 @@ migrate_online(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not record the job");
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 
+	/* The plan in the caller's memory: plan_out outlives SPI_finish. */
 	memset(&plan, 0, sizeof(plan));
-	build_plan(&plan, raw->stmt, stmt_text, job_id);
+	spicxt = MemoryContextSwitchTo(caller);
+	pgm_online_build_plan(&plan, stmt, stmt_text, job_id);
+	MemoryContextSwitchTo(spicxt);
 
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(job_id);
@@ -379,7 +413,9 @@ migrate_online(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	pgm_jobs_notify_at_commit();
-	PG_RETURN_INT64(job_id);
+	if (plan_out)
+		*plan_out = plan;
+	return job_id;
 }
 
 /* ----------------------------------------------------------------
