@@ -89,6 +89,32 @@ RESET pg_migrate.measure_lock_impact;
 SELECT regexp_replace(pm_lock_time('ALTER TABLE pm_known ADD COLUMN c6 int'),
                       '[0-9]+\.[0-9]+', 'N.NNN', 'g') AS lock_time;
 
+-- A table created earlier in the same transaction is seen by nobody else
+-- until the commit: its locks block nobody, so no hold is recorded for
+-- them and they are not counted as a measured change of that kind
+BEGIN;
+CREATE TABLE pm_scratch (id int);
+ALTER TABLE pm_scratch ADD COLUMN v text;
+SELECT pg_sleep(0.2);
+DROP TABLE pm_scratch;
+COMMIT;
+SELECT statement, lock_relation, lock_mode, lock_held
+  FROM migrate_ddl_history
+ WHERE lock_relation = 'public.pm_scratch'
+ ORDER BY id;
+
+-- Two statements of one transaction on a table that existed before: both
+-- rows get the hold that ended at the commit
+BEGIN;
+ALTER TABLE pm_unknown ADD COLUMN c2 int;
+ALTER TABLE pm_unknown ADD COLUMN c3 int;
+SELECT pg_sleep(0.2);
+COMMIT;
+SELECT statement, lock_held >= interval '0.2 s' AND lock_held < interval '5 s' AS held_to_commit
+  FROM migrate_ddl_history
+ WHERE lock_relation = 'public.pm_unknown' AND statement LIKE 'ALTER%'
+ ORDER BY id;
+
 DROP TABLE pm_plan;
 REVOKE ALL ON pm_known FROM pm_reader;
 REVOKE ALL ON FUNCTION pm_lock_time(text) FROM pm_reader;
