@@ -23,7 +23,14 @@
 # test: it prints figures.
 #
 #   bash bench/backfill.sh [--batch-target 200ms] [--quadratic-max 200000]
-#                          [--results FILE] [SIZES...]
+#                          [--worker-nice N] [--results FILE] [SIZES...]
+#
+# --worker-nice sets pg_migrate.worker_nice (default 10).  The plain UPDATE
+# runs at the nice value of an ordinary backend (0): on a machine that other
+# people load, nice workers get a smaller share of the CPU than the plain
+# UPDATE does, which is their purpose on a server with an application but
+# not what a comparison of speeds on an idle server measures.
+# BENCH_METHODS="plain job2" (environment) runs only the methods named.
 #                                            default sizes: 1000000 4000000
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,10 +41,12 @@ pgm_drop_root bench/backfill.sh "$@"
 
 batch_target=200ms
 quadratic_max=200000
+worker_nice=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--batch-target) batch_target=$2; shift 2 ;;
 	--quadratic-max) quadratic_max=$2; shift 2 ;;
+	--worker-nice) worker_nice=$2; shift 2 ;;
 	--results) BENCH_RESULTS=$2; shift 2 ;;
 	*) break ;;
 	esac
@@ -53,6 +62,7 @@ pg_migrate.max_workers = 4
 pg_migrate.enforce = off
 CONF
 echo "pg_migrate.batch_target = '$batch_target'" >>"$data/postgresql.conf"
+[ -z "$worker_nice" ] || echo "pg_migrate.worker_nice = $worker_nice" >>"$data/postgresql.conf"
 bench_restart
 
 psql -Xq postgres <<'SQL'
@@ -191,13 +201,14 @@ for n in $sizes; do
 		check "$n"
 		secs[$n,$method]=$s
 		bench_result backfill "$n" "$method" "$s"
-		bench_progress "$(printf '%9d rows  %-6s %8.2f s' "$n" "$method" "$s")"
+		bench_progress "$(printf '%9d rows  %-12s %8.2f s  (load average %s)' "$n" "$method" "$s" "$(cut -d' ' -f1 /proc/loadavg)")"
 	done
 done
 
 echo
 bench_machine
 bench_settings backfill
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-10s %-50s %9s %10s\n' rows method seconds "speed vs UPDATE"
 for n in $sizes; do
 	p=${secs[$n,plain]}
