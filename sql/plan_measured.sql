@@ -119,3 +119,8 @@ DROP TABLE pm_plan;
 REVOKE ALL ON pm_known FROM pm_reader;
 REVOKE ALL ON FUNCTION pm_lock_time(text) FROM pm_reader;
 DROP ROLE pm_reader;
+
+SET pg_migrate.enforce = off;
+DROP FUNCTION pm_lock_time(text);
+DROP TABLE pm_known, pm_unknown;
+DROP EXTENSION pg_migrate;
