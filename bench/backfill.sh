@@ -23,7 +23,14 @@
 # test: it prints figures.
 #
 #   bash bench/backfill.sh [--batch-target 200ms] [--quadratic-max 200000]
-#                          [--results FILE] [SIZES...]
+#                          [--worker-nice N] [--results FILE] [SIZES...]
+#
+# --worker-nice sets pg_migrate.worker_nice (default 10).  The plain UPDATE
+# runs at the nice value of an ordinary backend (0): on a machine that other
+# people load, nice workers get a smaller share of the CPU than the plain
+# UPDATE does, which is their purpose on a server with an application but
+# not what a comparison of speeds on an idle server measures.
+# BENCH_METHODS="plain job2" (environment) runs only the methods named.
 #                                            default sizes: 1000000 4000000
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -34,10 +41,12 @@ pgm_drop_root bench/backfill.sh "$@"
 
 batch_target=200ms
 quadratic_max=200000
+worker_nice=
 while [ $# -gt 0 ]; do
 	case $1 in
 	--batch-target) batch_target=$2; shift 2 ;;
 	--quadratic-max) quadratic_max=$2; shift 2 ;;
+	--worker-nice) worker_nice=$2; shift 2 ;;
 	--results) BENCH_RESULTS=$2; shift 2 ;;
 	*) break ;;
 	esac
@@ -53,6 +62,7 @@ pg_migrate.max_workers = 4
 pg_migrate.enforce = off
 CONF
 echo "pg_migrate.batch_target = '$batch_target'" >>"$data/postgresql.conf"
+[ -z "$worker_nice" ] || echo "pg_migrate.worker_nice = $worker_nice" >>"$data/postgresql.conf"
 bench_restart
 
 psql -Xq postgres <<'SQL'
@@ -169,7 +179,9 @@ SQL
 
 bench_result param backfill sizes "$sizes"
 bench_result param backfill quadratic_max "$quadratic_max"
-declare -A secs
+declare -A secs cpu
+pm_pid=$(head -1 "$data/postmaster.pid")
+children_cpu() { awk '{print $16 + $17}' "/proc/$pm_pid/stat"; }
 for n in $sizes; do
 	for method in $BENCH_METHODS; do
 		if [ "$method" = limit ] && [ "$n" -gt "$quadratic_max" ]; then
@@ -178,6 +190,12 @@ for n in $sizes; do
 			continue
 		fi
 		load "$n"
+		# The CPU time of the processes that did the work (the backend of
+		# the plain UPDATE, the job's workers, and the session waiting for
+		# them): the postmaster adds a child's times to its own when it
+		# reaps it.  Other people's load stretches wall time, not this.
+		sleep 0.5
+		cpu0=$(children_cpu)
 		case $method in
 		plain) s=$(run_plain) ;;
 		job1) s=$(run_job 1) ;;
@@ -188,22 +206,32 @@ for n in $sizes; do
 		loop) s=$(run_loop) ;;
 		limit) s=$(run_limit) ;;
 		esac
+		sleep 0.5
+		cpu[$n,$method]=$(awk -v a="$cpu0" -v b="$(children_cpu)" -v k="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / k}')
 		check "$n"
 		secs[$n,$method]=$s
 		bench_result backfill "$n" "$method" "$s"
-		bench_progress "$(printf '%9d rows  %-6s %8.2f s' "$n" "$method" "$s")"
+		# A job's time spent yielding to busy sessions (migrate_jobs).
+		yielded=""
+		case $method in job*)
+			yielded=$(psql -XAtq -c "SELECT ', yielded ' || round(extract(epoch FROM yield_time)::numeric, 2) || ' s in '
+				|| batches || ' batches' FROM migrate_jobs ORDER BY id DESC LIMIT 1" postgres) ;;
+		esac
+		bench_progress "$(printf '%9d rows  %-12s %8.2f s, CPU %6.2f s  (load average %s%s)' "$n" "$method" "$s" "${cpu[$n,$method]}" "$(cut -d' ' -f1 /proc/loadavg)" "$yielded")"
 	done
 done
 
 echo
 bench_machine
 bench_settings backfill
-printf '%-10s %-50s %9s %10s\n' rows method seconds "speed vs UPDATE"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-10s %-50s %9s %10s %9s %10s\n' rows method seconds "speed vs UPDATE" "CPU s" "CPU vs UPDATE"
 for n in $sizes; do
 	p=${secs[$n,plain]}
 	for m in $BENCH_METHODS; do
 		if [ -n "${secs[$n,$m]:-}" ]; then
-			printf '%-10s %-50s %9.2f %10s\n' "$n" "${BENCH_LABEL[$m]}" "${secs[$n,$m]}" "$(bench_ratio "$p" "${secs[$n,$m]}")"
+			printf '%-10s %-50s %9.2f %10s %9.2f %10s\n' "$n" "${BENCH_LABEL[$m]}" "${secs[$n,$m]}" "$(bench_ratio "$p" "${secs[$n,$m]}")" \
+				"${cpu[$n,$m]}" "$(bench_ratio "${cpu[$n,$m]}" "${cpu[$n,plain]}")"
 		else
 			printf '%-10s %-50s %9s %10s\n' "$n" "${BENCH_LABEL[$m]}" "not run" "(quadratic)"
 		fi

@@ -24,6 +24,11 @@
 # timed test: it prints figures.
 #
 #   bash bench/ddl_overhead.sh [--results FILE] [ROUNDS] [SECONDS] [BLOCKER_SECONDS]
+#   bash bench/ddl_overhead.sh [--results FILE] --lock-impact [ROUNDS] [SECONDS]
+#
+# --lock-impact measures only what measuring the lock impact costs, with
+# more rounds in the same time: the two loops with
+# pg_migrate.measure_lock_impact off and on run side by side (see below).
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
@@ -34,6 +39,11 @@ pgm_drop_root bench/ddl_overhead.sh "$@"
 if [ "${1:-}" = --results ]; then
 	BENCH_RESULTS=$2
 	shift 2
+fi
+lock_only=""
+if [ "${1:-}" = --lock-impact ]; then
+	lock_only=1
+	shift
 fi
 rounds=${1:-3}
 secs=${2:-10}
@@ -148,6 +158,84 @@ ddl() {
 	t=$(pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${2:-ddl}.sql" "$1" 2>/dev/null | bench_tps)
 	awk -v t="$t" 'BEGIN {printf "%.1f", 2 * t}'
 }
+
+# --lock-impact: only the lock-impact loops, measured at the same time.
+# Two clients run the loop side by side for the same seconds, one with
+# pg_migrate.measure_lock_impact on and one with it off, then again with
+# the two swapped; on a shared machine both see the same load, which
+# sequential runs do not (their ratio wanders by +-10% here).  Each client
+# has its own table names.  The round's ratio is on/off of the summed
+# statement rates of the two halves; the figure is the median of the
+# rounds, with their spread.
+if [ -n "$lock_only" ]; then
+	echo "autovacuum = off" >>"$data/postgresql.conf"
+	set_preload pg_migrate
+	# A third loop changes a table that existed before its transaction:
+	# two statements under AccessExclusiveLock whose hold is completed at
+	# commit, by an UPDATE of each one's history row.
+	cat >"$PGM_WORK/ddl_alter.sql" <<'SQL'
+BEGIN;
+ALTER TABLE bench_ddl_keep ALTER COLUMN v SET DEFAULT 'x';
+ALTER TABLE bench_ddl_keep ALTER COLUMN v DROP DEFAULT;
+COMMIT;
+SQL
+	for v in ddl ddl_tx ddl_alter; do
+		for side in a b; do
+			sed "s/bench_ddl_:client_id/bench_ddl_${side}_:client_id/; s/bench_ddl_keep/bench_ddl_keep_$side/" \
+				"$PGM_WORK/$v.sql" >"$PGM_WORK/${v}_$side.sql"
+		done
+	done
+	psql -Xq -c "CREATE TABLE bench_ddl_keep_a (id int, v text); CREATE TABLE bench_ddl_keep_b (id int, v text)" postgres
+	# side_by_side V MODE_A MODE_B: sets rate_a and rate_b (statements/s)
+	side_by_side() {
+		psql -Xq -c CHECKPOINT postgres
+		PGOPTIONS="-c pg_migrate.measure_lock_impact=$2" \
+			pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${1}_a.sql" postgres 2>/dev/null | bench_tps >"$PGM_WORK/a.tps" &
+		local pa=$!
+		PGOPTIONS="-c pg_migrate.measure_lock_impact=$3" \
+			pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${1}_b.sql" postgres 2>/dev/null | bench_tps >"$PGM_WORK/b.tps" &
+		local pb=$!
+		wait $pa $pb
+		rate_a=$(awk '{printf "%.1f", 2 * $1}' "$PGM_WORK/a.tps")
+		rate_b=$(awk '{printf "%.1f", 2 * $1}' "$PGM_WORK/b.tps")
+	}
+	declare -a pair_ddl pair_ddl_tx pair_ddl_alter
+	for r in $(seq 1 "$rounds"); do
+		for v in ddl ddl_tx ddl_alter; do
+			side_by_side "$v" on off
+			on1=$rate_a off1=$rate_b
+			side_by_side "$v" off on
+			off2=$rate_a on2=$rate_b
+			eval "lock_on_${v}+=(\"\$on1\" \"\$on2\")"
+			eval "lock_off_${v}+=(\"\$off1\" \"\$off2\")"
+			ratio=$(awk -v a="$on1" -v b="$on2" -v c="$off1" -v d="$off2" 'BEGIN {printf "%.4f", (a + b) / (c + d)}')
+			eval "pair_${v}+=(\"\$ratio\")"
+			bench_progress "round $r  $v: on $on1 + $on2, off $off1 + $off2 stmts/s: on/off $ratio, load $(cut -d' ' -f1 /proc/loadavg)"
+		done
+	done
+	echo
+	bench_machine
+	cat "$PGM_WORK/settings.txt"
+	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+	echo "pg_migrate.measure_lock_impact off and on side by side, $rounds rounds x 2 x ${secs}s"
+	printf '%-44s %9s %9s %8s %15s\n' "DDL stmts/s per client (median)" "off" "on" "on/off" "rounds"
+	for v in ddl ddl_tx ddl_alter; do
+		case $v in
+		ddl) name="CREATE/DROP TABLE, each its own transaction" ;;
+		ddl_tx) name="CREATE/DROP TABLE in one transaction" ;;
+		ddl_alter) name="SET/DROP DEFAULT in one transaction" ;;
+		esac
+		eval "moff=\$(bench_median \"\${lock_off_${v}[@]}\")"
+		eval "mon=\$(bench_median \"\${lock_on_${v}[@]}\")"
+		eval "pr=(\"\${pair_${v}[@]}\")"
+		r=$(bench_median "${pr[@]}")
+		lo=$(printf '%s\n' "${pr[@]}" | sort -g | head -1)
+		hi=$(printf '%s\n' "${pr[@]}" | sort -g | tail -1)
+		bench_result lock_impact "$v" "$moff" "$mon" "$r"
+		printf '%-44s %9s %9s %8s %15s\n' "$name" "$moff" "$mon" "$r" "$lo..$hi"
+	done
+	exit 0
+fi
 
 # One lock-queue episode: a reader transaction holds AccessShareLock for
 # $block seconds; 0.5 s in, a plain ALTER TABLE (psql, defaults) arrives;

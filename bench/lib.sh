@@ -15,7 +15,7 @@ BENCH_RESULTS=${BENCH_RESULTS:-}
 # The job* methods are the ways users run a backfill: waited for with
 # migrate_job_wait, left alone by a submitter that disconnects, watched by
 # a client polling migrate_jobs, and with two workers.
-BENCH_METHODS="plain job1 job_alone job_poll1s job_poll50ms job2 loop limit"
+BENCH_METHODS=${BENCH_METHODS:-"plain job1 job_alone job_poll1s job_poll50ms job2 loop limit"}
 declare -A BENCH_LABEL=(
 	[plain]="plain UPDATE"
 	[job1]="migrate_batch_update, 1 worker, migrate_job_wait"

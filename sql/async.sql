@@ -224,11 +224,20 @@ SELECT migrate_job_cancel(:job);
 SELECT to_regclass('at_half') IS NOT NULL AS left_in_place,
        (SELECT count(*) FROM migrate_migrations WHERE version = 'a9') AS recorded;
 
+-- A DO block that commits, which migrate_apply refuses, runs here at top
+-- level as a statement of its own: both its transactions commit.
+SELECT migrate_apply_async('a10', $s$CREATE TABLE at_do (i int);
+  DO $$ BEGIN INSERT INTO at_do VALUES (1); COMMIT; INSERT INTO at_do VALUES (2); END $$$s$,
+  'DROP TABLE at_do') AS job \gset
+CALL migrate_job_wait(:job, '60s');
+SELECT state, last_error FROM migrate_jobs WHERE id = :job;
+SELECT count(*) AS rows_committed FROM at_do;
+
 SELECT version, state FROM migrate_status() ORDER BY version;
 
 SET pg_migrate.enforce = off;  -- the extension's history goes with it (drop_table)
 DROP EXTENSION pg_migrate;
-DROP TABLE at, at_more, at_owned, at_who, at_half, atp, atp2 CASCADE;
+DROP TABLE at, at_more, at_owned, at_who, at_half, at_do, atp, atp2 CASCADE;
 DROP FUNCTION at_definer();
 REVOKE CREATE ON SCHEMA public FROM async_owner;
 DROP ROLE async_owner, async_deployer, async_nologin;

@@ -55,6 +55,28 @@ SELECT migrate_apply('004', 'CREATE TABLE mig_x (i int)', 'ROLLBACK');
 SELECT migrate_apply('004', 'SAVEPOINT a', 'SELECT 1');
 SELECT migrate_apply('004', 'CREATE INDEX CONCURRENTLY mig_i ON mig_accounts (name)', 'DROP INDEX mig_i');
 SELECT migrate_apply('004', 'VACUUM mig_accounts', 'SELECT 1');
+-- A PL/pgSQL DO block that commits or rolls back fails under migrate_apply
+-- and migrate_rollback (2D000): refused up front, in either script, as
+-- for the statements that need a transaction of their own
+SELECT migrate_apply('004', 'DO $$ BEGIN COMMIT; END $$', 'SELECT 1');
+SELECT migrate_apply('004', 'CREATE TABLE mig_x (i int)',
+                     $s$DO $$ BEGIN DELETE FROM mig_x; IF true THEN ROLLBACK AND NO CHAIN; END IF; END $$$s$);
+SELECT migrate_apply('004', 'CREATE TABLE mig_x (i int)',
+                     $s$DO LANGUAGE plpgsql 'BEGIN <<l>> LOOP COMMIT; EXIT; END LOOP; END'$s$);
+-- ... and not a block that only mentions them: in a string, a comment, a
+-- quoted identifier or a column named commit
+BEGIN;
+SELECT migrate_apply('004b', 'CREATE TABLE mig_x (i int, commit int)',
+                     $s$DO $$
+                        DECLARE r int;
+                        BEGIN
+                          RAISE NOTICE 'COMMIT;'; -- COMMIT;
+                          /* ROLLBACK; */
+                          SELECT "commit" INTO r FROM mig_x;
+                          SELECT commit INTO r FROM mig_x;
+                          DROP TABLE mig_x;
+                        END $$$s$);
+ROLLBACK;
 SELECT migrate_apply('004', 'CREATE TABLE mig_x (i int); CREAT TABLE mig_y (i int)', 'DROP TABLE mig_x');
 -- fails half-way: the first statement is undone too
 SELECT migrate_apply('004', 'CREATE TABLE mig_x (i int); ALTER TABLE mig_nonexistent ADD COLUMN j int',

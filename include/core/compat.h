@@ -157,6 +157,16 @@
 #define PGM_ProcIsBackgroundWorker(proc) ((proc)->isBackgroundWorker)
 #endif
 
+/*
+ * This backend's index in the PGPROC array: a PGPROC field up to 16,
+ * MyProcNumber from 17 on.
+ */
+#if PG_VERSION_NUM >= 170000
+#define PGM_MyProcNumber() ((int) MyProcNumber)
+#else
+#define PGM_MyProcNumber() ((MyProc) != NULL ? (MyProc)->pgprocno : -1)
+#endif
+
 /* Virtual generated columns arrived in 18; before, every one was stored. */
 #if PG_VERSION_NUM >= 180000
 #define PGM_ConstraintIsVirtualGenerated(con) \

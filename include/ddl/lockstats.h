@@ -12,6 +12,7 @@
 
 #include "postgres.h"
 
+#include "nodes/pg_list.h"
 #include "storage/lockdefs.h"
 #include "utils/timestamp.h"
 
@@ -34,6 +35,9 @@ extern bool pgm_lockstats_take_attempt(int *retries, int64 *wait_base_us,
 									   bool *alone);
 
 extern int	pgm_lockstats_waiters(Oid relid, LOCKMODE held);
+
+extern void pgm_lockstats_created(Oid relid);
+extern List *pgm_lockstats_xact_created(void);
 
 extern void pgm_lockstats_hold_report(const char *relname, LOCKMODE mode,
 									  int64 wait_us, int retries,

@@ -16,6 +16,7 @@
 #include "commands/defrem.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
+#include "parser/scanner.h"
 #include "parser/scansup.h"
 
 #include "core/compat.h"
@@ -73,9 +74,129 @@ pgm_statement_text(const char *sql, RawStmt *rs)
 }
 
 /*
+ * The word (identifier or keyword, lower-cased) a token starts with, or ""
+ * when the token is not a bare word or is longer than any word asked for.
+ */
+static void
+word_at(const char *p, char *word, int size)
+{
+	int			n = 0;
+
+	word[0] = '\0';
+	if (!(IS_HIGHBIT_SET(*p) || isalpha((unsigned char) *p) || *p == '_'))
+		return;
+	while (IS_HIGHBIT_SET(p[n]) || isalnum((unsigned char) p[n]) || p[n] == '_' || p[n] == '$')
+	{
+		if (n >= size - 1)
+		{
+			word[0] = '\0';
+			return;
+		}
+		word[n] = pg_tolower((unsigned char) p[n]);
+		n++;
+	}
+	word[n] = '\0';
+}
+
+/*
+ * Does this PL/pgSQL body hold a COMMIT or ROLLBACK statement?  PL/pgSQL
+ * reads its body with the core SQL scanner, and so does this, so string
+ * literals, quoted identifiers and comments are skipped as PL/pgSQL skips
+ * them.  A statement starts the body or follows ";", BEGIN, THEN, ELSE,
+ * LOOP or a label's ">>"; PL/pgSQL's COMMIT and ROLLBACK are followed by
+ * ";" or AND [NO] CHAIN.  A column or variable named commit is not a
+ * statement of its own, so it is not taken for one.  Whether the statement
+ * runs is not known (it may sit in a branch never taken): this says only
+ * that the block is written to end transactions.  A body the scanner
+ * rejects (an unterminated literal) is left to fail where it runs.
+ */
+static bool
+plpgsql_ends_transaction(const char *body)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool found = false;
+
+	PG_TRY();
+	{
+		core_yy_extra_type extra;
+		core_yyscan_t scanner;
+		core_YYSTYPE lval;
+		YYLTYPE		loc;
+		int			tok;
+		bool		at_start = true;
+		bool		candidate = false;
+		char		word[16];
+
+		scanner = scanner_init(body, &extra, &ScanKeywords, ScanKeywordTokens);
+		while ((tok = core_yylex(&lval, &loc, scanner)) != 0)
+		{
+			word_at(body + loc, word, sizeof(word));
+			if (candidate && (tok == ';' || strcmp(word, "and") == 0))
+			{
+				found = true;
+				break;
+			}
+			candidate = at_start &&
+				(strcmp(word, "commit") == 0 || strcmp(word, "rollback") == 0);
+			at_start = tok == ';' || strcmp(word, "begin") == 0 ||
+				strcmp(word, "then") == 0 || strcmp(word, "else") == 0 ||
+				strcmp(word, "loop") == 0 || strncmp(body + loc, ">>", 2) == 0;
+		}
+		scanner_finish(scanner);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		/*
+		 * Only the scanner's own complaints are caught: it has touched
+		 * nothing but memory in this context.  Anything else goes on.
+		 */
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		if (edata->sqlerrcode != ERRCODE_SYNTAX_ERROR)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(edata);
+		found = false;
+	}
+	PG_END_TRY();
+	return found;
+}
+
+/*
+ * A DO block that commits or rolls back can do so only when it is run as a
+ * statement of its own, outside any transaction block and not from SPI.
+ * Only PL/pgSQL bodies are read; what a block in another language, or a
+ * procedure called with CALL, does is not known before it runs.
+ */
+static bool
+do_ends_transaction(DoStmt *stmt)
+{
+	const char *body = NULL;
+	const char *language = "plpgsql";
+	ListCell   *lc;
+
+	foreach(lc, stmt->args)
+	{
+		DefElem    *d = lfirst_node(DefElem, lc);
+
+		if (d->arg == NULL || !IsA(d->arg, String))
+			continue;
+		if (strcmp(d->defname, "as") == 0)
+			body = strVal(d->arg);
+		else if (strcmp(d->defname, "language") == 0)
+			language = strVal(d->arg);
+	}
+	return body != NULL && pg_strcasecmp(language, "plpgsql") == 0 &&
+		plpgsql_ends_transaction(body);
+}
+
+/*
  * Name of a statement that cannot run inside a transaction block, or NULL.
  * These are the statements for which utility.c and the commands it calls
- * use PreventInTransactionBlock().
+ * use PreventInTransactionBlock(), and DO blocks that end transactions
+ * (which fail in a transaction block or under SPI with 2D000).
  */
 const char *
 pgm_needs_own_transaction(Node *stmt)
@@ -104,6 +225,9 @@ pgm_needs_own_transaction(Node *stmt)
 			return ((ClusterStmt *) stmt)->relation == NULL ? "CLUSTER without a table" : NULL;
 		case T_DiscardStmt:
 			return ((DiscardStmt *) stmt)->target == DISCARD_ALL ? "DISCARD ALL" : NULL;
+		case T_DoStmt:
+			return do_ends_transaction((DoStmt *) stmt) ?
+				"a DO block that commits or rolls back" : NULL;
 		case T_CreatedbStmt:
 			return "CREATE DATABASE";
 		case T_DropdbStmt:

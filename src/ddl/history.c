@@ -795,6 +795,7 @@ migrate_on_ddl_command_end(PG_FUNCTION_ARGS)
 				frame->created_relids = lappend_oid(frame->created_relids,
 													addr.objectId);
 				MemoryContextSwitchTo(oldcxt);
+				pgm_lockstats_created(addr.objectId);
 			}
 			continue;
 		}
@@ -962,7 +963,10 @@ strongest_held(List *relids, List *except, Oid *on)
  * on relations that existed before the statement (CREATE INDEX takes
  * ShareLock on its table; the AccessExclusiveLock on the new index blocks
  * nobody), so relations the statement created count only when there is
- * nothing else.  Statements that commit internally (VACUUM FULL, the
+ * nothing else.  Nor does a relation that an earlier statement of the same
+ * transaction created: until the transaction commits no other session
+ * sees it, so its locks block nobody (a DROP TABLE of it is recorded with
+ * the lock it took and no hold, like the CREATE TABLE).  Statements that commit internally (VACUUM FULL, the
  * CONCURRENTLY variants) hold nothing any more when they return; their lock
  * is the one they are known to take.
  */
@@ -978,11 +982,16 @@ typedef struct StatementLock
 static void
 statement_lock(HistoryFrame *frame, StatementLock *lock)
 {
+	List	   *unseen = list_concat_copy(frame->created_relids,
+										  pgm_lockstats_xact_created());
+
 	lock->relid = InvalidOid;
 	lock->held = true;
-	lock->mode = strongest_held(frame->lock_relids, frame->created_relids,
-								&lock->relid);
+	lock->mode = strongest_held(frame->lock_relids, unseen, &lock->relid);
 	lock->blocks_others = lock->mode >= PGM_BLOCKING_LOCK;
+	if (lock->mode == NoLock)
+		lock->mode = strongest_held(frame->lock_relids, frame->created_relids,
+									&lock->relid);
 	if (lock->mode == NoLock)
 		lock->mode = strongest_held(frame->created_relids, NIL, &lock->relid);
 	if (lock->mode == NoLock)
@@ -990,10 +999,12 @@ statement_lock(HistoryFrame *frame, StatementLock *lock)
 		/* Released before returning: on the first relation it named. */
 		lock->held = false;
 		lock->mode = frame->predicted_lock;
-		lock->blocks_others = lock->mode >= PGM_BLOCKING_LOCK;
 		if (frame->lock_relids != NIL)
 			lock->relid = linitial_oid(frame->lock_relids);
+		lock->blocks_others = lock->mode >= PGM_BLOCKING_LOCK &&
+			!list_member_oid(unseen, lock->relid);
 	}
+	list_free(unseen);
 }
 
 /* The name noted for a lock relation of the frame, or NULL. */
@@ -1679,6 +1690,33 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 }
 
 /*
+ * Delete the history rows matching condition (SQL over the history's
+ * columns, parameters $1...) as the history's owner: the append-only
+ * trigger lets only the owner delete, and only the purge and a restore's
+ * replacement of its own rows ask it to.  Returns false, deleting nothing,
+ * when the history table cannot be found; else sets *removed.
+ */
+static bool
+delete_history_rows(Oid relid, const char *condition, int nargs, Oid *argtypes,
+					Datum *args, uint64 *removed)
+{
+	char	   *nspname = OidIsValid(relid) ? get_namespace_name(get_rel_namespace(relid)) : NULL;
+	char	   *relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
+
+	if (nspname == NULL || relname == NULL)
+		return false;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	(void) pgm_execute_as(pgm_relation_owner(relid),
+						  psprintf("DELETE FROM %s WHERE %s",
+								   quote_qualified_identifier(nspname, relname), condition),
+						  nargs, argtypes, args, NULL);
+	*removed = SPI_processed;
+	SPI_finish();
+	return true;
+}
+
+/*
  * migrate_history_purge(older_than interval): remove the history rows older
  * than the given age, returning how many.  EXECUTE is granted to nobody but
  * superusers (and whom they grant it to).
@@ -1705,8 +1743,6 @@ migrate_history_purge(PG_FUNCTION_ARGS)
 	Oid			relid;
 	Oid			argtypes[1] = {INTERVALOID};
 	Datum		args[1];
-	char	   *nspname;
-	char	   *relname;
 	uint64		removed;
 
 	if (PG_ARGISNULL(0))
@@ -1720,23 +1756,13 @@ migrate_history_purge(PG_FUNCTION_ARGS)
 				 errmsg("older_than must be a non-negative interval")));
 
 	relid = pgm_relation(HISTORY_TABLE);
-	nspname = OidIsValid(relid) ? get_namespace_name(get_rel_namespace(relid)) : NULL;
-	relname = OidIsValid(relid) ? get_rel_name(relid) : NULL;
-	if (nspname == NULL || relname == NULL)
+	args[0] = PG_GETARG_DATUM(0);
+	if (!delete_history_rows(relid, "occurred_at OPERATOR(pg_catalog.<)"
+							 " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
+							 1, argtypes, args, &removed))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation \"%s\" does not exist", HISTORY_TABLE)));
-
-	args[0] = PG_GETARG_DATUM(0);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	(void) pgm_execute_as(pgm_relation_owner(relid),
-						  psprintf("DELETE FROM %s WHERE occurred_at OPERATOR(pg_catalog.<)"
-								   " (pg_catalog.now() OPERATOR(pg_catalog.-) $1)",
-								   quote_qualified_identifier(nspname, relname)),
-						  1, argtypes, args, NULL);
-	removed = SPI_processed;
-	SPI_finish();
 
 	ereport(LOG,
 			(errmsg("%s removed " UINT64_FORMAT " DDL history rows older than %s",
@@ -1924,8 +1950,6 @@ bool
 pgm_history_start_restore(Oid copy_relid)
 {
 	Oid			relid = pgm_relation(HISTORY_TABLE);
-	char	   *nspname;
-	char	   *relname;
 	uint64		removed;
 
 	if (!OidIsValid(relid) || copy_relid != relid || !superuser() ||
@@ -1934,20 +1958,9 @@ pgm_history_start_restore(Oid copy_relid)
 		return false;
 	if (restoring)
 		return true;
-	nspname = get_namespace_name(get_rel_namespace(relid));
-	relname = get_rel_name(relid);
-	if (nspname == NULL || relname == NULL)
+	if (!delete_history_rows(relid, "backend_pid OPERATOR(pg_catalog.=) pg_catalog.pg_backend_pid()",
+							 0, NULL, NULL, &removed))
 		return false;
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	(void) pgm_execute_as(pgm_relation_owner(relid),
-						  psprintf("DELETE FROM %s WHERE backend_pid OPERATOR(pg_catalog.=)"
-								   " pg_catalog.pg_backend_pid()",
-								   quote_qualified_identifier(nspname, relname)),
-						  0, NULL, NULL, NULL);
-	removed = SPI_processed;
-	SPI_finish();
 	restoring = true;
 	ereport(LOG,
 			(errmsg("restoring the DDL history of database \"%s\": its restore's own " UINT64_FORMAT

@@ -46,11 +46,13 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -60,6 +62,7 @@
 
 #include "core/catalog.h"
 #include "core/guc.h"
+#include "core/own_sql.h"
 #include "core/spi.h"
 #include "ddl/lockstats.h"
 
@@ -95,6 +98,13 @@ typedef struct PendingRow
 
 /* Of PendingRow *, in TopTransactionContext. */
 static List *pending = NIL;
+
+/*
+ * Relations that recorded statements of this transaction created, in
+ * TopTransactionContext.  One whose subtransaction rolled back stays in
+ * the list: its OID names nothing any more in this transaction.
+ */
+static List *xact_created = NIL;
 
 static void lockstats_xact_callback(XactEvent event, void *arg);
 static void lockstats_subxact_callback(SubXactEvent event,
@@ -246,6 +256,31 @@ pgm_lockstats_waiters(Oid relid, LOCKMODE held)
 }
 
 /* ---------------------------------------------------------------------
+ * Relations created in this transaction: invisible to every other session
+ * until it commits, so nobody can queue behind their locks.
+ * ---------------------------------------------------------------------
+ */
+
+void
+pgm_lockstats_created(Oid relid)
+{
+	MemoryContext oldcxt;
+
+	if (!IsTransactionState())
+		return;
+	oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	xact_created = lappend_oid(xact_created, relid);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/* The list itself (callers copy what they keep). */
+List *
+pgm_lockstats_xact_created(void)
+{
+	return xact_created;
+}
+
+/* ---------------------------------------------------------------------
  * Figures known at the end of the transaction
  * ---------------------------------------------------------------------
  */
@@ -305,16 +340,25 @@ pgm_lockstats_pending(int64 history_id, Oid relid, const char *relname,
 /*
  * At pre-commit: the hold time and the peak of every pending statement,
  * written into its history row by this transaction, as the history's
- * owner.  A history table that is gone since the row was inserted (dropped
- * by a later statement of the transaction) leaves nothing to update.
+ * owner, in one UPDATE for all of them (statements of a migration commit
+ * together).  A history table that is gone since the rows were inserted
+ * (dropped by a later statement of the transaction) leaves nothing to
+ * update.
  */
+static SPIPlanPtr update_plan = NULL;	/* kept for the backend's life */
+static Oid	update_plan_relid = InvalidOid;	/* the history it was made for */
+
 static void
 complete_pending(void)
 {
 	Oid			relid = pgm_relation(HISTORY_TABLE);
 	TimestampTz now = GetCurrentTimestamp();
-	Oid			argtypes[3] = {INT8OID, INTERVALOID, INT4OID};
-	char	   *sql = NULL;
+	bool		writable = false;
+	int			n = list_length(pending);
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *helds = palloc(sizeof(Datum) * n);
+	Datum	   *peaks = palloc(sizeof(Datum) * n);
+	int			i = 0;
 	ListCell   *lc;
 
 	if (OidIsValid(relid) &&
@@ -324,18 +368,34 @@ complete_pending(void)
 		char	   *nspname = get_namespace_name(get_rel_namespace(relid));
 		char	   *relname = get_rel_name(relid);
 
-		if (nspname && relname)
-			sql = psprintf("UPDATE %s SET lock_held = $2, peak_waiters = $3"
-						   " WHERE id OPERATOR(pg_catalog.=) $1",
-						   quote_qualified_identifier(nspname, relname));
-	}
+		writable = (nspname != NULL && relname != NULL);
+		if (writable && (update_plan == NULL || update_plan_relid != relid))
+		{
+			Oid			argtypes[3] = {INT8ARRAYOID, INTERVALARRAYOID, INT4ARRAYOID};
+			SPIPlanPtr	plan;
 
-	if (sql != NULL)
-	{
-		/* Portals are closed by now: the update brings its own snapshot. */
-		PushActiveSnapshot(GetTransactionSnapshot());
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
+			/*
+			 * Kept, as the history's INSERT is, and generic: a custom plan
+			 * for the arrays' sizes would be made again at every commit.
+			 */
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			plan = SPI_prepare_cursor(psprintf("UPDATE %s AS h SET lock_held = v.held, peak_waiters = v.peak"
+										" FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+										" pg_catalog.unnest($3)) AS v(id, held, peak)"
+										" WHERE h.id OPERATOR(pg_catalog.=) v.id",
+										quote_qualified_identifier(nspname, relname)),
+									  3, argtypes, CURSOR_OPT_GENERIC_PLAN);
+			if (plan == NULL)
+				elog(ERROR, "could not prepare the history update: %s",
+					 SPI_result_code_string(SPI_result));
+			SPI_keepplan(plan);
+			SPI_finish();
+			if (update_plan)
+				SPI_freeplan(update_plan);
+			update_plan = plan;
+			update_plan_relid = relid;
+		}
 	}
 
 	foreach(lc, pending)
@@ -343,25 +403,47 @@ complete_pending(void)
 		PendingRow *p = lfirst(lc);
 		int64		held_us = Max(now - p->granted, 0);
 		int			peak = Max(p->peak, pgm_lockstats_waiters(p->relid, p->mode));
+		Interval   *held = palloc0(sizeof(Interval));
 
-		if (sql != NULL)
-		{
-			Interval   *held = palloc0(sizeof(Interval));
-			Datum		values[3];
-
-			held->time = held_us;
-			values[0] = Int64GetDatum(p->history_id);
-			values[1] = IntervalPGetDatum(held);
-			values[2] = Int32GetDatum(peak);
-			(void) pgm_execute_as(pgm_relation_owner(relid), sql, 3, argtypes,
-								  values, NULL);
-		}
+		held->time = held_us;
+		ids[i] = Int64GetDatum(p->history_id);
+		helds[i] = IntervalPGetDatum(held);
+		peaks[i] = Int32GetDatum(peak);
+		i++;
 		pgm_lockstats_hold_report(p->relname, p->mode, p->wait_us, p->retries,
 								  held_us, peak, p->statement, true);
 	}
 
-	if (sql != NULL)
+	if (writable)
 	{
+		Datum		values[3];
+		PgmSavedUser saved;
+		PgmSavedHooks hooks;
+
+		values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
+													FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		values[1] = PointerGetDatum(construct_array(helds, n, INTERVALOID, sizeof(Interval),
+													false, TYPALIGN_DOUBLE));
+		values[2] = PointerGetDatum(construct_array(peaks, n, INT4OID, sizeof(int32),
+													true, TYPALIGN_INT));
+		/* Portals are closed by now: the update brings its own snapshot. */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		/* As the owner, and unseen by other extensions' hooks, as the INSERT. */
+		pgm_become_owner(pgm_relation_owner(relid), &saved);
+		pgm_hide_from_hooks(&hooks);
+		PG_TRY();
+		{
+			if (SPI_execute_plan(update_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+				elog(ERROR, "could not complete the DDL history's lock figures");
+		}
+		PG_FINALLY();
+		{
+			pgm_restore_hooks(&hooks);
+			pgm_restore_user(&saved);
+		}
+		PG_END_TRY();
 		SPI_finish();
 		PopActiveSnapshot();
 	}
@@ -377,6 +459,8 @@ complete_pending(void)
 static void
 lockstats_xact_callback(XactEvent event, void *arg)
 {
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PRE_PREPARE)
+		xact_created = NIL;
 	switch (event)
 	{
 		case XACT_EVENT_PRE_COMMIT:

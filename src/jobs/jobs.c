@@ -1119,7 +1119,7 @@ migrate_job_wait(PG_FUNCTION_ARGS)
 	int64		job_id;
 	TimestampTz deadline = 0;
 	bool		nonatomic;
-	char	   *state = NULL;
+	char	   *volatile state = NULL;
 	TupleDesc	tupdesc;
 	Datum		values[1];
 	bool		nulls[1] = {false};
@@ -1161,36 +1161,46 @@ migrate_job_wait(PG_FUNCTION_ARGS)
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT state FROM %s WHERE id OPERATOR(pg_catalog.=) $1", viewname);
 
-	for (;;)
+	/* Polling its own job, this session is not one the job yields to. */
+	pgm_jobs_set_waiting(true);
+	PG_TRY();
 	{
-		Oid			argtypes[1] = {INT8OID};
-		Datum		args[1];
+		for (;;)
+		{
+			Oid			argtypes[1] = {INT8OID};
+			Datum		args[1];
 
-		SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
-		args[0] = Int64GetDatum(job_id);
-		/* not read-only: after a commit there is no snapshot to reuse */
-		if (SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
-			elog(ERROR, "could not read job " INT64_FORMAT, job_id);
-		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("job " INT64_FORMAT " does not exist", job_id)));
-		state = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],
-													  SPI_tuptable->tupdesc, 1));
-		if (nonatomic)
-			SPI_commit();
-		SPI_finish();
+			SPI_connect_ext(nonatomic ? SPI_OPT_NONATOMIC : 0);
+			args[0] = Int64GetDatum(job_id);
+			/* not read-only: after a commit there is no snapshot to reuse */
+			if (SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+				elog(ERROR, "could not read job " INT64_FORMAT, job_id);
+			if (SPI_processed == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("job " INT64_FORMAT " does not exist", job_id)));
+			state = MemoryContextStrdup(cxt, SPI_getvalue(SPI_tuptable->vals[0],
+														  SPI_tuptable->tupdesc, 1));
+			if (nonatomic)
+				SPI_commit();
+			SPI_finish();
 
-		if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
-			break;
-		if (deadline != 0 && GetCurrentTimestamp() >= deadline)
-			break;
+			if (strcmp(state, "queued") != 0 && strcmp(state, "running") != 0)
+				break;
+			if (deadline != 0 && GetCurrentTimestamp() >= deadline)
+				break;
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 100, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-		CHECK_FOR_INTERRUPTS();
+			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+							 100, PG_WAIT_EXTENSION);
+			ResetLatch(MyLatch);
+			CHECK_FOR_INTERRUPTS();
+		}
 	}
+	PG_FINALLY();
+	{
+		pgm_jobs_set_waiting(false);
+	}
+	PG_END_TRY();
 
 	MemoryContextSwitchTo(cxt);
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)

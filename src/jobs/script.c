@@ -152,7 +152,9 @@ job_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 
 /*
  * What a retry needs to find a concurrent index build's leftovers: the
- * index's name.  PostgreSQL would otherwise make one up.
+ * index's name.  PostgreSQL would otherwise make one up.  (COPY to or from
+ * the client, which a job does not have, pgm_parse_script has refused
+ * already, as for migrate_apply.)
  */
 static void
 check_async_script(List *stmts, const char *version, const char *what)
@@ -173,18 +175,6 @@ check_async_script(List *stmts, const char *version, const char *what)
 					 errhint("A failed concurrent build leaves an INVALID index behind; the job "
 							 "finds it by name to drop and build it again.")));
 
-		/*
-		 * A background worker has no client: COPY FROM STDIN would load
-		 * nothing and COPY TO STDOUT send its rows nowhere, both "done".
-		 */
-		if (IsA(stmt, CopyStmt) && ((CopyStmt *) stmt)->filename == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("COPY %s in migration \"%s\" needs a client, which a background job does not have",
-							((CopyStmt *) stmt)->is_from ? "FROM STDIN" : "TO STDOUT",
-							version),
-					 errdetail("Statement %d of the %s script: %s", st->number, what, st->text),
-					 errhint("Write the rows as INSERT statements, or COPY from a file the server can read.")));
 	}
 }
 

@@ -20,13 +20,30 @@
 #include "miscadmin.h"
 #include "storage/ipc.h"
 #include "storage/lwlock.h"
+#include "storage/proc.h"
 #include "storage/shmem.h"
 #include "utils/timestamp.h"
 
+#include "core/compat.h"
 #include "core/guc.h"
 #include "jobs/shmem.h"
 
 PgmShared  *pgm_jobs_shared = NULL;
+
+/*
+ * By PGPROC number, the pid of a backend inside migrate_job_wait, else 0:
+ * such a session only polls for its job, and the job's batches need not
+ * yield to it (worker.c, others_busy).  A pid rather than a flag, so that a
+ * backend that died without clearing its entry does not hide the next
+ * session in the same slot.
+ */
+static volatile int *job_waiters = NULL;
+
+static Size
+waiters_size(void)
+{
+	return mul_size(MaxBackends, sizeof(int));
+}
 
 static Size
 jobs_shmem_size(void)
@@ -40,7 +57,7 @@ jobs_shmem_size(void)
 void
 pgm_jobs_shmem_request(void)
 {
-	RequestAddinShmemSpace(jobs_shmem_size());
+	RequestAddinShmemSpace(add_size(jobs_shmem_size(), waiters_size()));
 	RequestNamedLWLockTranche("pg_migrate jobs", 1);
 }
 
@@ -58,7 +75,31 @@ pgm_jobs_shmem_startup(void)
 		pgm_jobs_shared->lock = &(GetNamedLWLockTranche("pg_migrate jobs"))->lock;
 		pgm_jobs_shared->nslots = max_worker_processes;
 	}
+	job_waiters = ShmemInitStruct("pg_migrate job waiters", waiters_size(), &found);
+	if (!found)
+		memset((void *) job_waiters, 0, waiters_size());
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * This backend enters (waiting true) or leaves migrate_job_wait.  The
+ * entry is a hint read without a lock, like the PGPROC fields beside it.
+ */
+void
+pgm_jobs_set_waiting(bool waiting)
+{
+	int			n = PGM_MyProcNumber();
+
+	if (job_waiters != NULL && n >= 0 && n < MaxBackends)
+		job_waiters[n] = waiting ? MyProcPid : 0;
+}
+
+/* Is the backend with this PGPROC number and pid inside migrate_job_wait? */
+bool
+pgm_jobs_proc_waiting(int procno, int pid)
+{
+	return job_waiters != NULL && pid != 0 && procno >= 0 &&
+		procno < MaxBackends && job_waiters[procno] == pid;
 }
 
 /* ----------------------------------------------------------------
