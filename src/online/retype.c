@@ -14,24 +14,41 @@
  *	not null	when the old column is NOT NULL: proved on the shadow
  *				without a scan under a lock that blocks writes
  *	index copy	every index on the column, built again concurrently on the
- *				shadow
- *	cut-over	one short transaction under the bounded lock_timeout:
- *				the columns and indexes swap names, the default moves, the
- *				trigger turns round and keeps the old column in step with
- *				the new one
+ *				shadow; a PRIMARY KEY or UNIQUE constraint's index too, and
+ *				a spare copy on the old column, which an abort after the
+ *				cut-over makes the key again
+ *	constraint copy
+ *				every CHECK naming the column, for the shadow, NOT VALID
+ *				then validated (its text parsed again for the new type)
+ *	foreign key copy
+ *				every foreign key of another table referencing the column,
+ *				referencing the shadow, NOT VALID then validated
+ *	cut-over	one short transaction under the bounded lock_timeout, the
+ *				table and the referencing tables locked first: the old
+ *				foreign keys and keys dropped, the columns and indexes swap
+ *				names, the keys made again USING INDEX on the shadow's
+ *				unique indexes, the copies take the original names, the
+ *				default and the sequence (serial: OWNED BY and AS; identity:
+ *				made again with the same name, options and next value) move,
+ *				the trigger turns round and keeps the old column in step
+ *				with the new one
  *	complete	(migrate_online_complete, or complete => true) the old
- *				indexes are dropped concurrently, then the trigger and the
- *				old column
+ *				indexes and the spares are dropped concurrently, then the
+ *				trigger and the old column (its CHECKs go with it)
  *
  * Every step has its exact undo, so migrate_online_abort before complete
- * puts the original column, its indexes, default and data back.  The new
- * column is the table's last: SELECT * lists it last after the change.
+ * puts the original column, its indexes, keys, constraints, foreign keys,
+ * sequence, default and data back, under their names.  The foreign keys an
+ * abort after the cut-over makes again are NOT VALID; the undo of their
+ * copies' validation (which runs after, in reverse order) validates them.
+ * The new column is the table's last: SELECT * lists it last after the
+ * change.
  *
- * What is not carried over yet is refused with the list of dependents:
- * views, rules, policies, constraints other than NOT NULL (CHECK, UNIQUE,
- * PRIMARY KEY, FOREIGN KEY), identity columns, sequences owned by the
- * column, generated columns, indexes with expressions or predicates,
- * statistics objects, triggers, inheritance and partitioning.
+ * What is not carried over is refused with the list of dependents: views,
+ * rules, policies, exclusion constraints, deferrable keys, foreign keys of
+ * the table itself on the column, generated columns, indexes with
+ * expressions or predicates, statistics objects, triggers, inheritance and
+ * partitioning.
  *
  *-------------------------------------------------------------------------
  */
