@@ -117,9 +117,19 @@ DELETE FROM ser WHERE a = -2;
 DELETE FROM idt WHERE a = -2;
 
 -- Now to the end, each: the new column has every key, constraint and sequence.
+SELECT pg_relation_filenode('parent') AS parent_node, pg_relation_filenode('child') AS child_node \gset
 SELECT migrate_online('ALTER TABLE parent ALTER COLUMN id TYPE bigint', complete => true) AS job \gset
 CALL migrate_job_wait(:job, '120s');
 SELECT state, phase, last_error FROM migrate_jobs WHERE id = :job;
+-- What each statement of the job locked (the history): a lock that blocks
+-- writers only in short catalog steps (ADD ... NOT VALID, the cut-over,
+-- DROP COLUMN); the scans (VALIDATE, concurrent index builds) under locks
+-- that let writes through; nothing rewritten.
+SELECT left(regexp_replace(statement, '\s+', ' ', 'g'), 72) AS statement, lock_mode,
+       lock_held IS NOT NULL AS blocks_writers, rewrite
+  FROM migrate_ddl_history WHERE application_name = 'pg_migrate job ' || :job ORDER BY id;
+SELECT pg_relation_filenode('parent') = :parent_node AS parent_not_rewritten,
+       pg_relation_filenode('child') = :child_node AS child_not_rewritten;
 SELECT migrate_online('ALTER TABLE parent ALTER COLUMN code TYPE bigint', complete => true) AS job \gset
 CALL migrate_job_wait(:job, '120s');
 SELECT state, phase, last_error FROM migrate_jobs WHERE id = :job;
@@ -156,9 +166,13 @@ SELECT migrate_online('ALTER TABLE gen ALTER COLUMN a TYPE bigint');
 SELECT migrate_online('ALTER TABLE gen ALTER COLUMN b TYPE bigint');
 CREATE TABLE dfr (id int PRIMARY KEY DEFERRABLE);
 SELECT migrate_online('ALTER TABLE dfr ALTER COLUMN id TYPE bigint');
+CREATE TABLE pref (id int PRIMARY KEY);
+CREATE TABLE pfk (k int, pref_id int REFERENCES pref) PARTITION BY RANGE (k);
+CREATE TABLE pfk_1 PARTITION OF pfk FOR VALUES FROM (0) TO (10);
+SELECT migrate_online('ALTER TABLE pref ALTER COLUMN id TYPE bigint');
 \set VERBOSITY terse
 
 SET pg_migrate.enforce = off;
-DROP TABLE parent, child, ser, idt, own_fk, gen, dfr, shape_before, data_before CASCADE;
+DROP TABLE parent, child, ser, idt, own_fk, gen, dfr, pfk, pref, shape_before, data_before CASCADE;
 DROP FUNCTION shape_diff(), shape(), data_sum();
 DROP EXTENSION pg_migrate;

@@ -122,7 +122,8 @@ typedef struct KeyCopy
 /* A foreign key of another table referencing one of those keys. */
 typedef struct FkCopy
 {
-	char	   *child;			/* the referencing table, qualified */
+	Oid			childoid;		/* the referencing table */
+	char	   *child;			/* the same, qualified */
 	char	   *conname;
 	char	   *copy;			/* the copy referencing the new column */
 	char	   *add_copy;		/* ADD CONSTRAINT copy ... NOT VALID */
@@ -247,9 +248,11 @@ array_has_attnum(HeapTuple tup, AttrNumber anum, AttrNumber attnum)
  * A constraint that depends on the column: can it be carried over?  NOT
  * NULL (18) is proved on the new column; PRIMARY KEY and UNIQUE (not
  * deferrable, on a plain index) get a unique index on the new column;
- * CHECK a copy; a foreign key of another table referencing the column a
- * copy referencing the new one.  A foreign key of the table itself on
- * the column, an exclusion constraint and a deferrable key are not.
+ * CHECK a copy; a foreign key of another plain table referencing the
+ * column a copy referencing the new one.  A foreign key of the table
+ * itself on the column, one of a partitioned table (its partitions' clones
+ * cannot be dropped one by one), an exclusion constraint and a deferrable
+ * key are not.
  */
 static bool
 collect_constraint(Oid conoid, Oid relid, AttrNumber attnum, Dependents *deps)
@@ -284,7 +287,8 @@ collect_constraint(Oid conoid, Oid relid, AttrNumber attnum, Dependents *deps)
 		ok = true;
 	}
 	else if (con->contype == CONSTRAINT_FOREIGN && con->confrelid == relid &&
-			 con->conrelid != relid &&
+			 con->conrelid != relid && !OidIsValid(con->conparentid) &&
+			 get_rel_relkind(con->conrelid) == RELKIND_RELATION &&
 			 array_has_attnum(ctup, Anum_pg_constraint_confkey, attnum))
 	{
 		bool		isnull;
@@ -766,6 +770,132 @@ our_name(int64 job_id, const char *what_, const char *base)
 	return name;
 }
 
+/* ALTER TABLE rel RENAME CONSTRAINT from TO to, appended to a step. */
+static void
+append_rename_constraint(StringInfo buf, const char *rel, const char *from, const char *to)
+{
+	appendStringInfo(buf, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
+					 rel, quote_identifier(from), quote_identifier(to));
+}
+
+/* our_name with a number: the n-th copy of its kind. */
+static char *
+numbered_name(int64 job_id, const char *what_, int n)
+{
+	char		base[16];
+
+	snprintf(base, sizeof(base), "%d", n);
+	return our_name(job_id, what_, base);
+}
+
+/* A constraint's tuple (released by the caller), which must exist. */
+static HeapTuple
+constraint_tuple(Oid conoid)
+{
+	HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+
+	if (!HeapTupleIsValid(ctup))
+		elog(ERROR, "cache lookup failed for constraint %u", conoid);
+	return ctup;
+}
+
+/* The copy of a PRIMARY KEY or UNIQUE constraint, the n-th of the plan. */
+static KeyCopy *
+key_copy(Oid conoid, int n, Relation rel, AttrNumber attnum, const char *shadow,
+		 const char *colname, int64 job_id)
+{
+	HeapTuple	ctup = constraint_tuple(conoid);
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
+	KeyCopy    *kc = palloc0(sizeof(KeyCopy));
+
+	kc->conname = pstrdup(NameStr(con->conname));
+	kc->primary = con->contype == CONSTRAINT_PRIMARY;
+	kc->copy = numbered_name(job_id, "key", n);
+	kc->spare = numbered_name(job_id, "oldkey", n);
+	kc->create_copy = index_copy_sql(con->conindid, kc->copy, rel, attnum, shadow);
+	kc->create_spare = index_copy_sql(con->conindid, kc->spare, rel, attnum, colname);
+	ReleaseSysCache(ctup);
+	return kc;
+}
+
+/* The copy of a foreign key referencing the column, the n-th of the plan. */
+static FkCopy *
+fk_copy(Oid conoid, int n, Oid relid, AttrNumber attnum, const char *shadow,
+		const char *colname, int64 job_id)
+{
+	HeapTuple	ctup = constraint_tuple(conoid);
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
+	FkCopy	   *fc = palloc0(sizeof(FkCopy));
+
+	fc->childoid = con->conrelid;
+	fc->child = pgm_online_relname(con->conrelid);
+	fc->conname = pstrdup(NameStr(con->conname));
+	fc->copy = numbered_name(job_id, "fk", n);
+	fc->validated = con->convalidated;
+	fc->add_copy = fk_add_sql(ctup, relid, attnum, fc->copy, shadow);
+	fc->add_orig = fk_add_sql(ctup, relid, attnum, fc->conname, colname);
+	ReleaseSysCache(ctup);
+	return fc;
+}
+
+/* The copy of a CHECK constraint naming the column, the n-th of the plan. */
+static CheckCopy *
+check_copy(Oid conoid, int n, Oid relid, AttrNumber attnum, const char *shadow,
+		   const char *colname, int64 job_id)
+{
+	HeapTuple	ctup = constraint_tuple(conoid);
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
+	CheckCopy  *cc = palloc0(sizeof(CheckCopy));
+
+	cc->conname = pstrdup(NameStr(con->conname));
+	cc->copy = numbered_name(job_id, "check", n);
+	cc->parked = numbered_name(job_id, "oldcheck", n);
+	cc->validated = con->convalidated;
+	cc->add_copy = psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)%s NOT VALID",
+							pgm_online_relname(relid), quote_identifier(cc->copy),
+							check_expr_for(ctup, relid, attnum, shadow, colname),
+							con->connoinherit ? " NO INHERIT" : "");
+	ReleaseSysCache(ctup);
+	return cc;
+}
+
+/*
+ * Move a sequence from column "from" to column "to" (forward: the new
+ * column; undo: back to the original).  An identity is made again on "to"
+ * under the same sequence name (the old sequence renamed aside first), with
+ * the options for that column's type and the same next value, then dropped
+ * from "from" with its old sequence.  A serial's sequence changes owner and
+ * AS type.
+ */
+static void
+append_seq_move(StringInfo buf, SeqMove *sm, const char *relname, const char *to,
+				const char *from, int64 job_id, bool forward)
+{
+	char	   *parked = our_name(job_id, "seq", to);
+	const char *astype = forward ? sm->new_type : sm->old_type;
+
+	if (sm->identity)
+	{
+		appendStringInfo(buf, "ALTER SEQUENCE %s RENAME TO %s;\n",
+						 sm->name, quote_identifier(parked));
+		appendStringInfo(buf, "ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (%s);\n",
+						 relname, quote_identifier(to),
+						 sm->identity == ATTRIBUTE_IDENTITY_ALWAYS ? "ALWAYS" : "BY DEFAULT",
+						 forward ? sm->new_options : sm->old_options);
+		appendStringInfo(buf, "SELECT pg_catalog.setval(%s, s.last_value, s.is_called) FROM %s s;\n",
+						 quote_literal_cstr(sm->name),
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(sm->seqoid)),
+													parked));
+		appendStringInfo(buf, "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY;\n",
+						 relname, quote_identifier(from));
+		return;
+	}
+	appendStringInfo(buf, "ALTER SEQUENCE %s OWNED BY %s.%s;\n",
+					 sm->name, relname, quote_identifier(to));
+	if (astype)
+		appendStringInfo(buf, "ALTER SEQUENCE %s AS %s;\n", sm->name, astype);
+}
+
 void
 pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64 job_id)
 {
@@ -952,69 +1082,19 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 		copies = lappend(copies, ic);
 	}
 	foreach(lc, deps.keys)
-	{
-		HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(lfirst_oid(lc)));
-		Form_pg_constraint con;
-		KeyCopy    *kc = palloc0(sizeof(KeyCopy));
-		char		base[16];
-
-		if (!HeapTupleIsValid(ctup))
-			elog(ERROR, "cache lookup failed for constraint %u", lfirst_oid(lc));
-		con = (Form_pg_constraint) GETSTRUCT(ctup);
-		snprintf(base, sizeof(base), "%d", list_cell_number(deps.keys, lc) + 1);
-		kc->conname = pstrdup(NameStr(con->conname));
-		kc->primary = con->contype == CONSTRAINT_PRIMARY;
-		kc->copy = our_name(job_id, "key", base);
-		kc->spare = our_name(job_id, "oldkey", base);
-		kc->create_copy = index_copy_sql(con->conindid, kc->copy, rel, attnum, shadow);
-		kc->create_spare = index_copy_sql(con->conindid, kc->spare, rel, attnum, colname);
-		keys = lappend(keys, kc);
-		ReleaseSysCache(ctup);
-	}
+		keys = lappend(keys, key_copy(lfirst_oid(lc), list_cell_number(deps.keys, lc) + 1,
+									  rel, attnum, shadow, colname, job_id));
 	foreach(lc, deps.fks)
 	{
-		HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(lfirst_oid(lc)));
-		Form_pg_constraint con;
-		FkCopy	   *fc = palloc0(sizeof(FkCopy));
-		char		base[16];
+		FkCopy	   *fc = fk_copy(lfirst_oid(lc), list_cell_number(deps.fks, lc) + 1,
+								 relid, attnum, shadow, colname, job_id);
 
-		if (!HeapTupleIsValid(ctup))
-			elog(ERROR, "cache lookup failed for constraint %u", lfirst_oid(lc));
-		con = (Form_pg_constraint) GETSTRUCT(ctup);
-		snprintf(base, sizeof(base), "%d", list_cell_number(deps.fks, lc) + 1);
-		fc->child = pgm_online_relname(con->conrelid);
-		fc->conname = pstrdup(NameStr(con->conname));
-		fc->copy = our_name(job_id, "fk", base);
-		fc->validated = con->convalidated;
-		fc->add_copy = fk_add_sql(ctup, relid, attnum, fc->copy, shadow);
-		fc->add_orig = fk_add_sql(ctup, relid, attnum, fc->conname, colname);
 		fks = lappend(fks, fc);
-		if (!list_member_oid(children, con->conrelid))
-			children = lappend_oid(children, con->conrelid);
-		ReleaseSysCache(ctup);
+		children = list_append_unique_oid(children, fc->childoid);
 	}
 	foreach(lc, deps.checks)
-	{
-		HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(lfirst_oid(lc)));
-		Form_pg_constraint con;
-		CheckCopy  *cc = palloc0(sizeof(CheckCopy));
-		char		base[16];
-
-		if (!HeapTupleIsValid(ctup))
-			elog(ERROR, "cache lookup failed for constraint %u", lfirst_oid(lc));
-		con = (Form_pg_constraint) GETSTRUCT(ctup);
-		snprintf(base, sizeof(base), "%d", list_cell_number(deps.checks, lc) + 1);
-		cc->conname = pstrdup(NameStr(con->conname));
-		cc->copy = our_name(job_id, "check", base);
-		cc->parked = our_name(job_id, "oldcheck", base);
-		cc->validated = con->convalidated;
-		cc->add_copy = psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)%s NOT VALID",
-								relname, quote_identifier(cc->copy),
-								check_expr_for(ctup, relid, attnum, shadow, colname),
-								con->connoinherit ? " NO INHERIT" : "");
-		checks = lappend(checks, cc);
-		ReleaseSysCache(ctup);
-	}
+		checks = lappend(checks, check_copy(lfirst_oid(lc), list_cell_number(deps.checks, lc) + 1,
+											relid, attnum, shadow, colname, job_id));
 	foreach(lc, deps.seqs)
 		seqs = lappend(seqs, seq_move(lfirst_oid(lc), att, typid));
 	table_close(rel, AccessShareLock);
@@ -1140,36 +1220,12 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	{
 		CheckCopy  *cc = lfirst(lc);
 
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(cc->conname), quote_identifier(cc->parked));
-		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(cc->conname), quote_identifier(cc->copy));
+		append_rename_constraint(&sql, relname, cc->conname, cc->parked);
+		append_rename_constraint(&undo, relname, cc->conname, cc->copy);
 	}
 	/* undo: the sequences go back while the columns still have the new names */
 	foreach(lc, seqs)
-	{
-		SeqMove    *sm = lfirst(lc);
-
-		if (sm->identity)
-			appendStringInfo(&undo, "ALTER SEQUENCE %s RENAME TO %s;\n"
-							 "ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (%s);\n"
-							 "SELECT pg_catalog.setval(%s, s.last_value, s.is_called) FROM %s s;\n"
-							 "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY;\n",
-							 sm->name, quote_identifier(our_name(job_id, "seq", colname)),
-							 relname, quote_identifier(oldname),
-							 sm->identity == ATTRIBUTE_IDENTITY_ALWAYS ? "ALWAYS" : "BY DEFAULT",
-							 sm->old_options, quote_literal_cstr(sm->name),
-							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(sm->seqoid)),
-														our_name(job_id, "seq", colname)),
-							 relname, quote_identifier(colname));
-		else
-		{
-			appendStringInfo(&undo, "ALTER SEQUENCE %s OWNED BY %s.%s;\n",
-							 sm->name, relname, quote_identifier(oldname));
-			if (sm->old_type)
-				appendStringInfo(&undo, "ALTER SEQUENCE %s AS %s;\n", sm->name, sm->old_type);
-		}
-	}
+		append_seq_move(&undo, lfirst(lc), relname, oldname, colname, job_id, false);
 
 	appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s;\n",
 					 relname, quote_identifier(colname), quote_identifier(oldname));
@@ -1195,40 +1251,14 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	{
 		char	   *parked = our_name(job_id, "nn", colname);
 
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(old_notnull), quote_identifier(parked));
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(new_notnull), quote_identifier(old_notnull));
-		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(old_notnull), quote_identifier(new_notnull));
-		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(parked), quote_identifier(old_notnull));
+		append_rename_constraint(&sql, relname, old_notnull, parked);
+		append_rename_constraint(&sql, relname, new_notnull, old_notnull);
+		append_rename_constraint(&undo, relname, old_notnull, new_notnull);
+		append_rename_constraint(&undo, relname, parked, old_notnull);
 	}
 	/* forward: the sequences move to the new column, which now has the name */
 	foreach(lc, seqs)
-	{
-		SeqMove    *sm = lfirst(lc);
-
-		if (sm->identity)
-			appendStringInfo(&sql, "ALTER SEQUENCE %s RENAME TO %s;\n"
-							 "ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (%s);\n"
-							 "SELECT pg_catalog.setval(%s, s.last_value, s.is_called) FROM %s s;\n"
-							 "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY;\n",
-							 sm->name, quote_identifier(our_name(job_id, "seq", colname)),
-							 relname, quote_identifier(colname),
-							 sm->identity == ATTRIBUTE_IDENTITY_ALWAYS ? "ALWAYS" : "BY DEFAULT",
-							 sm->new_options, quote_literal_cstr(sm->name),
-							 quote_qualified_identifier(get_namespace_name(get_rel_namespace(sm->seqoid)),
-														our_name(job_id, "seq", colname)),
-							 relname, quote_identifier(oldname));
-		else
-		{
-			appendStringInfo(&sql, "ALTER SEQUENCE %s OWNED BY %s.%s;\n",
-							 sm->name, relname, quote_identifier(colname));
-			if (sm->new_type)
-				appendStringInfo(&sql, "ALTER SEQUENCE %s AS %s;\n", sm->name, sm->new_type);
-		}
-	}
+		append_seq_move(&sql, lfirst(lc), relname, colname, oldname, job_id, true);
 	/* the keys on the new column's unique indexes (no scan: it is NOT NULL) */
 	foreach(lc, keys)
 	{
@@ -1245,17 +1275,14 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	{
 		CheckCopy  *cc = lfirst(lc);
 
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(cc->copy), quote_identifier(cc->conname));
-		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(cc->parked), quote_identifier(cc->conname));
+		append_rename_constraint(&sql, relname, cc->copy, cc->conname);
+		append_rename_constraint(&undo, relname, cc->parked, cc->conname);
 	}
 	foreach(lc, fks)
 	{
 		FkCopy	   *fc = lfirst(lc);
 
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 fc->child, quote_identifier(fc->copy), quote_identifier(fc->conname));
+		append_rename_constraint(&sql, fc->child, fc->copy, fc->conname);
 		/* validated again by the undo of its copy's validation */
 		appendStringInfo(&undo, "%s;\n", fc->add_orig);
 	}
