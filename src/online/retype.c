@@ -717,7 +717,14 @@ seq_move(Oid seqoid, Form_pg_attribute att, Oid typid)
 	sm->seqoid = seqoid;
 	sm->bare = get_rel_name(seqoid);
 	sm->name = pgm_online_relname(seqoid);
-	sm->identity = att->attidentity;
+	/* the identity's own sequence (an internal dependency), not one merely OWNED BY it */
+	{
+		Oid			tableid;
+		int32		colid;
+
+		sm->identity = sequenceIsOwned(seqoid, DEPENDENCY_INTERNAL, &tableid, &colid) ?
+			att->attidentity : '\0';
+	}
 	int_type_bounds(seq->seqtypid, &omin, &omax);
 	int_type_bounds(typid, &nmin, &nmax);
 	if (sm->identity)
