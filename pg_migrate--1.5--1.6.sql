@@ -18,3 +18,24 @@ ALTER TABLE @extschema@.migrate_policy
 
 COMMENT ON TABLE @extschema@.migrate_policy IS
     'What pg_migrate does about each rule: deny, warn, allow or run online, per role / schema / table pattern';
+
+-- ---------------------------------------------------------------------------
+-- migrate_fingerprint: the catalog fingerprint migrate_verify compares
+-- ---------------------------------------------------------------------------
+
+/*
+ * The entries migrate_verify compares inside one transaction, returned to
+ * SQL so that two moments further apart can be compared: the schema
+ * before an online change and after its abort, before a dump and after
+ * its restore.  It reads only what the catalogs show every role; like
+ * the other reports it is for pg_read_all_stats and superusers.
+ */
+CREATE FUNCTION @extschema@.migrate_fingerprint(
+    OUT kind text, OUT object text, OUT definition text)
+RETURNS SETOF record
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'migrate_fingerprint';
+
+REVOKE ALL ON FUNCTION @extschema@.migrate_fingerprint() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION @extschema@.migrate_fingerprint() TO pg_read_all_stats;

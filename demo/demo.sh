@@ -12,6 +12,7 @@ pgm_install_deps
 pgm_drop_root demo/demo.sh "$@"
 
 PGM_WORK=$(mktemp -d /tmp/pg_migrate-demo.XXXXXX)
+export PGM_WORK   # part 10 runs pgbench from psql with its files here
 trap 'pgm_stop_cluster "$PGM_WORK/data"; rm -rf "$PGM_WORK"' EXIT
 pgm_build
 port=$((20000 + RANDOM % 20000))

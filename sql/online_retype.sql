@@ -89,6 +89,7 @@ SELECT command_tag, policy_overrides->0->>'rule' AS rule, policy_overrides->0->>
   FROM migrate_ddl_history WHERE policy_overrides IS NOT NULL ORDER BY id;
 
 -- Refused: no rewrite, dependents that are not carried over, triggers.
+-- (keys, CHECK, foreign keys, serial and identity: online_keys)
 \set VERBOSITY default
 CREATE TABLE v1 (a varchar(10), b int);
 INSERT INTO v1 SELECT 'a', g FROM generate_series(1, 100) g;
@@ -97,13 +98,11 @@ SELECT migrate_online('ALTER TABLE v1 ALTER COLUMN a TYPE text');
 CREATE VIEW v1_view AS SELECT b FROM v1;
 ALTER TABLE v1 ADD CONSTRAINT b_pos CHECK (b > 0) NOT VALID;
 SELECT migrate_online('ALTER TABLE v1 ALTER COLUMN b TYPE bigint');
-SELECT migrate_online('ALTER TABLE acct ALTER COLUMN id TYPE bigint');
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
 CREATE TABLE trg (a int);
 CREATE TRIGGER trg_touch BEFORE UPDATE ON trg FOR EACH ROW EXECUTE FUNCTION touch();
 SELECT migrate_online('ALTER TABLE trg ALTER COLUMN a TYPE bigint');
 CREATE TABLE ser (id serial, a int);
-SELECT migrate_online('ALTER TABLE ser ALTER COLUMN id TYPE bigint');
 SELECT migrate_online('ALTER TABLE ser ALTER COLUMN a TYPE bigint USING random()::int');
 \set VERBOSITY terse
 -- The trigger refuses to be used wrongly.

@@ -16,7 +16,6 @@
 
 extern void pgm_run_script_job(int64 job_id);
 extern void pgm_check_script_submitter(void);
-extern void pgm_run_toplevel(const char *sql, MemoryContext cxt);
 
 /*
  * A job of kind 'online' has a script row (the submitting session) and is

@@ -89,6 +89,7 @@
 #include "ddl/policy.h"
 #include "jobs/jobs.h"
 #include "jobs/script.h"
+#include "jobs/toplevel.h"
 #include "migrate/migrate.h"
 
 PG_FUNCTION_INFO_V1(migrate_apply_async);
@@ -585,57 +586,6 @@ mark_attempted(ScriptRun *run, PgmScriptStmt *st, bool attempted)
 				3, types, values, NULL);
 }
 
-/*
- * Run one statement the way a client's simple query would: parsed,
- * planned and run through a portal at top level, so that statements that
- * refuse to run inside a transaction block work.  Such a statement may
- * commit and start transactions of its own while it runs, so everything
- * the portal uses lives in run->stmt_cxt, not in a transaction's memory.
- */
-void
-pgm_run_toplevel(const char *sql, MemoryContext cxt)
-{
-	MemoryContext oldcxt = MemoryContextSwitchTo(cxt);
-	List	   *raws = pgm_parse_raw(sql);
-	RawStmt    *raw;
-	bool		snapshot_set = false;
-	List	   *querytrees;
-	List	   *plans;
-	Portal		portal;
-	DestReceiver *receiver;
-	QueryCompletion qc;
-
-	if (list_length(raws) != 1)
-		elog(ERROR, "statement of a background job does not parse as one statement");
-	raw = linitial_node(RawStmt, raws);
-
-	debug_query_string = sql;
-	pgstat_report_activity(STATE_RUNNING, sql);
-
-	if (analyze_requires_snapshot(raw))
-	{
-		PushActiveSnapshot(GetTransactionSnapshot());
-		snapshot_set = true;
-	}
-	querytrees = pg_analyze_and_rewrite_fixedparams(raw, sql, NULL, 0, NULL);
-	plans = pg_plan_queries(querytrees, sql, CURSOR_OPT_PARALLEL_OK, NULL);
-	if (snapshot_set)
-		PopActiveSnapshot();
-
-	portal = CreatePortal("", true, true);
-	portal->visible = false;
-	PortalDefineQuery(portal, NULL, sql, CreateCommandTag(raw->stmt), plans, NULL);
-	PortalStart(portal, NULL, 0, InvalidSnapshot);
-	receiver = CreateDestReceiver(DestNone);
-	MemoryContextSwitchTo(cxt);
-	(void) PGM_PortalRun(portal, FETCH_ALL, true, receiver, receiver, &qc);
-	receiver->rDestroy(receiver);
-	PortalDrop(portal, false);
-
-	debug_query_string = NULL;
-	MemoryContextSwitchTo(oldcxt);
-}
-
 static void
 run_toplevel(ScriptRun *run, const char *sql)
 {
@@ -682,27 +632,6 @@ target_index(Node *stmt)
 	return InvalidOid;
 }
 
-/* Is the index valid (a concurrent build finished)? */
-static bool
-index_is_valid(Oid indexoid)
-{
-	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
-	bool		valid;
-
-	if (!HeapTupleIsValid(tup))
-		return false;
-	valid = ((Form_pg_index) GETSTRUCT(tup))->indisvalid;
-	ReleaseSysCache(tup);
-	return valid;
-}
-
-typedef enum
-{
-	LEFTOVER_NONE,				/* run the statement */
-	LEFTOVER_DONE,				/* an earlier attempt finished it */
-	LEFTOVER_INVALID_INDEX		/* drop this index, then run the statement */
-} Leftover;
-
 /*
  * Before a statement that commits on its own is attempted: is there
  * something a failed attempt would leave behind?  Only then is the attempt
@@ -717,33 +646,6 @@ worth_recording_attempt(Node *stmt)
 	if (IsA(stmt, DropStmt))
 		return OidIsValid(target_index(stmt));
 	return false;
-}
-
-/* After an attempt that did not finish: what did it leave? */
-static Leftover
-find_leftover(Node *stmt, Oid *indexoid, char **indexname)
-{
-	*indexoid = target_index(stmt);
-	if (IsA(stmt, IndexStmt))
-	{
-		char	   *nspname;
-		char	   *relname;
-
-		if (!OidIsValid(*indexoid))
-			return LEFTOVER_NONE;
-		if (index_is_valid(*indexoid))
-			return LEFTOVER_DONE;
-		/* Both NULL if the index was dropped since it was looked up. */
-		nspname = get_namespace_name(get_rel_namespace(*indexoid));
-		relname = get_rel_name(*indexoid);
-		if (nspname == NULL || relname == NULL)
-			return LEFTOVER_NONE;
-		*indexname = quote_qualified_identifier(nspname, relname);
-		return LEFTOVER_INVALID_INDEX;
-	}
-	if (IsA(stmt, DropStmt))
-		return OidIsValid(*indexoid) ? LEFTOVER_NONE : LEFTOVER_DONE;
-	return LEFTOVER_NONE;
 }
 
 /* Finish the job: record the migration, mark the job done. */
@@ -835,23 +737,6 @@ count_retry(ScriptRun *run)
 	end_step();
 }
 
-/* Drop what a failed concurrent build left, concurrently, at top level. */
-static void
-drop_invalid_index(ScriptRun *run, const char *indexname)
-{
-	char	   *sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", indexname);
-
-	ereport(LOG,
-			(errmsg("background job " INT64_FORMAT " (migration \"%s\"): dropping INVALID index %s left by an earlier attempt",
-					run->job_id, run->version, indexname)));
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	set_session_option("lock_timeout", "0", PGC_USERSET);
-	run_toplevel(run, sql);
-	CommitTransactionCommand();
-	MemoryContextReset(run->stmt_cxt);
-}
-
 /*
  * A down script may drop what its own up script created; those drops are
  * still judged, and recorded as overrides with this reason (as in
@@ -874,8 +759,8 @@ set_exemptions(ScriptRun *run)
 static void
 run_one(ScriptRun *run, PgmScriptStmt *st, bool attempted)
 {
-	char	   *indexname = NULL;
-	Oid			indexoid;
+	List	   *drops = NIL;
+	ListCell   *lc;
 
 	if (!st->own_transaction)
 	{
@@ -916,25 +801,18 @@ run_one(ScriptRun *run, PgmScriptStmt *st, bool attempted)
 	begin_step();
 	if (attempted)
 	{
-		Leftover	leftover = find_leftover(st->raw->stmt, &indexoid, &indexname);
-
-		/*
-		 * The name was built in SPI's memory, which end_step() frees, and
-		 * is used after it: keep a copy in the statement's context.
-		 */
-		if (indexname)
-			indexname = MemoryContextStrdup(run->stmt_cxt, indexname);
-		switch (leftover)
+		switch (pgm_find_leftover(st->raw->stmt, target_index(st->raw->stmt),
+								  run->stmt_cxt, &drops))
 		{
-			case LEFTOVER_DONE:
+			case PGM_LEFTOVER_DONE:
 				ereport(LOG,
 						(errmsg("background job " INT64_FORMAT " (migration \"%s\"): statement %d was finished by an earlier attempt",
 								run->job_id, run->version, st->number)));
 				advance(run, st->number);
 				end_step();
 				return;
-			case LEFTOVER_INVALID_INDEX:
-			case LEFTOVER_NONE:
+			case PGM_LEFTOVER_DROP:
+			case PGM_LEFTOVER_NONE:
 				break;
 		}
 	}
@@ -942,8 +820,16 @@ run_one(ScriptRun *run, PgmScriptStmt *st, bool attempted)
 		mark_attempted(run, st, true);
 	end_step();
 
-	if (indexname)
-		drop_invalid_index(run, indexname);
+	if (drops != NIL)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
+		char	   *who = psprintf("background job " INT64_FORMAT " (migration \"%s\")",
+						   run->job_id, run->version);
+
+		MemoryContextSwitchTo(oldcxt);
+		foreach(lc, drops)
+			pgm_drop_leftover(who, (const char *) lfirst(lc), run->stmt_cxt);
+	}
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();

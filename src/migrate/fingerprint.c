@@ -14,6 +14,10 @@
  * to an extension (pg_migrate's own tables, for one) and the system schemas
  * are left out.
  *
+ * migrate_fingerprint() returns the same entries to SQL, so that two
+ * moments that are not one transaction apart can be compared (an online
+ * change aborted by a job, a restore).
+ *
  * The definitions come from PostgreSQL's own deparsers (pg_get_indexdef,
  * pg_get_constraintdef, pg_get_viewdef, pg_get_triggerdef, format_type), so
  * two objects compare equal exactly when PostgreSQL would print them alike.
@@ -23,11 +27,16 @@
 #include "postgres.h"
 
 #include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
 #include "core/spi.h"
 #include "migrate/fingerprint.h"
+
+PG_FUNCTION_INFO_V1(migrate_fingerprint);
 
 typedef struct FingerprintEntry
 {
@@ -235,4 +244,31 @@ pgm_fingerprint_diff(PgmFingerprint *before, PgmFingerprint *after,
 			j++;
 		}
 	}
+}
+
+/* migrate_fingerprint(): the entries, sorted, one row each. */
+Datum
+migrate_fingerprint(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	MemoryContext cxt;
+	PgmFingerprint *fp;
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate fingerprint",
+								ALLOCSET_DEFAULT_SIZES);
+	fp = pgm_fingerprint(cxt);
+	for (i = 0; i < fp->n; i++)
+	{
+		Datum		values[3];
+		bool		nulls[3] = {false, false, false};
+
+		values[0] = CStringGetTextDatum(fp->entries[i].kind);
+		values[1] = CStringGetTextDatum(fp->entries[i].object);
+		values[2] = CStringGetTextDatum(fp->entries[i].definition);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	MemoryContextDelete(cxt);
+	return (Datum) 0;
 }

@@ -14,24 +14,41 @@
  *	not null	when the old column is NOT NULL: proved on the shadow
  *				without a scan under a lock that blocks writes
  *	index copy	every index on the column, built again concurrently on the
- *				shadow
- *	cut-over	one short transaction under the bounded lock_timeout:
- *				the columns and indexes swap names, the default moves, the
- *				trigger turns round and keeps the old column in step with
- *				the new one
+ *				shadow; a PRIMARY KEY or UNIQUE constraint's index too, and
+ *				a spare copy on the old column, which an abort after the
+ *				cut-over makes the key again
+ *	constraint copy
+ *				every CHECK naming the column, for the shadow, NOT VALID
+ *				then validated (its text parsed again for the new type)
+ *	foreign key copy
+ *				every foreign key of another table referencing the column,
+ *				referencing the shadow, NOT VALID then validated
+ *	cut-over	one short transaction under the bounded lock_timeout, the
+ *				table and the referencing tables locked first: the old
+ *				foreign keys and keys dropped, the columns and indexes swap
+ *				names, the keys made again USING INDEX on the shadow's
+ *				unique indexes, the copies take the original names, the
+ *				default and the sequence (serial: OWNED BY and AS; identity:
+ *				made again with the same name, options and next value) move,
+ *				the trigger turns round and keeps the old column in step
+ *				with the new one
  *	complete	(migrate_online_complete, or complete => true) the old
- *				indexes are dropped concurrently, then the trigger and the
- *				old column
+ *				indexes and the spares are dropped concurrently, then the
+ *				trigger and the old column (its CHECKs go with it)
  *
  * Every step has its exact undo, so migrate_online_abort before complete
- * puts the original column, its indexes, default and data back.  The new
- * column is the table's last: SELECT * lists it last after the change.
+ * puts the original column, its indexes, keys, constraints, foreign keys,
+ * sequence, default and data back, under their names.  The foreign keys an
+ * abort after the cut-over makes again are NOT VALID; the undo of their
+ * copies' validation (which runs after, in reverse order) validates them.
+ * The new column is the table's last: SELECT * lists it last after the
+ * change.
  *
- * What is not carried over yet is refused with the list of dependents:
- * views, rules, policies, constraints other than NOT NULL (CHECK, UNIQUE,
- * PRIMARY KEY, FOREIGN KEY), identity columns, sequences owned by the
- * column, generated columns, indexes with expressions or predicates,
- * statistics objects, triggers, inheritance and partitioning.
+ * What is not carried over is refused with the list of dependents: views,
+ * rules, policies, exclusion constraints, deferrable keys, foreign keys of
+ * the table itself on the column, generated columns, indexes with
+ * expressions or predicates, statistics objects, triggers, inheritance and
+ * partitioning.
  *
  *-------------------------------------------------------------------------
  */
@@ -50,6 +67,7 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
+#include "catalog/pg_sequence.h"
 #include "catalog/pg_trigger.h"
 #include "commands/comment.h"
 #include "commands/defrem.h"
@@ -89,6 +107,62 @@ typedef struct IndexCopy
 	char	   *old;			/* the original's name after it */
 	char	   *create;			/* CREATE INDEX CONCURRENTLY of the copy */
 } IndexCopy;
+
+/* A PRIMARY KEY or UNIQUE constraint on the column. */
+typedef struct KeyCopy
+{
+	char	   *conname;
+	bool		primary;
+	char	   *copy;			/* unique index on the new column */
+	char	   *spare;			/* unique index on the old column, for an abort */
+	char	   *create_copy;
+	char	   *create_spare;
+} KeyCopy;
+
+/* A foreign key of another table referencing one of those keys. */
+typedef struct FkCopy
+{
+	Oid			childoid;		/* the referencing table */
+	char	   *child;			/* the same, qualified */
+	char	   *conname;
+	char	   *copy;			/* the copy referencing the new column */
+	char	   *add_copy;		/* ADD CONSTRAINT copy ... NOT VALID */
+	char	   *add_orig;		/* ADD CONSTRAINT conname ... NOT VALID */
+	bool		validated;
+} FkCopy;
+
+/* A CHECK constraint of the table that names the column. */
+typedef struct CheckCopy
+{
+	char	   *conname;
+	char	   *copy;			/* on the new column until the cut-over */
+	char	   *parked;			/* the original's name after it */
+	char	   *add_copy;
+	bool		validated;
+} CheckCopy;
+
+/* A sequence the column takes its values from: serial or identity. */
+typedef struct SeqMove
+{
+	Oid			seqoid;
+	char	   *name;			/* qualified */
+	char	   *bare;			/* its name without the schema */
+	char		identity;		/* 'a', 'd', or '\0' for a serial */
+	char	   *old_options;	/* identity: the options to make it again */
+	char	   *new_options;
+	char	   *old_type;		/* serial: AS of the sequence before and after */
+	char	   *new_type;
+} SeqMove;
+
+/* What the column's dependents need, collected by check_dependents. */
+typedef struct Dependents
+{
+	List	   *indexes;		/* OIDs of plain indexes */
+	List	   *keys;			/* constraint OIDs, PRIMARY KEY / UNIQUE */
+	List	   *fks;			/* constraint OIDs, foreign keys referencing them */
+	List	   *checks;			/* constraint OIDs, CHECK */
+	List	   *seqs;			/* sequence OIDs */
+} Dependents;
 
 static const char *what = "this ALTER COLUMN ... TYPE";
 
@@ -146,19 +220,106 @@ transform_using(Relation rel, AttrNumber attnum, Node *raw_using,
 	return expr;
 }
 
+/* Is the column (attnum) among the int2 array's elements? */
+static bool
+array_has_attnum(HeapTuple tup, AttrNumber anum, AttrNumber attnum)
+{
+	bool		isnull;
+	Datum		d = SysCacheGetAttr(CONSTROID, tup, anum, &isnull);
+	ArrayType  *arr;
+	int16	   *keys;
+	int			n;
+	int			i;
+
+	if (isnull)
+		return false;
+	arr = DatumGetArrayTypeP(d);
+	if (ARR_NDIM(arr) != 1 || ARR_HASNULL(arr) || ARR_ELEMTYPE(arr) != INT2OID)
+		return false;
+	n = ARR_DIMS(arr)[0];
+	keys = (int16 *) ARR_DATA_PTR(arr);
+	for (i = 0; i < n; i++)
+		if (keys[i] == attnum)
+			return true;
+	return false;
+}
+
+/*
+ * A constraint that depends on the column: can it be carried over?  NOT
+ * NULL (18) is proved on the new column; PRIMARY KEY and UNIQUE (not
+ * deferrable, on a plain index) get a unique index on the new column;
+ * CHECK a copy; a foreign key of another plain table referencing the
+ * column a copy referencing the new one.  A foreign key of the table
+ * itself on the column, one of a partitioned table (its partitions' clones
+ * cannot be dropped one by one), an exclusion constraint and a deferrable
+ * key are not.
+ */
+static bool
+collect_constraint(Oid conoid, Oid relid, AttrNumber attnum, Dependents *deps)
+{
+	HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+	Form_pg_constraint con;
+	bool		ok = false;
+
+	if (!HeapTupleIsValid(ctup))
+		return false;
+	con = (Form_pg_constraint) GETSTRUCT(ctup);
+	if (PGM_CONTYPE_IS_NOT_NULL(con->contype))
+		ok = true;
+	else if ((con->contype == CONSTRAINT_PRIMARY || con->contype == CONSTRAINT_UNIQUE) &&
+			 con->conrelid == relid && !con->condeferrable && OidIsValid(con->conindid))
+	{
+		HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(con->conindid));
+
+		if (HeapTupleIsValid(itup))
+		{
+			ok = heap_attisnull(itup, Anum_pg_index_indexprs, NULL) &&
+				heap_attisnull(itup, Anum_pg_index_indpred, NULL) &&
+				!((Form_pg_index) GETSTRUCT(itup))->indnullsnotdistinct;
+			ReleaseSysCache(itup);
+		}
+		if (ok)
+			deps->keys = list_append_unique_oid(deps->keys, conoid);
+	}
+	else if (con->contype == CONSTRAINT_CHECK && con->conrelid == relid)
+	{
+		deps->checks = list_append_unique_oid(deps->checks, conoid);
+		ok = true;
+	}
+	else if (con->contype == CONSTRAINT_FOREIGN && con->confrelid == relid &&
+			 con->conrelid != relid && !OidIsValid(con->conparentid) &&
+			 get_rel_relkind(con->conrelid) == RELKIND_RELATION &&
+			 array_has_attnum(ctup, Anum_pg_constraint_confkey, attnum))
+	{
+		bool		isnull;
+		Datum		d = SysCacheGetAttr(CONSTROID, ctup, Anum_pg_constraint_confdelsetcols, &isnull);
+		ArrayType  *arr = isnull ? NULL : DatumGetArrayTypeP(d);
+
+		/* ON DELETE SET NULL (columns) is not copied */
+		if (arr == NULL || ARR_NDIM(arr) == 0 || ARR_DIMS(arr)[0] == 0)
+		{
+			deps->fks = list_append_unique_oid(deps->fks, conoid);
+			ok = true;
+		}
+	}
+	ReleaseSysCache(ctup);
+	return ok;
+}
+
 /*
  * What depends on the column and cannot be carried over: refused, with
- * the list.  Indexes that are plain column lists are collected for copy.
+ * the list.  Indexes that are plain column lists, PRIMARY KEY, UNIQUE and
+ * CHECK constraints, foreign keys of other tables referencing the column
+ * and its sequence are collected for copy.
  */
-static List *
-check_dependents(Relation rel, AttrNumber attnum, const char *colname)
+static void
+check_dependents(Relation rel, AttrNumber attnum, const char *colname, Dependents *deps)
 {
 	Relation	depRel = table_open(DependRelationId, AccessShareLock);
 	ScanKeyData key[3];
 	SysScanDesc scan;
 	HeapTuple	tup;
 	StringInfoData refused;
-	List	   *indexes = NIL;
 	Oid			relid = RelationGetRelid(rel);
 
 	initStringInfo(&refused);
@@ -182,15 +343,14 @@ check_dependents(Relation rel, AttrNumber attnum, const char *colname)
 		if (dep->classid == AttrDefaultRelationId)
 			ok = true;			/* the column's default: moved at the cut-over */
 		else if (dep->classid == ConstraintRelationId)
+			ok = collect_constraint(dep->objid, relid, attnum, deps);
+		else if (dep->classid == RelationRelationId &&
+				 get_rel_relkind(dep->objid) == RELKIND_SEQUENCE &&
+				 (dep->deptype == DEPENDENCY_AUTO || dep->deptype == DEPENDENCY_INTERNAL))
 		{
-			/* 18: the column's NOT NULL constraint, proved on the new column */
-			HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(dep->objid));
-
-			if (HeapTupleIsValid(ctup))
-			{
-				ok = PGM_CONTYPE_IS_NOT_NULL(((Form_pg_constraint) GETSTRUCT(ctup))->contype);
-				ReleaseSysCache(ctup);
-			}
+			/* serial (OWNED BY) or identity: moved at the cut-over */
+			deps->seqs = list_append_unique_oid(deps->seqs, dep->objid);
+			ok = true;
 		}
 		else if (dep->classid == RelationRelationId &&
 				 get_rel_relkind(dep->objid) == RELKIND_INDEX &&
@@ -206,7 +366,7 @@ check_dependents(Relation rel, AttrNumber attnum, const char *colname)
 				ReleaseSysCache(itup);
 				if (!exprs && !pred)
 				{
-					indexes = list_append_unique_oid(indexes, dep->objid);
+					deps->indexes = list_append_unique_oid(deps->indexes, dep->objid);
 					ok = true;
 				}
 			}
@@ -227,7 +387,6 @@ check_dependents(Relation rel, AttrNumber attnum, const char *colname)
 						  psprintf("Column \"%s\" has dependents that cannot be carried over to the new column yet: %s.",
 								   colname, refused.data),
 						  "Drop them and create them again after the change, or change the column with a migration.");
-	return indexes;
 }
 
 /* CREATE INDEX CONCURRENTLY of a copy of an index, with the shadow for the column. */
@@ -366,6 +525,247 @@ not_null_constraint(Oid relid, AttrNumber attnum)
 	return name;
 }
 
+/* ----------------------------------------------------------------
+ * Keys, foreign keys, CHECK constraints and sequences
+ * ----------------------------------------------------------------
+ */
+
+/* The column names of a constraint's int2 array, one replaced. */
+static char *
+column_list(HeapTuple ctup, AttrNumber anum, Oid relid, AttrNumber attnum,
+			const char *replacement)
+{
+	bool		isnull;
+	Datum		d = SysCacheGetAttr(CONSTROID, ctup, anum, &isnull);
+	ArrayType  *arr;
+	int16	   *keys;
+	int			n;
+	int			i;
+	StringInfoData buf;
+
+	if (isnull)
+		elog(ERROR, "null column list in constraint");
+	arr = DatumGetArrayTypeP(d);
+	n = ARR_NDIM(arr) == 1 ? ARR_DIMS(arr)[0] : 0;
+	keys = (int16 *) ARR_DATA_PTR(arr);
+	initStringInfo(&buf);
+	for (i = 0; i < n; i++)
+	{
+		const char *name = (keys[i] == attnum && replacement) ? replacement :
+		get_attname(relid, keys[i], false);
+
+		appendStringInfo(&buf, "%s%s", i > 0 ? ", " : "", quote_identifier(name));
+	}
+	return buf.data;
+}
+
+static const char *
+fk_action(char action)
+{
+	switch (action)
+	{
+		case FKCONSTR_ACTION_RESTRICT:
+			return "RESTRICT";
+		case FKCONSTR_ACTION_CASCADE:
+			return "CASCADE";
+		case FKCONSTR_ACTION_SETNULL:
+			return "SET NULL";
+		case FKCONSTR_ACTION_SETDEFAULT:
+			return "SET DEFAULT";
+		default:
+			return "NO ACTION";
+	}
+}
+
+/*
+ * ADD CONSTRAINT name FOREIGN KEY ... NOT VALID of a foreign key
+ * referencing the table, with refcol for the changed column (the new
+ * column for the copy, the original for the one an abort makes again).
+ */
+static char *
+fk_add_sql(HeapTuple ctup, Oid relid, AttrNumber attnum, const char *name,
+		   const char *refcol)
+{
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
+	StringInfoData sql;
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "ALTER TABLE %s ADD CONSTRAINT %s FOREIGN KEY (%s) REFERENCES %s (%s)",
+					 pgm_online_relname(con->conrelid), quote_identifier(name),
+					 column_list(ctup, Anum_pg_constraint_conkey, con->conrelid, 0, NULL),
+					 pgm_online_relname(relid),
+					 column_list(ctup, Anum_pg_constraint_confkey, relid, attnum, refcol));
+	if (con->confmatchtype == FKCONSTR_MATCH_FULL)
+		appendStringInfoString(&sql, " MATCH FULL");
+	appendStringInfo(&sql, " ON UPDATE %s ON DELETE %s",
+					 fk_action(con->confupdtype), fk_action(con->confdeltype));
+	if (con->condeferrable)
+		appendStringInfo(&sql, " DEFERRABLE INITIALLY %s", con->condeferred ? "DEFERRED" : "IMMEDIATE");
+	appendStringInfoString(&sql, " NOT VALID");
+	return sql.data;
+}
+
+/* The column as the first parameter: what a CHECK copy names instead. */
+static Node *
+column_to_param(Node *node, void *context)
+{
+	AttrNumber	attnum = *(AttrNumber *) context;
+
+	if (node == NULL)
+		return NULL;
+	if (IsA(node, Var) && ((Var *) node)->varattno == attnum &&
+		((Var *) node)->varlevelsup == 0)
+	{
+		Var		   *v = (Var *) node;
+		Param	   *p = makeNode(Param);
+
+		p->paramkind = PARAM_EXTERN;
+		p->paramid = 1;
+		p->paramtype = v->vartype;
+		p->paramtypmod = v->vartypmod;
+		p->paramcollid = v->varcollid;
+		p->location = -1;
+		return (Node *) p;
+	}
+	return expression_tree_mutator(node, column_to_param, context);
+}
+
+/*
+ * A CHECK constraint's expression with the new column for the changed
+ * one, as SQL text parsed again against the new type when the copy is
+ * added (so that `id > 0` compares a bigint).  The column is deparsed as
+ * $1 and replaced by the new column's name; an expression whose own text
+ * holds $1 (in a literal) is refused.
+ */
+static char *
+check_expr_for(HeapTuple ctup, Oid relid, AttrNumber attnum, const char *shadow,
+			   const char *colname)
+{
+	bool		isnull;
+	Datum		d = SysCacheGetAttr(CONSTROID, ctup, Anum_pg_constraint_conbin, &isnull);
+	Node	   *expr;
+	char	   *orig;
+	char	   *body;
+	StringInfoData out;
+	const char *c;
+
+	if (isnull)
+		elog(ERROR, "null conbin for constraint");
+	expr = stringToNode(TextDatumGetCString(d));
+	orig = deparse_qualified(expr, relid);
+	if (strstr(orig, "$1") != NULL)
+		pgm_online_refuse(what,
+						  psprintf("CHECK constraint \"%s\" on column \"%s\" cannot be copied: its text holds \"$1\".",
+								   NameStr(((Form_pg_constraint) GETSTRUCT(ctup))->conname), colname),
+						  "Drop it and create it again after the change.");
+	body = deparse_qualified(column_to_param(expr, &attnum), relid);
+	initStringInfo(&out);
+	for (c = body; *c; c++)
+	{
+		if (c[0] == '$' && c[1] == '1')
+		{
+			appendStringInfoString(&out, quote_identifier(shadow));
+			c++;
+		}
+		else
+			appendStringInfoChar(&out, *c);
+	}
+	return out.data;
+}
+
+/* The bounds of an integer type, for a sequence's defaults. */
+static void
+int_type_bounds(Oid typid, int64 *min, int64 *max)
+{
+	if (typid == INT2OID)
+	{
+		*min = PG_INT16_MIN;
+		*max = PG_INT16_MAX;
+	}
+	else if (typid == INT4OID)
+	{
+		*min = PG_INT32_MIN;
+		*max = PG_INT32_MAX;
+	}
+	else
+	{
+		*min = PG_INT64_MIN;
+		*max = PG_INT64_MAX;
+	}
+}
+
+/*
+ * The sequence of a serial or identity column.  An identity is made again
+ * on the other column at the cut-over (and back at an abort) with the
+ * same options, its bounds widened where they were the old type's own.
+ * A serial's sequence changes owner and its AS type.
+ */
+static SeqMove *
+seq_move(Oid seqoid, Form_pg_attribute att, Oid typid)
+{
+	SeqMove    *sm = palloc0(sizeof(SeqMove));
+	HeapTuple	tup = SearchSysCache1(SEQRELID, ObjectIdGetDatum(seqoid));
+	Form_pg_sequence seq;
+	int64		omin,
+				omax,
+				nmin,
+				nmax;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for sequence %u", seqoid);
+	seq = (Form_pg_sequence) GETSTRUCT(tup);
+	sm->seqoid = seqoid;
+	sm->bare = get_rel_name(seqoid);
+	sm->name = pgm_online_relname(seqoid);
+	/* the identity's own sequence (an internal dependency), not one merely OWNED BY it */
+	{
+		Oid			tableid;
+		int32		colid;
+
+		sm->identity = sequenceIsOwned(seqoid, DEPENDENCY_INTERNAL, &tableid, &colid) ?
+			att->attidentity : '\0';
+	}
+	int_type_bounds(seq->seqtypid, &omin, &omax);
+	int_type_bounds(typid, &nmin, &nmax);
+	if (sm->identity)
+	{
+		const char *fmt = "SEQUENCE NAME %s INCREMENT BY " INT64_FORMAT " %s %s START WITH " INT64_FORMAT
+			" CACHE " INT64_FORMAT " %s";
+
+		sm->old_options = psprintf(fmt, sm->name, seq->seqincrement,
+								   psprintf("MINVALUE " INT64_FORMAT, seq->seqmin),
+								   psprintf("MAXVALUE " INT64_FORMAT, seq->seqmax),
+								   seq->seqstart, seq->seqcache,
+								   seq->seqcycle ? "CYCLE" : "NO CYCLE");
+		sm->new_options = psprintf(fmt, sm->name, seq->seqincrement,
+								   seq->seqmin == omin && seq->seqincrement < 0 ? "NO MINVALUE" :
+								   psprintf("MINVALUE " INT64_FORMAT, seq->seqmin),
+								   seq->seqmax == omax && seq->seqincrement > 0 ? "NO MAXVALUE" :
+								   psprintf("MAXVALUE " INT64_FORMAT, seq->seqmax),
+								   seq->seqstart, seq->seqcache,
+								   seq->seqcycle ? "CYCLE" : "NO CYCLE");
+	}
+	else if ((seq->seqtypid == INT2OID || seq->seqtypid == INT4OID) &&
+			 (typid == INT4OID || typid == INT8OID) && nmax > omax)
+	{
+		sm->old_type = format_type_be_qualified(seq->seqtypid);
+		sm->new_type = format_type_be_qualified(typid);
+	}
+	ReleaseSysCache(tup);
+	return sm;
+}
+
+/* A concurrent index build of the plan, dropped concurrently by its undo. */
+static void
+concurrent_index_step(PgmOnlinePlan *plan, const char *phase, char *create, char *qualified)
+{
+	PgmOnlineStep *step = pgm_online_step(plan, phase, PGM_STEP_CONCURRENT, false, create);
+
+	step->target = qualified;
+	pgm_online_set_undo(step, PGM_STEP_CONCURRENT, false,
+						psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qualified));
+}
+
 /* A short name of ours: pgm<job>_<what>, within NAMEDATALEN. */
 static char *
 our_name(int64 job_id, const char *what_, const char *base)
@@ -375,6 +775,132 @@ our_name(int64 job_id, const char *what_, const char *base)
 	if (strlen(name) >= NAMEDATALEN)
 		name[NAMEDATALEN - 1] = '\0';
 	return name;
+}
+
+/* ALTER TABLE rel RENAME CONSTRAINT from TO to, appended to a step. */
+static void
+append_rename_constraint(StringInfo buf, const char *rel, const char *from, const char *to)
+{
+	appendStringInfo(buf, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
+					 rel, quote_identifier(from), quote_identifier(to));
+}
+
+/* our_name with a number: the n-th copy of its kind. */
+static char *
+numbered_name(int64 job_id, const char *what_, int n)
+{
+	char		base[16];
+
+	snprintf(base, sizeof(base), "%d", n);
+	return our_name(job_id, what_, base);
+}
+
+/* A constraint's tuple (released by the caller), which must exist. */
+static HeapTuple
+constraint_tuple(Oid conoid)
+{
+	HeapTuple	ctup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+
+	if (!HeapTupleIsValid(ctup))
+		elog(ERROR, "cache lookup failed for constraint %u", conoid);
+	return ctup;
+}
+
+/* The copy of a PRIMARY KEY or UNIQUE constraint, the n-th of the plan. */
+static KeyCopy *
+key_copy(Oid conoid, int n, Relation rel, AttrNumber attnum, const char *shadow,
+		 const char *colname, int64 job_id)
+{
+	HeapTuple	ctup = constraint_tuple(conoid);
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
+	KeyCopy    *kc = palloc0(sizeof(KeyCopy));
+
+	kc->conname = pstrdup(NameStr(con->conname));
+	kc->primary = con->contype == CONSTRAINT_PRIMARY;
+	kc->copy = numbered_name(job_id, "key", n);
+	kc->spare = numbered_name(job_id, "oldkey", n);
+	kc->create_copy = index_copy_sql(con->conindid, kc->copy, rel, attnum, shadow);
+	kc->create_spare = index_copy_sql(con->conindid, kc->spare, rel, attnum, colname);
+	ReleaseSysCache(ctup);
+	return kc;
+}
+
+/* The copy of a foreign key referencing the column, the n-th of the plan. */
+static FkCopy *
+fk_copy(Oid conoid, int n, Oid relid, AttrNumber attnum, const char *shadow,
+		const char *colname, int64 job_id)
+{
+	HeapTuple	ctup = constraint_tuple(conoid);
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
+	FkCopy	   *fc = palloc0(sizeof(FkCopy));
+
+	fc->childoid = con->conrelid;
+	fc->child = pgm_online_relname(con->conrelid);
+	fc->conname = pstrdup(NameStr(con->conname));
+	fc->copy = numbered_name(job_id, "fk", n);
+	fc->validated = con->convalidated;
+	fc->add_copy = fk_add_sql(ctup, relid, attnum, fc->copy, shadow);
+	fc->add_orig = fk_add_sql(ctup, relid, attnum, fc->conname, colname);
+	ReleaseSysCache(ctup);
+	return fc;
+}
+
+/* The copy of a CHECK constraint naming the column, the n-th of the plan. */
+static CheckCopy *
+check_copy(Oid conoid, int n, Oid relid, AttrNumber attnum, const char *shadow,
+		   const char *colname, int64 job_id)
+{
+	HeapTuple	ctup = constraint_tuple(conoid);
+	Form_pg_constraint con = (Form_pg_constraint) GETSTRUCT(ctup);
+	CheckCopy  *cc = palloc0(sizeof(CheckCopy));
+
+	cc->conname = pstrdup(NameStr(con->conname));
+	cc->copy = numbered_name(job_id, "check", n);
+	cc->parked = numbered_name(job_id, "oldcheck", n);
+	cc->validated = con->convalidated;
+	cc->add_copy = psprintf("ALTER TABLE %s ADD CONSTRAINT %s CHECK (%s)%s NOT VALID",
+							pgm_online_relname(relid), quote_identifier(cc->copy),
+							check_expr_for(ctup, relid, attnum, shadow, colname),
+							con->connoinherit ? " NO INHERIT" : "");
+	ReleaseSysCache(ctup);
+	return cc;
+}
+
+/*
+ * Move a sequence from column "from" to column "to" (forward: the new
+ * column; undo: back to the original).  An identity is made again on "to"
+ * under the same sequence name (the old sequence renamed aside first), with
+ * the options for that column's type and the same next value, then dropped
+ * from "from" with its old sequence.  A serial's sequence changes owner and
+ * AS type.
+ */
+static void
+append_seq_move(StringInfo buf, SeqMove *sm, const char *relname, const char *to,
+				const char *from, int64 job_id, bool forward)
+{
+	char	   *parked = our_name(job_id, "seq", to);
+	const char *astype = forward ? sm->new_type : sm->old_type;
+
+	if (sm->identity)
+	{
+		appendStringInfo(buf, "ALTER SEQUENCE %s RENAME TO %s;\n",
+						 sm->name, quote_identifier(parked));
+		appendStringInfo(buf, "ALTER TABLE %s ALTER COLUMN %s ADD GENERATED %s AS IDENTITY (%s);\n",
+						 relname, quote_identifier(to),
+						 sm->identity == ATTRIBUTE_IDENTITY_ALWAYS ? "ALWAYS" : "BY DEFAULT",
+						 forward ? sm->new_options : sm->old_options);
+		appendStringInfo(buf, "SELECT pg_catalog.setval(%s, s.last_value, s.is_called) FROM %s s;\n",
+						 quote_literal_cstr(sm->name),
+						 quote_qualified_identifier(get_namespace_name(get_rel_namespace(sm->seqoid)),
+													parked));
+		appendStringInfo(buf, "ALTER TABLE %s ALTER COLUMN %s DROP IDENTITY;\n",
+						 relname, quote_identifier(from));
+		return;
+	}
+	appendStringInfo(buf, "ALTER SEQUENCE %s OWNED BY %s.%s;\n",
+					 sm->name, relname, quote_identifier(to));
+	if (astype)
+		appendStringInfo(buf, "ALTER SEQUENCE %s AS %s;\n", sm->name, astype);
 }
 
 void
@@ -402,8 +928,13 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	char	   *comment;
 	bool		notnull;
 	int			stattarget;
-	List	   *indexes;
+	Dependents	deps;
 	List	   *copies = NIL;
+	List	   *keys = NIL;
+	List	   *fks = NIL;
+	List	   *checks = NIL;
+	List	   *seqs = NIL;
+	List	   *children = NIL;
 	ListCell   *lc;
 	PgmOnlineStep *step;
 	StringInfoData sql;
@@ -411,6 +942,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	bool		rewrites = false;
 	char	   *new_notnull = NULL;
 	char	   *old_notnull = NULL;
+	char	   *nsp;
 
 	plan->operation = "alter_type";
 	plan->relid = relid;
@@ -436,11 +968,11 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 						  "PostgreSQL makes this change without rewriting the table.",
 						  "Run the statement directly (under a lock_timeout).");
 
-	if (att->attidentity || att->attgenerated)
+	if (att->attgenerated)
 		pgm_online_refuse(what,
-						  psprintf("Column \"%s\" is an identity or generated column, which is not carried over yet.",
+						  psprintf("Column \"%s\" is a generated column, which is not carried over.",
 								   colname),
-						  NULL);
+						  "Drop the expression first (ALTER COLUMN ... DROP EXPRESSION), or change the column with a migration.");
 	if (RelationGetForm(rel)->relispartition || RelationGetForm(rel)->relhassubclass ||
 		has_superclass(relid))
 		pgm_online_refuse(what, "The table has inheritance children or parents, or is a partition.", NULL);
@@ -467,7 +999,8 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 		type_is_collatable(att->atttypid))
 		collid = att->attcollation;
 
-	indexes = check_dependents(rel, attnum, colname);
+	memset(&deps, 0, sizeof(deps));
+	check_dependents(rel, attnum, colname, &deps);
 	old_notnull = not_null_constraint(relid, attnum);
 
 	forward = transform_using(rel, attnum, def->raw_default, typid, typmod, collid);
@@ -523,8 +1056,11 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 
 		if (olddef)
 		{
+			/* nextval() of a serial is bigint: no cast to the old type on the way */
+			Node	   *bare = strip_implicit_coercions(olddef);
+
 			ParseState *pstate = make_parsestate(NULL);
-			Node	   *newdef = coerce_to_target_type(pstate, copyObject(olddef), exprType(olddef),
+			Node	   *newdef = coerce_to_target_type(pstate, copyObject(bare), exprType(bare),
 													   typid, typmod, COERCION_ASSIGNMENT,
 													   COERCE_IMPLICIT_CAST, -1);
 
@@ -536,27 +1072,38 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 								  "Change or drop the default first.");
 			default_new = deparse_qualified(newdef, relid);
 			default_old = deparse_qualified(olddef, relid);
-			if (contain_volatile_functions(olddef) && strstr(default_old, "nextval") != NULL)
-				pgm_online_refuse(what,
-								  psprintf("Column \"%s\" takes its values from a sequence; sequences are not carried over yet.",
-										   colname),
-								  NULL);
 		}
 	}
 
-	foreach(lc, indexes)
+	foreach(lc, deps.indexes)
 	{
 		Oid			indexoid = lfirst_oid(lc);
 		IndexCopy  *ic = palloc0(sizeof(IndexCopy));
 		char		base[16];
 
-		snprintf(base, sizeof(base), "%d", list_cell_number(indexes, lc) + 1);
+		snprintf(base, sizeof(base), "%d", list_cell_number(deps.indexes, lc) + 1);
 		ic->name = get_rel_name(indexoid);
 		ic->copy = our_name(job_id, "idx", base);
 		ic->old = our_name(job_id, "oldidx", base);
 		ic->create = index_copy_sql(indexoid, ic->copy, rel, attnum, shadow);
 		copies = lappend(copies, ic);
 	}
+	foreach(lc, deps.keys)
+		keys = lappend(keys, key_copy(lfirst_oid(lc), list_cell_number(deps.keys, lc) + 1,
+									  rel, attnum, shadow, colname, job_id));
+	foreach(lc, deps.fks)
+	{
+		FkCopy	   *fc = fk_copy(lfirst_oid(lc), list_cell_number(deps.fks, lc) + 1,
+								 relid, attnum, shadow, colname, job_id);
+
+		fks = lappend(fks, fc);
+		children = list_append_unique_oid(children, fc->childoid);
+	}
+	foreach(lc, deps.checks)
+		checks = lappend(checks, check_copy(lfirst_oid(lc), list_cell_number(deps.checks, lc) + 1,
+											relid, attnum, shadow, colname, job_id));
+	foreach(lc, deps.seqs)
+		seqs = lappend(seqs, seq_move(lfirst_oid(lc), att, typid));
 	table_close(rel, AccessShareLock);
 
 	/* expand */
@@ -589,27 +1136,108 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	if (notnull)
 		new_notnull = pgm_online_prove_not_null(plan, relid, shadow, "not null", false);
 
+	nsp = get_namespace_name(get_rel_namespace(relid));
 	foreach(lc, copies)
 	{
 		IndexCopy  *ic = lfirst(lc);
-		char	   *qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														   ic->copy);
 
-		step = pgm_online_step(plan, "index copy", PGM_STEP_CONCURRENT, false, ic->create);
-		step->target = qualified;
-		pgm_online_set_undo(step, PGM_STEP_CONCURRENT, false,
-							psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", qualified));
+		concurrent_index_step(plan, "index copy", ic->create, quote_qualified_identifier(nsp, ic->copy));
+	}
+	foreach(lc, keys)
+	{
+		KeyCopy    *kc = lfirst(lc);
+
+		concurrent_index_step(plan, "index copy", kc->create_copy, quote_qualified_identifier(nsp, kc->copy));
+		concurrent_index_step(plan, "index copy", kc->create_spare, quote_qualified_identifier(nsp, kc->spare));
+	}
+
+	/* CHECK copies: added NOT VALID (short lock), validated without blocking writes */
+	foreach(lc, checks)
+	{
+		CheckCopy  *cc = lfirst(lc);
+
+		step = pgm_online_step(plan, "constraint copy", PGM_STEP_TRANSACTION, true, cc->add_copy);
+		pgm_online_set_undo(step, PGM_STEP_TRANSACTION, true,
+							psprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s",
+									 relname, quote_identifier(cc->copy)));
+		if (cc->validated)
+			(void) pgm_online_step(plan, "constraint copy", PGM_STEP_TRANSACTION, false,
+								   psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",
+											relname, quote_identifier(cc->copy)));
+	}
+
+	/*
+	 * Foreign keys of other tables: a copy referencing the new column's
+	 * unique index, NOT VALID, then validated.  The validation's undo
+	 * validates the original, which an abort after the cut-over makes
+	 * again NOT VALID (an abort before finds it valid: nothing to do).
+	 */
+	foreach(lc, fks)
+	{
+		FkCopy	   *fc = lfirst(lc);
+
+		step = pgm_online_step(plan, "foreign key copy", PGM_STEP_TRANSACTION, true, fc->add_copy);
+		pgm_online_set_undo(step, PGM_STEP_TRANSACTION, true,
+							psprintf("ALTER TABLE %s DROP CONSTRAINT IF EXISTS %s",
+									 fc->child, quote_identifier(fc->copy)));
+		if (fc->validated)
+		{
+			step = pgm_online_step(plan, "foreign key copy", PGM_STEP_TRANSACTION, false,
+								   psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",
+											fc->child, quote_identifier(fc->copy)));
+			pgm_online_set_undo(step, PGM_STEP_TRANSACTION, false,
+								psprintf("ALTER TABLE %s VALIDATE CONSTRAINT %s",
+										 fc->child, quote_identifier(fc->conname)));
+		}
 	}
 
 	/* cut-over, and its exact reverse */
 	initStringInfo(&sql);		/* the expand step keeps the old buffer */
 	initStringInfo(&undo);
+
+	/* every table it changes, locked first, in one order */
+	appendStringInfo(&sql, "LOCK TABLE %s", relname);
+	foreach(lc, children)
+		appendStringInfo(&sql, ", %s", pgm_online_relname(lfirst_oid(lc)));
+	appendStringInfoString(&sql, " IN ACCESS EXCLUSIVE MODE;\n");
+	appendStringInfoString(&undo, sql.data);
+	appendStringInfo(&undo, "DROP TRIGGER IF EXISTS %s ON %s;\n",
+					 quote_identifier(backtrigger), relname);
+
+	/* the originals that reference or are the old keys go; the copies take their names */
+	foreach(lc, fks)
+	{
+		FkCopy	   *fc = lfirst(lc);
+
+		appendStringInfo(&sql, "ALTER TABLE %s DROP CONSTRAINT %s;\n",
+						 fc->child, quote_identifier(fc->conname));
+		appendStringInfo(&undo, "ALTER TABLE %s DROP CONSTRAINT %s;\n",
+						 fc->child, quote_identifier(fc->conname));
+	}
+	foreach(lc, keys)
+	{
+		KeyCopy    *kc = lfirst(lc);
+
+		appendStringInfo(&sql, "ALTER TABLE %s DROP CONSTRAINT %s;\n",
+						 relname, quote_identifier(kc->conname));
+		appendStringInfo(&undo, "ALTER TABLE %s DROP CONSTRAINT %s;\n",
+						 relname, quote_identifier(kc->conname));
+	}
+	foreach(lc, checks)
+	{
+		CheckCopy  *cc = lfirst(lc);
+
+		append_rename_constraint(&sql, relname, cc->conname, cc->parked);
+		append_rename_constraint(&undo, relname, cc->conname, cc->copy);
+	}
+	/* undo: the sequences go back while the columns still have the new names */
+	foreach(lc, seqs)
+		append_seq_move(&undo, lfirst(lc), relname, oldname, colname, job_id, false);
+
 	appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s;\n",
 					 relname, quote_identifier(colname), quote_identifier(oldname));
 	appendStringInfo(&sql, "ALTER TABLE %s RENAME COLUMN %s TO %s;\n",
 					 relname, quote_identifier(shadow), quote_identifier(colname));
-	appendStringInfo(&undo, "DROP TRIGGER IF EXISTS %s ON %s;\n",
-					 quote_identifier(backtrigger), relname);
 	appendStringInfo(&undo, "ALTER TABLE %s RENAME COLUMN %s TO %s;\n",
 					 relname, quote_identifier(colname), quote_identifier(shadow));
 	appendStringInfo(&undo, "ALTER TABLE %s RENAME COLUMN %s TO %s;\n",
@@ -630,19 +1258,44 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	{
 		char	   *parked = our_name(job_id, "nn", colname);
 
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(old_notnull), quote_identifier(parked));
-		appendStringInfo(&sql, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(new_notnull), quote_identifier(old_notnull));
-		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(old_notnull), quote_identifier(new_notnull));
-		appendStringInfo(&undo, "ALTER TABLE %s RENAME CONSTRAINT %s TO %s;\n",
-						 relname, quote_identifier(parked), quote_identifier(old_notnull));
+		append_rename_constraint(&sql, relname, old_notnull, parked);
+		append_rename_constraint(&sql, relname, new_notnull, old_notnull);
+		append_rename_constraint(&undo, relname, old_notnull, new_notnull);
+		append_rename_constraint(&undo, relname, parked, old_notnull);
+	}
+	/* forward: the sequences move to the new column, which now has the name */
+	foreach(lc, seqs)
+		append_seq_move(&sql, lfirst(lc), relname, colname, oldname, job_id, true);
+	/* the keys on the new column's unique indexes (no scan: it is NOT NULL) */
+	foreach(lc, keys)
+	{
+		KeyCopy    *kc = lfirst(lc);
+
+		appendStringInfo(&sql, "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;\n",
+						 relname, quote_identifier(kc->conname),
+						 kc->primary ? "PRIMARY KEY" : "UNIQUE", quote_identifier(kc->copy));
+		appendStringInfo(&undo, "ALTER TABLE %s ADD CONSTRAINT %s %s USING INDEX %s;\n",
+						 relname, quote_identifier(kc->conname),
+						 kc->primary ? "PRIMARY KEY" : "UNIQUE", quote_identifier(kc->spare));
+	}
+	foreach(lc, checks)
+	{
+		CheckCopy  *cc = lfirst(lc);
+
+		append_rename_constraint(&sql, relname, cc->copy, cc->conname);
+		append_rename_constraint(&undo, relname, cc->parked, cc->conname);
+	}
+	foreach(lc, fks)
+	{
+		FkCopy	   *fc = lfirst(lc);
+
+		append_rename_constraint(&sql, fc->child, fc->copy, fc->conname);
+		/* validated again by the undo of its copy's validation */
+		appendStringInfo(&undo, "%s;\n", fc->add_orig);
 	}
 	foreach(lc, copies)
 	{
 		IndexCopy  *ic = lfirst(lc);
-		char	   *nsp = get_namespace_name(get_rel_namespace(relid));
 
 		appendStringInfo(&sql, "ALTER INDEX %s RENAME TO %s;\n",
 						 quote_qualified_identifier(nsp, ic->name), quote_identifier(ic->old));
@@ -668,14 +1321,24 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	foreach(lc, copies)
 	{
 		IndexCopy  *ic = lfirst(lc);
-		char	   *qualified = quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
-														   ic->old);
+		char	   *qualified = quote_qualified_identifier(nsp, ic->old);
 
 		step = pgm_online_step(plan, "complete", PGM_STEP_CONCURRENT, false,
 							   psprintf("DROP INDEX CONCURRENTLY %s", qualified));
 		step->target = qualified;
 		step->complete_stage = true;
 	}
+	foreach(lc, keys)
+	{
+		KeyCopy    *kc = lfirst(lc);
+		char	   *qualified = quote_qualified_identifier(nsp, kc->spare);
+
+		step = pgm_online_step(plan, "complete", PGM_STEP_CONCURRENT, false,
+							   psprintf("DROP INDEX CONCURRENTLY %s", qualified));
+		step->target = qualified;
+		step->complete_stage = true;
+	}
+	/* the old column's CHECK constraints go with it */
 	step = pgm_online_step(plan, "complete", PGM_STEP_TRANSACTION, true,
 						   psprintf("DROP TRIGGER %s ON %s;\nALTER TABLE %s DROP COLUMN %s",
 									quote_identifier(backtrigger), relname,

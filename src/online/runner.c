@@ -67,6 +67,7 @@
 #include "ddl/lockwait.h"
 #include "ddl/policy.h"
 #include "jobs/jobs.h"
+#include "jobs/toplevel.h"
 #include "jobs/script.h"
 #include "migrate/migrate.h"
 #include "online/online.h"
@@ -289,89 +290,6 @@ set_phase(OnlineRun *run, const char *phase)
  * ----------------------------------------------------------------
  */
 
-static Oid
-lookup_relation(const char *qualified)
-{
-	List	   *names = PGM_stringToQualifiedNameList(qualified);
-
-	return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
-}
-
-static bool
-index_valid(Oid indexoid)
-{
-	HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
-	bool		valid;
-
-	if (!HeapTupleIsValid(tup))
-		return false;
-	valid = ((Form_pg_index) GETSTRUCT(tup))->indisvalid;
-	ReleaseSysCache(tup);
-	return valid;
-}
-
-typedef enum
-{
-	LEFT_NOTHING,				/* run the step */
-	LEFT_FINISHED,				/* the attempt finished the step */
-	LEFT_DROP					/* drop these invalid indexes, then run it */
-} Leftover;
-
-/*
- * Called in a transaction, SPI connected.  *drops, list and names, lives in
- * run->stmt_cxt: it is used after the transaction has ended.
- */
-static Leftover
-find_leftover(OnlineRun *run, Step *st, List **drops)
-{
-	MemoryContext oldcxt;
-	List	   *raws = pgm_parse_raw(st->sql);
-	Node	   *stmt = linitial_node(RawStmt, raws)->stmt;
-	Oid			oid = st->target ? lookup_relation(st->target) : InvalidOid;
-
-	*drops = NIL;
-	if (IsA(stmt, IndexStmt))
-	{
-		if (!OidIsValid(oid))
-			return LEFT_NOTHING;
-		if (index_valid(oid))
-			return LEFT_FINISHED;
-		oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
-		*drops = lappend(*drops, pstrdup(st->target));
-		MemoryContextSwitchTo(oldcxt);
-		return LEFT_DROP;
-	}
-	if (IsA(stmt, DropStmt))
-		return OidIsValid(oid) ? LEFT_NOTHING : LEFT_FINISHED;
-	if (IsA(stmt, ReindexStmt) && OidIsValid(oid))
-	{
-		Oid			types[1] = {OIDOID};
-		Datum		values[1];
-		uint64		i;
-
-		/* The copies REINDEX CONCURRENTLY makes are named <index>_ccnew[N] / _ccold[N]. */
-		values[0] = ObjectIdGetDatum(oid);
-		if (SPI_execute_with_args("SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)"
-								  " FROM pg_catalog.pg_index i"
-								  " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid"
-								  " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
-								  " WHERE i.indrelid OPERATOR(pg_catalog.=) $1 AND NOT i.indisvalid"
-								  " AND c.relname OPERATOR(pg_catalog.~) '_cc(new|old)[0-9]*$'",
-								  1, types, values, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not look for leftover indexes");
-		for (i = 0; i < SPI_processed; i++)
-		{
-			char	   *name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
-
-			oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
-			*drops = lappend(*drops, pstrdup(name));
-			MemoryContextSwitchTo(oldcxt);
-		}
-		return *drops != NIL ? LEFT_DROP : LEFT_NOTHING;
-	}
-	return LEFT_NOTHING;
-}
-
 /* ----------------------------------------------------------------
  * The backfill
  * ----------------------------------------------------------------
@@ -537,17 +455,21 @@ do_step(OnlineRun *run, Step *st)
 
 		if (strcmp(st->state, "attempted") == 0)
 		{
-			switch (find_leftover(run, st, &drops))
+			List	   *raws = pgm_parse_raw(st->sql);
+
+			switch (pgm_find_leftover(linitial_node(RawStmt, raws)->stmt,
+									  pgm_lookup_qualified(st->target),
+									  run->stmt_cxt, &drops))
 			{
-				case LEFT_FINISHED:
+				case PGM_LEFTOVER_DONE:
 					ereport(LOG,
 							(errmsg("online change " INT64_FORMAT ": step %d was finished by an earlier attempt",
 									run->job_id, st->number)));
 					mark_step(run, st, "done");
 					end_tx();
 					return;
-				case LEFT_DROP:
-				case LEFT_NOTHING:
+				case PGM_LEFTOVER_DROP:
+				case PGM_LEFTOVER_NONE:
 					break;
 			}
 		}
@@ -555,16 +477,14 @@ do_step(OnlineRun *run, Step *st)
 			mark_step(run, st, "attempted");
 		end_tx();
 
-		foreach(lc, drops)
+		if (drops != NIL)
 		{
 			MemoryContext oldcxt = MemoryContextSwitchTo(run->stmt_cxt);
-			char	   *sql = psprintf("DROP INDEX CONCURRENTLY IF EXISTS %s", (char *) lfirst(lc));
+			char	   *who = psprintf("online change " INT64_FORMAT, run->job_id);
 
 			MemoryContextSwitchTo(oldcxt);
-			ereport(LOG,
-					(errmsg("online change " INT64_FORMAT ": dropping INVALID index %s left by an earlier attempt",
-							run->job_id, (char *) lfirst(lc))));
-			run_alone(run, st, sql, false);
+			foreach(lc, drops)
+				pgm_drop_leftover(who, (const char *) lfirst(lc), run->stmt_cxt);
 		}
 		run_alone(run, st, st->sql, st->blocking);
 
