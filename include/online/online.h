@@ -10,6 +10,8 @@
  *			  (indexes, constraints, NOT NULL)
  * retype.c   the plan of a column type change: shadow column, sync
  *			  trigger, backfill, copies, cut-over, reverse sync
+ * rename.c   the plans of RENAME COLUMN and RENAME TO as expand/contract
+ * mirror.c   the C trigger that keeps a column and its old name equal
  * runner.c   the job worker's side: runs, undoes and completes the steps
  * sync.c	  the C trigger that keeps the shadow column in step
  *
@@ -79,6 +81,10 @@ extern char *pgm_online_prove_not_null(PgmOnlinePlan *plan, Oid relid,
 /* retype.c */
 extern void pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid,
 								   AlterTableCmd *cmd, int64 job_id);
+
+/* rename.c */
+extern void pgm_online_plan_rename(PgmOnlinePlan *plan, RenameStmt *stmt,
+								   int64 job_id);
 
 /* api.c */
 extern int	pgm_online_execute(const char *sql_fmt, int nargs, Oid *types,

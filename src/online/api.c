@@ -199,6 +199,9 @@ build_plan(PgmOnlinePlan *plan, Node *stmt, const char *text, int64 job_id)
 		case T_AlterTableStmt:
 			plan_alter_table(plan, (AlterTableStmt *) stmt, text, job_id);
 			break;
+		case T_RenameStmt:
+			pgm_online_plan_rename(plan, (RenameStmt *) stmt, job_id);
+			break;
 		default:
 			pgm_online_refuse(statement_name(stmt),
 							  "migrate_online runs CREATE INDEX, DROP INDEX, REINDEX and ALTER TABLE "
