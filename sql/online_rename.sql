@@ -11,6 +11,8 @@ CREATE INDEX acct_score_expr ON acct ((score + 1));
 INSERT INTO acct SELECT g, g * 10, 'l' || g FROM generate_series(1, 3000) g;
 CREATE VIEW acct_view AS SELECT id, score FROM acct WHERE score > 100;
 COMMENT ON COLUMN acct.score IS 'the score';
+CREATE ROLE rn_writer;
+GRANT SELECT (id, score), UPDATE (score) ON acct TO rn_writer;
 
 -- The plain statement breaks running code (rolled back here).
 BEGIN;
@@ -26,7 +28,8 @@ CREATE TEMP TABLE catalog_before AS
 SELECT 'index' AS kind, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'acct'::regclass
 UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'acct'::regclass
 UNION ALL SELECT 'view', pg_get_viewdef('acct_view'::regclass)
-UNION ALL SELECT 'trigger', tgname FROM pg_trigger WHERE tgrelid = 'acct'::regclass;
+UNION ALL SELECT 'trigger', tgname FROM pg_trigger WHERE tgrelid = 'acct'::regclass
+UNION ALL SELECT 'grant', attname || ' ' || attacl::text FROM pg_attribute WHERE attrelid = 'acct'::regclass AND attacl IS NOT NULL AND NOT attisdropped;
 CREATE TEMP TABLE data_before AS
 SELECT md5(string_agg(format('%s/%s/%s', id, score, label), ',' ORDER BY id)) AS sum FROM acct;
 
@@ -69,6 +72,12 @@ EXPLAIN (COSTS OFF) SELECT id FROM acct WHERE score = 50;
 EXPLAIN (COSTS OFF) SELECT id FROM acct WHERE points = 50;
 RESET enable_seqscan;
 SELECT count(*) AS out_of_step FROM acct WHERE score IS DISTINCT FROM points;
+-- Column privileges hold under either name.
+SET ROLE rn_writer;
+UPDATE acct SET score = score + 1 WHERE id = 5004 RETURNING score;
+UPDATE acct SET points = points + 1 WHERE id = 5004 RETURNING points;
+SELECT label FROM acct WHERE id = 5004;
+RESET ROLE;
 DELETE FROM acct WHERE id > 5000;
 
 -- Abort after the cut-over: the original catalog and data come back.
@@ -83,13 +92,15 @@ EXCEPT SELECT * FROM shape_before;
 (SELECT 'index' AS kind, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'acct'::regclass
  UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'acct'::regclass
  UNION ALL SELECT 'view', pg_get_viewdef('acct_view'::regclass)
- UNION ALL SELECT 'trigger', tgname FROM pg_trigger WHERE tgrelid = 'acct'::regclass)
+ UNION ALL SELECT 'trigger', tgname FROM pg_trigger WHERE tgrelid = 'acct'::regclass
+ UNION ALL SELECT 'grant', attname || ' ' || attacl::text FROM pg_attribute WHERE attrelid = 'acct'::regclass AND attacl IS NOT NULL AND NOT attisdropped)
 EXCEPT ALL SELECT * FROM catalog_before;
 SELECT * FROM catalog_before EXCEPT ALL
 (SELECT 'index' AS kind, pg_get_indexdef(indexrelid) AS def FROM pg_index WHERE indrelid = 'acct'::regclass
  UNION ALL SELECT 'constraint', conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'acct'::regclass
  UNION ALL SELECT 'view', pg_get_viewdef('acct_view'::regclass)
- UNION ALL SELECT 'trigger', tgname FROM pg_trigger WHERE tgrelid = 'acct'::regclass);
+ UNION ALL SELECT 'trigger', tgname FROM pg_trigger WHERE tgrelid = 'acct'::regclass
+ UNION ALL SELECT 'grant', attname || ' ' || attacl::text FROM pg_attribute WHERE attrelid = 'acct'::regclass AND attacl IS NOT NULL AND NOT attisdropped);
 SELECT md5(string_agg(format('%s/%s/%s', id, score, label), ',' ORDER BY id)) = (SELECT sum FROM data_before) AS same_data FROM acct;
 
 -- Again, completed right after the cut-over.
@@ -203,4 +214,5 @@ SET pg_migrate.enforce = off;  -- the extension's history goes with it (drop_tab
 DROP TABLE acct, trg, gen, kid, mis, purchases CASCADE;
 DROP FUNCTION touch();
 DROP ROLE rn_reader;
+DROP ROLE rn_writer;
 DROP EXTENSION pg_migrate;

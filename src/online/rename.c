@@ -21,6 +21,7 @@
  *	complete	the index copies are dropped concurrently, then the trigger
  *				and the alias column
  *
+ * The column under the old name gets the real column's column privileges.
  * The real column keeps its place, number, data, default, NOT NULL,
  * identity, constraints, indexes, statistics, comment and privileges, and
  * everything that refers to it by number (views, rules, policies, foreign
@@ -59,6 +60,7 @@
 #include "catalog/pg_collation.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_trigger.h"
@@ -67,6 +69,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -79,6 +82,7 @@
 #include "utils/typcache.h"
 
 #include "core/catalog.h"
+#include "core/compat.h"
 #include "core/spi.h"
 #include "online/online.h"
 
@@ -318,6 +322,50 @@ alias_index_sql(Oid indexoid, const char *copyname, Relation rel, AttrNumber att
 	return sql.data;
 }
 
+/*
+ * GRANTs giving the column under the old name the column privileges the
+ * real column has, so that old code allowed to read or write it by column
+ * grants still may.
+ */
+static char *
+column_grants(Oid relid, AttrNumber attnum, const char *relname, const char *alias)
+{
+	StringInfoData buf;
+	Oid			types[2] = {OIDOID, INT2OID};
+	Datum		values[2];
+	uint64		i;
+	int			nestlevel = pgm_pin_search_path();
+
+	initStringInfo(&buf);
+	values[0] = ObjectIdGetDatum(relid);
+	values[1] = Int16GetDatum(attnum);
+	if (SPI_execute_with_args("SELECT a.privilege_type,"
+							  "       CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'"
+							  "            ELSE pg_catalog.quote_ident(r.rolname) END,"
+							  "       a.is_grantable"
+							  "  FROM pg_catalog.pg_attribute t,"
+							  "       LATERAL pg_catalog.aclexplode(t.attacl) a"
+							  "  LEFT JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) a.grantee"
+							  " WHERE t.attrelid OPERATOR(pg_catalog.=) $1 AND t.attnum OPERATOR(pg_catalog.=) $2"
+							  " ORDER BY 2, 1",
+							  2, types, values, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the column privileges of relation %u", relid);
+	for (i = 0; i < SPI_processed; i++)
+	{
+		char	   *priv = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		char	   *grantee = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		char	   *grantable = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+
+		if (priv == NULL || grantee == NULL)
+			continue;
+		appendStringInfo(&buf, ";\nGRANT %s (%s) ON %s TO %s%s", priv, quote_identifier(alias),
+						 relname, grantee,
+						 grantable && strcmp(grantable, "t") == 0 ? " WITH GRANT OPTION" : "");
+	}
+	AtEOXact_GUC(false, nestlevel);
+	return buf.data;
+}
+
 static void
 plan_rename_column(PgmOnlinePlan *plan, RenameStmt *stmt, int64 job_id)
 {
@@ -410,6 +458,7 @@ plan_rename_column(PgmOnlinePlan *plan, RenameStmt *stmt, int64 job_id)
 	appendStringInfo(&sql, ";\nCREATE TRIGGER %s BEFORE INSERT OR UPDATE ON %s FOR EACH ROW EXECUTE FUNCTION %s(%s, %s)",
 					 quote_identifier(trigger), relname, fn,
 					 quote_literal_cstr(oldcol), quote_literal_cstr(alias));
+	appendStringInfoString(&sql, column_grants(relid, attnum, relname, alias));
 	table_close(rel, AccessShareLock);
 
 	step = pgm_online_step(plan, "expand", PGM_STEP_TRANSACTION, true, sql.data);
@@ -560,6 +609,13 @@ plan_rename_table(PgmOnlinePlan *plan, RenameStmt *stmt)
 				 errmsg("relation \"%s\" already exists", stmt->newname)));
 	if (strcmp(oldname, stmt->newname) == 0)
 		pgm_online_refuse(what, "The new name is the old one.", "There is nothing to do.");
+
+	/* The view is created in the table's schema, which renaming alone does not need. */
+	if (PGM_namespace_aclcheck(nspid, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
+		pgm_online_refuse(what,
+						  psprintf("The view that keeps the old name is created in schema \"%s\", "
+								   "where you have no CREATE privilege.", nsp),
+						  "Rename the table directly (under a lock_timeout), or ask for CREATE on the schema.");
 
 	oldq = quote_qualified_identifier(nsp, oldname);
 	newq = quote_qualified_identifier(nsp, stmt->newname);
