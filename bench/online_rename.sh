@@ -4,7 +4,9 @@
 #   1. the mirror trigger alone: single-row UPDATE throughput (pgbench) on a
 #      table with a column and its old name, with no trigger and with
 #      migrate_online_mirror, writing the new name and the old name, in
-#      alternating rounds; ratios to no trigger
+#      alternating rounds; ratios to no trigger; and the time of one UPDATE
+#      of all 100000 rows, which shows the trigger's own cost per row
+#      without the commit of every row around it
 #   2. readers after the cut-over: single-row SELECT by the new name (the
 #      real column and its index) and by the old name (the copy and the
 #      index copy), alternating rounds; ratio
@@ -84,6 +86,34 @@ done
 	t_none=$(bench_median ${trig[none]})
 	t_new=$(bench_median ${trig[new]})
 	t_old=$(bench_median ${trig[old]})
+}
+# bulk_round none|new|old: milliseconds of one UPDATE of every row
+bulk_round() {
+	local col=points
+	if [ "$1" = none ]; then
+		psql -Xq -c "ALTER TABLE w DISABLE TRIGGER mirror" postgres
+	else
+		psql -Xq -c "ALTER TABLE w ENABLE TRIGGER mirror" postgres
+		[ "$1" = old ] && col=score
+	fi
+	psql -Xq -c "VACUUM w" postgres
+	psql -XAtq -c "\\timing on" -c "UPDATE w SET $col = $col + 1" postgres |
+		sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p'
+}
+declare -A bulk
+for r in $(seq 1 "$rounds"); do
+	order="none new old"
+	[ $((r % 2)) -eq 0 ] && order="old new none"
+	for k in $order; do
+		bench_progress "bulk round $r: $k"
+		bulk[$k]="${bulk[$k]:-} $(bulk_round "$k")"
+	done
+done
+# shellcheck disable=SC2086
+{
+	b_none=$(bench_median ${bulk[none]})
+	b_new=$(bench_median ${bulk[new]})
+	b_old=$(bench_median ${bulk[old]})
 }
 psql -Xq -c "ALTER TABLE w ENABLE TRIGGER mirror" -c "UPDATE w SET points = points" postgres
 w_out=$(psql -XAtq -c "SELECT count(*) FROM w WHERE score IS DISTINCT FROM points" postgres)
@@ -183,10 +213,17 @@ printf '%-44s %9s %6s\n' "" "TPS" "ratio"
 printf '%-44s %9.1f %6s\n' "no trigger" "$t_none" "1.00"
 printf '%-44s %9.1f %6s\n' "migrate_online_mirror, writing the new name" "$t_new" "$(bench_ratio "$t_new" "$t_none")"
 printf '%-44s %9.1f %6s\n' "migrate_online_mirror, writing the old name" "$t_old" "$(bench_ratio "$t_old" "$t_none")"
+printf '%-44s %9s %6s\n' "one UPDATE of 100000 rows" "ms" "ratio"
+printf '%-44s %9.1f %6s\n' "no trigger" "$b_none" "1.00"
+printf '%-44s %9.1f %6s\n' "migrate_online_mirror, writing the new name" "$b_new" "$(bench_ratio "$b_new" "$b_none")"
+printf '%-44s %9.1f %6s\n' "migrate_online_mirror, writing the old name" "$b_old" "$(bench_ratio "$b_old" "$b_none")"
 echo "rows whose two names differ after an UPDATE of every row: $w_out"
 bench_result rename_trigger none "$t_none" 1.00
 bench_result rename_trigger new "$t_new" "$(bench_ratio "$t_new" "$t_none")"
 bench_result rename_trigger old "$t_old" "$(bench_ratio "$t_old" "$t_none")"
+bench_result rename_bulk none "$b_none" 1.00
+bench_result rename_bulk new "$b_new" "$(bench_ratio "$b_new" "$b_none")"
+bench_result rename_bulk old "$b_old" "$(bench_ratio "$b_old" "$b_none")"
 echo
 echo "2. Readers after the cut-over: single-row SELECT by an indexed column, ${secs}s x $rounds rounds (median)"
 printf '%-44s %9s %6s\n' "" "TPS" "ratio"

@@ -409,8 +409,6 @@ plan_rename_column(PgmOnlinePlan *plan, RenameStmt *stmt, int64 job_id)
 				(errcode(ERRCODE_DUPLICATE_COLUMN),
 				 errmsg("column \"%s\" of relation \"%s\" already exists",
 						newcol, RelationGetRelationName(rel))));
-	if (strcmp(oldcol, newcol) == 0)
-		pgm_online_refuse(what, "The new name is the old one.", "There is nothing to do.");
 	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
 	if (att->attgenerated)
 		pgm_online_refuse(what,
@@ -607,8 +605,6 @@ plan_rename_table(PgmOnlinePlan *plan, RenameStmt *stmt)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_TABLE),
 				 errmsg("relation \"%s\" already exists", stmt->newname)));
-	if (strcmp(oldname, stmt->newname) == 0)
-		pgm_online_refuse(what, "The new name is the old one.", "There is nothing to do.");
 
 	/* The view is created in the table's schema, which renaming alone does not need. */
 	if (PGM_namespace_aclcheck(nspid, GetUserId(), ACL_CREATE) != ACLCHECK_OK)
