@@ -93,7 +93,7 @@ SELECT migrate_online('CREATE INDEX a ON t (v); CREATE INDEX b ON t (p)');
 SELECT migrate_online('');
 SELECT migrate_online('DROP TABLE t');
 SELECT migrate_online('ALTER TABLE t ADD COLUMN x int, ADD COLUMN y int');
-SELECT migrate_online('ALTER TABLE t RENAME COLUMN note TO remark');
+SELECT migrate_online('ALTER TABLE t RENAME CONSTRAINT v_small TO v_smaller');
 SELECT migrate_online('ALTER TABLE t DROP COLUMN note');
 SELECT migrate_online('DROP INDEX t_v CASCADE');
 SELECT migrate_online('DROP INDEX IF EXISTS nothing_here');

@@ -85,6 +85,15 @@
 #define PGM_relation_ownercheck(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #endif
 
+/* pg_namespace_aclcheck() became object_aclcheck() in 16. */
+#if PG_VERSION_NUM >= 160000
+#define PGM_namespace_aclcheck(nspid, roleid, mode) \
+	object_aclcheck(NamespaceRelationId, (nspid), (roleid), (mode))
+#else
+#define PGM_namespace_aclcheck(nspid, roleid, mode) \
+	pg_namespace_aclcheck((nspid), (roleid), (mode))
+#endif
+
 /* pg_database_ownercheck() became object_ownercheck() in 16. */
 #if PG_VERSION_NUM >= 160000
 #define PGM_DatabaseOwnercheck(dbid, roleid) \

@@ -10,6 +10,10 @@
  *			  (indexes, constraints, NOT NULL)
  * retype.c   the plan of a column type change: shadow column, sync
  *			  trigger, backfill, copies, cut-over, reverse sync
+ * rename.c   the plans of RENAME COLUMN and RENAME TO as expand/contract
+ * addcol.c   the plan of ADD COLUMN with a volatile default, serial or
+ *			  identity: added empty, default at once, backfilled
+ * mirror.c   the C trigger that keeps a column and its old name equal
  * runner.c   the job worker's side: runs, undoes and completes the steps
  * sync.c	  the C trigger that keeps the shadow column in step
  *
@@ -79,6 +83,14 @@ extern char *pgm_online_prove_not_null(PgmOnlinePlan *plan, Oid relid,
 /* retype.c */
 extern void pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid,
 								   AlterTableCmd *cmd, int64 job_id);
+
+/* rename.c */
+extern void pgm_online_plan_rename(PgmOnlinePlan *plan, RenameStmt *stmt,
+								   int64 job_id);
+
+/* addcol.c */
+extern void pgm_online_plan_add_column(PgmOnlinePlan *plan, Oid relid,
+									   AlterTableCmd *cmd, int64 job_id);
 
 /* api.c */
 extern void pgm_online_build_plan(PgmOnlinePlan *plan, Node *stmt,

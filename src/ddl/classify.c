@@ -123,20 +123,25 @@ const PgmRuleInfo pgm_rules[PGM_NUM_RULES] = {
 		"rename_table",
 		"Renaming a table, view or materialized view breaks running code that uses the old name.",
 		"AccessExclusiveLock",
-		"Create the new name as a view on the old table (or the reverse) and switch the application over first.",
+		"Hand the ALTER TABLE ... RENAME TO as it is to migrate_online(): a view keeps the old name until "
+		"migrate_online_complete(); or create the new name as a view on the old table (or the reverse) and "
+		"switch the application over first.",
 		"warn"},
 	[PGM_RULE_RENAME_COLUMN] = {
 		"rename_column",
 		"Renaming a column breaks running code that uses the old name.",
 		"AccessExclusiveLock",
-		"Add a new column, write to both, backfill with migrate_batch_update(), switch readers, then drop the old one.",
+		"Hand the statement as it is to migrate_online(): both names work for readers and writers until "
+		"migrate_online_complete(); or add a new column, write to both, backfill with migrate_batch_update(), "
+		"switch readers, then drop the old one.",
 		"warn"},
 	[PGM_RULE_TABLE_REWRITE] = {
 		"table_rewrite",
 		"The statement rewrites every row of a populated table while holding a lock that blocks reads and writes.",
 		"AccessExclusiveLock",
 		"Add a nullable column (or one with a non-volatile default), backfill it with migrate_batch_update(), "
-		"then swap; for a column type change migrate_online() does all of this; use pg_repack-style "
+		"then swap; for a column type change, and an ADD COLUMN with a volatile default, serial or identity, "
+		"migrate_online() does all of this from the statement as it is; use pg_repack-style "
 		"online rebuilds instead of VACUUM FULL/CLUSTER.",
 		"deny"},
 	[PGM_RULE_BLOCKING_INDEX_BUILD] = {

@@ -184,10 +184,14 @@ plan_alter_table(PgmOnlinePlan *plan, AlterTableStmt *stmt, const char *text,
 			relid = pgm_online_table(stmt->relation, "this ALTER TABLE");
 			pgm_online_plan_retype(plan, relid, cmd, job_id);
 			break;
+		case AT_AddColumn:
+			relid = pgm_online_table(stmt->relation, "this ALTER TABLE");
+			pgm_online_plan_add_column(plan, relid, cmd, job_id);
+			break;
 		default:
 			pgm_online_refuse("this ALTER TABLE",
 							  "migrate_online runs ADD CONSTRAINT (FOREIGN KEY, CHECK, UNIQUE, PRIMARY KEY), "
-							  "ALTER COLUMN ... SET NOT NULL and ALTER COLUMN ... TYPE.",
+							  "ADD COLUMN, ALTER COLUMN ... SET NOT NULL and ALTER COLUMN ... TYPE.",
 							  "Run the statement directly, or with migrate_apply.");
 	}
 }
@@ -213,10 +217,13 @@ pgm_online_build_plan(PgmOnlinePlan *plan, Node *stmt, const char *text, int64 j
 		case T_AlterTableStmt:
 			plan_alter_table(plan, (AlterTableStmt *) stmt, text, job_id);
 			break;
+		case T_RenameStmt:
+			pgm_online_plan_rename(plan, (RenameStmt *) stmt, job_id);
+			break;
 		default:
 			pgm_online_refuse(statement_name(stmt),
 							  "migrate_online runs CREATE INDEX, DROP INDEX, REINDEX and ALTER TABLE "
-							  "(ADD CONSTRAINT, SET NOT NULL, ALTER COLUMN TYPE).",
+							  "(ADD CONSTRAINT, ADD COLUMN, SET NOT NULL, ALTER COLUMN TYPE, RENAME).",
 							  "Run the statement directly, or with migrate_apply.");
 	}
 	if (plan->steps == NIL)

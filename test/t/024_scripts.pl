@@ -47,6 +47,7 @@ my @unpinned = (
 	'migrate_rollback_async(text, boolean)',
 	'migrate_online(text, boolean)',
 	'migrate_online_sync()',
+	'migrate_online_mirror()',
 	'migrate_job_wait(bigint, interval, text)');
 
 my $node = PostgreSQL::Test::Cluster->new('scripts');
