@@ -72,11 +72,13 @@ SELECT format_type(atttypid, atttypmod), attnotnull FROM pg_attribute
 SELECT kind, state, phase, last_error FROM migrate_jobs WHERE kind = 'online' ORDER BY id DESC LIMIT 1;
 SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indexrelid = 't_w_idx'::regclass;
 SELECT count(*) AS rows_kept, sum(w) AS sum_w FROM t;
--- A column the online change cannot carry over (a CHECK depends on it
+-- A column the online change cannot carry over (a view depends on it
 -- here) has no online form: refused.
+CREATE VIEW t_v_view AS SELECT v FROM t;
 \set VERBOSITY default
 ALTER TABLE t ALTER COLUMN v TYPE bigint;
 \set VERBOSITY terse
+DROP VIEW t_v_view;
 
 -- Inside a transaction block: what is safe in the transaction runs at
 -- once, the rest is queued for a job that starts at commit.
@@ -144,6 +146,27 @@ SELECT findings FROM migrate_plan('CREATE UNIQUE INDEX t_w ON t (w)');
 SELECT rule, action, message LIKE '%; runs online as: ALTER TABLE public.t ADD CONSTRAINT t_note_not_null %' AS runs_online
   FROM migrate_check('ALTER TABLE t ALTER COLUMN note SET NOT NULL');
 SELECT rule, action, message FROM migrate_check('ALTER TABLE t SET UNLOGGED');
+
+-- ADD COLUMN with a volatile default rewrites; its online form adds the
+-- column empty, sets the default for new rows and backfills the old ones
+-- in a job this session waits for.
+ALTER TABLE t ADD COLUMN added_at timestamptz NOT NULL DEFAULT clock_timestamp();
+SELECT count(*) AS rows_kept, count(added_at) AS filled FROM t;
+SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'added_at';
+-- A rename has an online form only for migrate_online itself: the old
+-- name stays until someone completes it, which a policy cannot know.
+INSERT INTO migrate_policy (rule, action) VALUES ('rename_column', 'online');
+DO $$
+DECLARE
+    d text;
+BEGIN
+    ALTER TABLE t RENAME COLUMN note TO remark;
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+    RAISE NOTICE 'refused: %', substring(d FROM 'has no online form: (.*)$');
+END
+$$;
+SELECT count(*) AS renamed FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'remark';
 
 -- Warn mode: the statement runs as written, with a warning.
 SET pg_migrate.enforce = warn;

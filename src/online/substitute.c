@@ -93,6 +93,25 @@ typedef struct PlanArg
 	PgmOnlinePlan plan;
 } PlanArg;
 
+/*
+ * Whether the online form needs a job: a backfill runs only in a job, so
+ * the session waits for it (or queues it whole in a transaction block).
+ */
+static bool
+plan_needs_job(PgmOnlinePlan *plan)
+{
+	ListCell   *lc;
+
+	if (strcmp(plan->operation, "alter_type") == 0)
+		return true;
+	foreach(lc, plan->steps)
+	{
+		if (((PgmOnlineStep *) lfirst(lc))->mode == PGM_STEP_BACKFILL)
+			return true;
+	}
+	return false;
+}
+
 static void
 build_plan_in_subxact(void *arg)
 {
@@ -106,6 +125,16 @@ build_plan_in_subxact(void *arg)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the statement does not parse as one statement")));
 	a->raw = linitial_node(RawStmt, raws);
+
+	/*
+	 * An online rename keeps the old name working until someone says the
+	 * application has moved on; a policy cannot know when, and completing
+	 * at once would break old code just as the plain statement does.
+	 */
+	if (IsA(a->raw->stmt, RenameStmt))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("an online rename keeps the old name until migrate_online_complete() is called, once no code uses it; hand the statement to migrate_online() yourself, then complete the job")));
 	memset(&a->plan, 0, sizeof(a->plan));
 	pgm_online_build_plan(&a->plan, a->raw->stmt, a->text, 0);
 }
@@ -473,7 +502,7 @@ substitute(const char *text, ProcessUtilityContext context, const char *rules)
 	/* From here on the statement commits as it goes. */
 	PreventInTransactionBlock(true, GetCommandTagName(CreateCommandTag(stmt)));
 
-	if (strcmp(plan->operation, "alter_type") == 0)
+	if (plan_needs_job(plan))
 	{
 		pgm_online_check_submitter();
 		job_id = pgm_online_submit(stmt, text, true, NULL);
