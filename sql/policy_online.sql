@@ -153,6 +153,16 @@ SELECT rule, action, message FROM migrate_check('ALTER TABLE t SET UNLOGGED');
 ALTER TABLE t ADD COLUMN added_at timestamptz NOT NULL DEFAULT clock_timestamp();
 SELECT count(*) AS rows_kept, count(added_at) AS filled FROM t;
 SELECT attnotnull FROM pg_attribute WHERE attrelid = 't'::regclass AND attname = 'added_at';
+-- In a transaction block the column is added at once, empty, with its
+-- default for new rows; the backfill waits for the commit.
+BEGIN;
+ALTER TABLE t ADD COLUMN tag uuid DEFAULT gen_random_uuid();
+SELECT count(tag) AS filled_in_transaction FROM t;
+COMMIT;
+SELECT max(id) AS job FROM migrate_jobs WHERE kind = 'online' \gset
+CALL migrate_job_wait(:job, '60s');
+SELECT state FROM migrate_jobs WHERE id = :job;
+SELECT count(*) AS rows_kept, count(tag) AS filled, count(DISTINCT tag) AS distinct_tags FROM t;
 -- A rename has an online form only for migrate_online itself: the old
 -- name stays until someone completes it, which a policy cannot know.
 INSERT INTO migrate_policy (rule, action) VALUES ('rename_column', 'online');
