@@ -20,6 +20,9 @@
  * interrupted REINDEX CONCURRENTLY (dropped).  A step of mode 'backfill'
  * submits a batched UPDATE job, records its id in the same transaction and
  * waits for it; the batch runner makes that job crash-safe by itself.
+ * While it waits, the worker lends its share of pg_migrate.max_workers and
+ * max_workers_per_role to that job (jobs/shmem.c), so that any number of
+ * online changes started together all reach the end.
  *
  * Locks.  A blocking step runs under the bounded lock_timeout and is
  * retried after a backoff (pg_migrate.batch_max_retries times) holding
@@ -69,6 +72,7 @@
 #include "jobs/jobs.h"
 #include "jobs/toplevel.h"
 #include "jobs/script.h"
+#include "jobs/worker.h"
 #include "migrate/migrate.h"
 #include "online/online.h"
 
@@ -412,6 +416,14 @@ wait_backfill(OnlineRun *run, Step *st)
 		set_phase(run, psprintf("backfill: %s (job " INT64_FORMAT ")", rows, st->backfill_job));
 		end_tx();
 
+		/*
+		 * While this worker only waits, the backfill may run on its share
+		 * of the worker limits: otherwise online changes started together
+		 * could take every slot and wait for backfills that get none.
+		 * The main loop takes the share back after this step.
+		 */
+		pgm_job_worker_lend_slot(st->backfill_job);
+
 		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 BACKFILL_POLL_MS, PG_WAIT_EXTENSION);
@@ -714,6 +726,7 @@ pgm_online_run(int64 job_id)
 			clear_exemptions();
 		}
 		PG_END_TRY();
+		pgm_job_worker_lend_slot(0);
 		MemoryContextReset(run.stmt_cxt);
 		pgstat_report_activity(STATE_IDLE, NULL);
 
