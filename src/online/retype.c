@@ -164,6 +164,8 @@ typedef struct Dependents
 	List	   *seqs;			/* sequence OIDs */
 } Dependents;
 
+static int	live_columns_after(TupleDesc desc, AttrNumber attnum);
+
 static const char *what = "this ALTER COLUMN ... TYPE";
 
 /*
@@ -943,6 +945,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	char	   *new_notnull = NULL;
 	char	   *old_notnull = NULL;
 	char	   *nsp;
+	int			later;
 
 	plan->operation = "alter_type";
 	plan->relid = relid;
@@ -955,6 +958,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						colname, RelationGetRelationName(rel))));
 	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	later = live_columns_after(RelationGetDescr(rel), attnum);
 
 	/* Only what would rewrite needs this: the classifier's own test. */
 	{
@@ -1345,4 +1349,34 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 									relname, quote_identifier(oldname)));
 	step->complete_stage = true;
 	step->exempt = list_make1("drop_column");
+
+	/*
+	 * Said last, once nothing can refuse: the change is accepted, and it
+	 * moves the column.
+	 */
+	if (later > 0)
+		ereport(NOTICE,
+				(errmsg("column \"%s\" will be the last column of %s after the cut-over",
+						colname, relname),
+				 errdetail_plural("PostgreSQL cannot give the new column the old one's place: %d column now after it will come before it. "
+								  "SELECT * lists it last, and INSERT ... VALUES without a column list must give its value last "
+								  "(until complete, the old column also keeps its place as \"%s\").",
+								  "PostgreSQL cannot give the new column the old one's place: %d columns now after it will come before it. "
+								  "SELECT * lists it last, and INSERT ... VALUES without a column list must give its value last "
+								  "(until complete, the old column also keeps its place as \"%s\").",
+								  later, later, oldname),
+				 errhint("Name the columns in INSERT and COPY statements, and in queries whose readers depend on the order.")));
+}
+
+/* How many columns, not dropped, come after attnum. */
+static int
+live_columns_after(TupleDesc desc, AttrNumber attnum)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = attnum; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			n++;
+	return n;
 }
