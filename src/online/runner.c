@@ -671,15 +671,6 @@ fail_job(OnlineRun *run, const char *message)
 			(errmsg("online change " INT64_FORMAT " failed: %s", run->job_id, message)));
 }
 
-/* Errors after which the step is tried again rather than the job failed. */
-static bool
-retryable(int sqlerrcode)
-{
-	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
-}
-
 /*
  * The worker's main loop for an online change, entered from the
  * background-migration runner once the submitter's session is set up.
@@ -718,12 +709,7 @@ pgm_online_run(int64 job_id)
 		}
 		PG_CATCH();
 		{
-			MemoryContextSwitchTo(run.cxt);
-			error = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			debug_query_string = NULL;
-			clear_exemptions();
+			error = pgm_toplevel_catch(run.cxt);
 		}
 		PG_END_TRY();
 		pgm_job_worker_lend_slot(0);
@@ -739,7 +725,7 @@ pgm_online_run(int64 job_id)
 			continue;
 		}
 
-		if (retryable(error->sqlerrcode) && retries < pgm_batch_max_retries)
+		if (pgm_toplevel_retryable(error->sqlerrcode) && retries < pgm_batch_max_retries)
 		{
 			int			ms = pgm_backoff_next(&delay);
 
@@ -755,11 +741,9 @@ pgm_online_run(int64 job_id)
 			pgm_sleep_ms(ms);
 			continue;
 		}
-		fail_job(&run, psprintf("step %d (%s) failed: %s%s%s%s",
-								run.cur_step, run.cur_phase, error->message,
-								error->detail ? " (" : "",
-								error->detail ? error->detail : "",
-								error->detail ? ")" : ""));
+		fail_job(&run, psprintf("step %d (%s) failed: %s",
+								run.cur_step, run.cur_phase,
+								pgm_toplevel_error_text(error)));
 		FreeErrorData(error);
 		break;
 	}
