@@ -56,6 +56,10 @@ typedef struct PgmOnlinePlan
 	const char *operation;		/* 'create_index', 'alter_type', ... */
 	Oid			relid;			/* the table changed */
 	List	   *steps;			/* of PgmOnlineStep */
+	/* a type change: the column it moves last, and past how many columns */
+	const char *moved_column;
+	const char *moved_old_name;
+	int			moved_past;
 } PgmOnlinePlan;
 
 /* recipe.c */

@@ -1242,22 +1242,10 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	step->complete_stage = true;
 	step->exempt = list_make1("drop_column");
 
-	/*
-	 * Said last, once nothing can refuse: the change is accepted, and it
-	 * moves the column.
-	 */
-	if (later > 0)
-		ereport(NOTICE,
-				(errmsg("column \"%s\" will be the last column of %s after the cut-over",
-						colname, relname),
-				 errdetail_plural("PostgreSQL cannot give the new column the old one's place: %d column now after it will come before it. "
-								  "SELECT * lists it last, and INSERT ... VALUES without a column list must give its value last "
-								  "(until complete, the old column also keeps its place as \"%s\").",
-								  "PostgreSQL cannot give the new column the old one's place: %d columns now after it will come before it. "
-								  "SELECT * lists it last, and INSERT ... VALUES without a column list must give its value last "
-								  "(until complete, the old column also keeps its place as \"%s\").",
-								  later, later, oldname),
-				 errhint("Name the columns in INSERT and COPY statements, and in queries whose readers depend on the order.")));
+	/* said at submission (api.c): the change moves the column last */
+	plan->moved_column = colname;
+	plan->moved_old_name = oldname;
+	plan->moved_past = later;
 }
 
 /* How many columns, not dropped, come after attnum. */
