@@ -19,6 +19,11 @@
  * in transactions of its own, with no lock_timeout (a concurrent drop
  * blocks nobody's reads and writes, so it may wait).
  *
+ * Both runners also end a failed step the same way: pgm_toplevel_catch
+ * keeps the error and aborts, pgm_toplevel_retryable says whether a
+ * backoff and another try may help (lock timeout, deadlock, serialization
+ * failure), pgm_toplevel_error_text writes it for last_error.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
