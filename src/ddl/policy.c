@@ -1098,7 +1098,8 @@ static const char *
 refusal_hint(PgmVerdict *v)
 {
 	PgmOperation *op = v->op;
-	const char *hint = pgm_policy_hint(v);
+	/* a restore is not the place for an online change: its settings are */
+	const char *hint = pgm_session_is_restore() ? op_alternative(op) : pgm_policy_hint(v);
 
 	if (data_loss_rule(op->rule) && op->via == NULL)
 	{
