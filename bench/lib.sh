@@ -47,6 +47,29 @@ bench_cluster() {
 	data=$PGM_WORK/data
 }
 
+# The start of bench/online*.sh: reads [--results FILE] [ROWS] [SECONDS]
+# [ROUNDS] (ROWS defaults to the first argument), sets rows, secs, rounds
+# and clients, and starts a cluster with room for tables of millions of
+# rows.
+bench_online_start() {
+	local default_rows=$1
+	shift
+	if [ "${1:-}" = --results ]; then
+		BENCH_RESULTS=$2
+		shift 2
+	fi
+	rows=${1:-$default_rows}
+	secs=${2:-10}
+	rounds=${3:-3}
+	clients=2
+	bench_cluster
+	{
+		echo "shared_buffers = 256MB"
+		echo "max_wal_size = 4GB"
+	} >>"$data/postgresql.conf"
+	bench_restart
+}
+
 bench_restart() {
 	pg_ctl -D "$data" -l "$data/server.log" -w restart >/dev/null
 }

@@ -26,20 +26,7 @@ PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pgm_drop_root bench/online.sh "$@"
 . "$PGM_TOP/bench/lib.sh"
 
-if [ "${1:-}" = --results ]; then
-	BENCH_RESULTS=$2
-	shift 2
-fi
-rows=${1:-2000000}
-secs=${2:-10}
-rounds=${3:-3}
-clients=2
-bench_cluster
-{
-	echo "shared_buffers = 256MB"
-	echo "max_wal_size = 4GB"
-} >>"$data/postgresql.conf"
-bench_restart
+bench_online_start 2000000 "$@"
 
 psql -Xq -v ON_ERROR_STOP=1 postgres <<SQL
 CREATE EXTENSION pg_migrate;

@@ -39,6 +39,9 @@ typedef struct PgmVerdict
 	char	   *detail;			/* errdetail text */
 	char	   *online_as;		/* online: what runs instead (see
 								 * pgm_policy_describe_online) */
+	char	   *online_call;	/* refused or warned: the migrate_online()
+								 * call that runs it online, where there is
+								 * one (pgm_policy_find_online_call) */
 } PgmVerdict;
 
 /*
@@ -54,6 +57,9 @@ typedef void (*PgmOnlineSubstitute) (const char *text,
 									 ProcessUtilityContext context,
 									 const char *rules);
 extern PgmOnlineDescribe pgm_online_describe_hook;
+/* Whether migrate_online() accepts the statement (renames included). */
+typedef bool (*PgmOnlineAccepts) (const char *text);
+extern PgmOnlineAccepts pgm_online_accepts_hook;
 extern PgmOnlineSubstitute pgm_online_substitute_hook;
 
 /*
@@ -83,6 +89,8 @@ extern void pgm_policy_enforce(List *verdicts, const char *statement,
 extern const char *pgm_action_name(PgmAction action);
 extern bool pgm_policy_describe_online(List *verdicts, const char *text);
 extern bool pgm_policy_runs_online(List *verdicts);
+extern void pgm_policy_find_online_call(List *verdicts, const char *text);
+extern const char *pgm_policy_hint(PgmVerdict *v);
 extern char *pgm_policy_online_rules(List *verdicts);
 
 #endif							/* PG_MIGRATE_POLICY_H */

@@ -33,6 +33,10 @@ typedef struct PgmWorkerSlot
 	Oid			owner;			/* the job's submitter */
 	pid_t		pid;			/* 0 until the worker has started */
 	Latch	   *latch;			/* the worker's, once it has started */
+	int64		lent_to;		/* 0, or a job whose worker may run on this
+								 * slot's share while this one waits for it */
+	bool		borrowed;		/* runs on the share of a slot lent to its
+								 * job: not counted against the limits */
 } PgmWorkerSlot;
 
 /* A database that may have jobs. */
@@ -93,6 +97,7 @@ extern PgmClaimResult pgm_jobs_claim_slot(Oid dbid, int64 job_id, int32 slice,
 										  uint32 *generation, TimestampTz *due);
 extern void pgm_jobs_release_slot(int slotno, uint32 generation,
 								  bool only_if_unstarted, bool abnormal);
+extern void pgm_jobs_lend_slot(int slotno, uint32 generation, int64 job_id);
 extern void pgm_jobs_wake_job(Oid dbid, int64 job_id);
 extern bool pgm_jobs_park_slice(Oid dbid, int64 job_id, int32 slice,
 								TimestampTz due);

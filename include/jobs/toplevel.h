@@ -30,5 +30,8 @@ extern PgmLeftover pgm_find_leftover(Node *stmt, Oid target, MemoryContext cxt,
 									 List **drops);
 extern void pgm_drop_leftover(const char *who, const char *qualified,
 							  MemoryContext cxt);
+extern bool pgm_toplevel_retryable(int sqlerrcode);
+extern ErrorData *pgm_toplevel_catch(MemoryContext cxt);
+extern char *pgm_toplevel_error_text(ErrorData *error);
 
 #endif							/* PG_MIGRATE_JOBS_TOPLEVEL_H */

@@ -17,4 +17,6 @@ typedef struct JobWorkerExtra
 	Oid			login_role;
 } JobWorkerExtra;
 
+extern void pgm_job_worker_lend_slot(int64 job_id);
+
 #endif							/* PG_MIGRATE_JOBS_WORKER_H */

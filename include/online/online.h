@@ -56,6 +56,10 @@ typedef struct PgmOnlinePlan
 	const char *operation;		/* 'create_index', 'alter_type', ... */
 	Oid			relid;			/* the table changed */
 	List	   *steps;			/* of PgmOnlineStep */
+	/* a type change: the column it moves last, and past how many columns */
+	const char *moved_column;
+	const char *moved_old_name;
+	int			moved_past;
 } PgmOnlinePlan;
 
 /* recipe.c */
@@ -65,6 +69,12 @@ extern PgmOnlineStep *pgm_online_step(PgmOnlinePlan *plan, const char *phase,
 extern void pgm_online_set_undo(PgmOnlineStep *step, PgmStepMode mode,
 								bool blocking, char *undo);
 extern char *pgm_online_relname(Oid relid);
+extern void pgm_online_expand_step(PgmOnlinePlan *plan, char *sql,
+								   const char *relname, const char *trigger,
+								   const char *column);
+extern char *pgm_online_index_copy_sql(Oid indexoid, const char *copyname,
+									   Relation rel, AttrNumber attnum,
+									   const char *column, bool same_type);
 extern void pgm_online_refuse(const char *what, const char *why,
 							  const char *hint);
 extern Oid	pgm_online_table(RangeVar *rv, const char *what);

@@ -735,8 +735,14 @@ pgm_guard_ProcessUtility(PlannedStmt *pstmt, const char *queryString,
 			(void) pgm_policy_describe_online(verdicts, text);
 		}
 		if (verdicts != NIL)
+		{
+			/* A refusal or warning names the migrate_online() call, if any. */
+			if (text == NULL)
+				text = statement_alone(pstmt, queryString);
+			pgm_policy_find_online_call(verdicts, text);
 			pgm_policy_enforce(verdicts, statement_for_report(pstmt, queryString),
 							   &overrides_json);
+		}
 
 		/*
 		 * Nothing was refused: the online form runs instead of the

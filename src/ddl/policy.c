@@ -99,6 +99,7 @@ const char *pgm_exemption_reason = NULL;
 
 /* Installed by the online module (see policy.h). */
 PgmOnlineDescribe pgm_online_describe_hook = NULL;
+PgmOnlineAccepts pgm_online_accepts_hook = NULL;
 PgmOnlineSubstitute pgm_online_substitute_hook = NULL;
 
 /* ---------------------------------------------------------------------
@@ -776,6 +777,75 @@ pgm_policy_describe_online(List *verdicts, const char *text)
 	return online_as != NULL;
 }
 
+static const char *op_alternative(PgmOperation *op);
+
+/*
+ * The rules a refusal or warning of which migrate_online() may lift: those
+ * with an online form for the policy, and the renames, which it runs as
+ * expand/contract (a policy cannot: see online/substitute.c).
+ */
+static bool
+online_call_rule(PgmRule rule)
+{
+	return online_rule(rule) || rule == PGM_RULE_RENAME_TABLE ||
+		rule == PGM_RULE_RENAME_COLUMN;
+}
+
+/*
+ * For the verdicts that refuse or warn (not overridden) under a rule
+ * migrate_online() may lift: when it accepts the statement (text, alone),
+ * the exact call, which the hint then gives first.  The statement is asked
+ * about once, and only when such a verdict is there.
+ */
+void
+pgm_policy_find_online_call(List *verdicts, const char *text)
+{
+	ListCell   *lc;
+	char	   *call = NULL;
+	bool		asked = false;
+
+	if (pgm_online_accepts_hook == NULL || text == NULL)
+		return;
+	foreach(lc, verdicts)
+	{
+		PgmVerdict *v = lfirst(lc);
+
+		if (v->overridden || v->online_as != NULL || v->action == PGM_ACTION_ALLOW ||
+			!online_call_rule(v->op->rule))
+			continue;
+		if (!asked)
+		{
+			char	   *trimmed = pstrdup(text);
+			char	   *end;
+
+			asked = true;
+			while (*trimmed == ' ' || *trimmed == '\t' || *trimmed == '\n' || *trimmed == '\r')
+				trimmed++;
+			end = trimmed + strlen(trimmed);
+			while (end > trimmed && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\n' ||
+									 end[-1] == '\r' || end[-1] == ';'))
+				*--end = '\0';
+			if (*trimmed != '\0' && pgm_online_accepts_hook(trimmed))
+				call = psprintf("SELECT migrate_online(%s);", quote_literal_cstr(trimmed));
+		}
+		v->online_call = call;
+	}
+}
+
+/*
+ * The hint of a refusal or warning: the migrate_online() call that runs
+ * the statement online, where there is one, then the rule's alternative.
+ */
+const char *
+pgm_policy_hint(PgmVerdict *v)
+{
+	const char *alternative = op_alternative(v->op);
+
+	if (v->online_call == NULL)
+		return alternative;
+	return psprintf("Run it online, as it is: %s Otherwise: %s", v->online_call, alternative);
+}
+
 /* Does any verdict ask for the online form (and has one)? */
 bool
 pgm_policy_runs_online(List *verdicts)
@@ -1025,9 +1095,11 @@ policy_row_for(PgmOperation *op)
  * names those settings first.
  */
 static const char *
-refusal_hint(PgmOperation *op)
+refusal_hint(PgmVerdict *v)
 {
-	const char *hint = op_alternative(op);
+	PgmOperation *op = v->op;
+	/* a restore is not the place for an online change: its settings are */
+	const char *hint = pgm_session_is_restore() ? op_alternative(op) : pgm_policy_hint(v);
 
 	if (data_loss_rule(op->rule) && op->via == NULL)
 	{
@@ -1122,7 +1194,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 								 pgm_rules[v->op->rule].name, v->op->what) :
 						v->message),
 				 errdetail("%s", v->detail),
-				 errhint("%s", op_alternative(v->op))));
+				 errhint("%s", pgm_policy_hint(v))));
 	}
 
 	if (refusal)
@@ -1130,7 +1202,7 @@ pgm_policy_enforce(List *verdicts, const char *statement, char **overrides_json)
 				(errcode(ERRCODE_PGM_POLICY_VIOLATION),
 				 errmsg("%s", refusal->message),
 				 errdetail("%s", refusal->detail),
-				 errhint("%s", refusal_hint(refusal->op))));
+				 errhint("%s", refusal_hint(refusal))));
 
 	appendStringInfoChar(&json, ']');
 	if (any_override)

@@ -205,8 +205,9 @@ pgm_dispatcher_main(Datum main_arg)
 				waiting = true;
 				continue;
 			case CLAIM_FULL:
+				/* A later slice may run on the share a waiter lends it. */
 				waiting = true;
-				break;
+				continue;
 			case CLAIM_OK:
 				if (!start_job_worker(dbid, slotno, generation,
 									  runnable[i].job_id, runnable[i].slice,

@@ -412,15 +412,6 @@ typedef struct ScriptRun
 	MemoryContext stmt_cxt;		/* reset after each statement */
 } ScriptRun;
 
-/* Errors after which the statement is retried rather than the job failed. */
-static bool
-retryable(int sqlerrcode)
-{
-	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
-}
-
 static void
 begin_step(void)
 {
@@ -941,13 +932,7 @@ pgm_run_script_job(int64 job_id)
 		}
 		PG_CATCH();
 		{
-			MemoryContextSwitchTo(run.cxt);
-			error = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			debug_query_string = NULL;
-			pgm_exemptions = NIL;
-			pgm_exemption_reason = NULL;
+			error = pgm_toplevel_catch(run.cxt);
 		}
 		PG_END_TRY();
 		MemoryContextReset(run.stmt_cxt);
@@ -960,7 +945,7 @@ pgm_run_script_job(int64 job_id)
 			continue;
 		}
 
-		if (retryable(error->sqlerrcode) && retries < pgm_batch_max_retries)
+		if (pgm_toplevel_retryable(error->sqlerrcode) && retries < pgm_batch_max_retries)
 		{
 			int			ms = pgm_backoff_next(&delay);
 
@@ -973,12 +958,9 @@ pgm_run_script_job(int64 job_id)
 			pgm_sleep_ms(ms);
 			continue;
 		}
-		fail_script_job(&run, psprintf("statement %d of the %s script failed: %s%s%s%s",
+		fail_script_job(&run, psprintf("statement %d of the %s script failed: %s",
 									   st->number, run.down ? "down" : "up",
-									   error->message,
-									   error->detail ? " (" : "",
-									   error->detail ? error->detail : "",
-									   error->detail ? ")" : ""));
+									   pgm_toplevel_error_text(error)));
 		FreeErrorData(error);
 		break;
 	}

@@ -250,6 +250,11 @@ find_parked(Oid dbid, int64 job_id, int32 slice, TimestampTz now)
  * Claim a worker slot for a slice, within pg_migrate.max_workers and
  * pg_migrate.max_workers_per_role; says why not otherwise (a worker runs it
  * already, it is parked, the server or the role is full).
+ *
+ * A worker that waits for another job (an online change waiting for its
+ * backfill) lends its share of the limits to that job: one worker of the
+ * job may then start whatever the limits say, and is not counted, so the
+ * waiter and the job it waits for never compete for the last slot.
  */
 PgmClaimResult
 pgm_jobs_claim_slot(Oid dbid, int64 job_id, int32 slice, Oid owner, int *slotno,
@@ -259,6 +264,8 @@ pgm_jobs_claim_slot(Oid dbid, int64 job_id, int32 slice, Oid owner, int *slotno,
 	int			used = 0;
 	int			used_by_owner = 0;
 	int			free_slot = -1;
+	bool		lender = false;		/* a waiter lends its share to this job */
+	bool		borrowing = false;	/* a worker of the job uses that share */
 	PgmClaimResult result;
 	PgmParked  *parked;
 
@@ -280,21 +287,33 @@ pgm_jobs_claim_slot(Oid dbid, int64 job_id, int32 slice, Oid owner, int *slotno,
 				free_slot = i;
 			continue;
 		}
-		used++;
 		if (slot->dbid == dbid && slot->job_id == job_id && slot->slice == slice)
 		{
 			LWLockRelease(pgm_jobs_shared->lock);
 			return CLAIM_RUNNING;
 		}
+		if (slot->dbid == dbid && slot->lent_to == job_id)
+			lender = true;
+		if (slot->borrowed)
+		{
+			if (slot->dbid == dbid && slot->job_id == job_id)
+				borrowing = true;
+			continue;
+		}
+		used++;
 		/* Roles are shared by every database: so is their quota. */
 		if (slot->owner == owner)
 			used_by_owner++;
 	}
-	if (used >= pgm_max_workers || free_slot < 0)
+	if (free_slot >= 0 && lender && !borrowing)
+		result = CLAIM_OK;
+	else if (used >= pgm_max_workers || free_slot < 0)
 		result = CLAIM_FULL;
 	else if (pgm_max_workers_per_role > 0 && used_by_owner >= pgm_max_workers_per_role)
 		result = CLAIM_ROLE_FULL;
 	else
+		result = CLAIM_OK;
+	if (result == CLAIM_OK)
 	{
 		PgmWorkerSlot *slot = &pgm_jobs_shared->slots[free_slot];
 
@@ -306,12 +325,49 @@ pgm_jobs_claim_slot(Oid dbid, int64 job_id, int32 slice, Oid owner, int *slotno,
 		slot->owner = owner;
 		slot->pid = 0;
 		slot->latch = NULL;
+		slot->lent_to = 0;
+		slot->borrowed = lender && !borrowing;
 		*slotno = free_slot;
 		*generation = slot->generation;
-		result = CLAIM_OK;
 	}
 	LWLockRelease(pgm_jobs_shared->lock);
 	return result;
+}
+
+/*
+ * A worker starts (job_id) or stops (0) waiting for another job of its
+ * database, lending it its share of the limits meanwhile.  When it starts,
+ * the database gets a dispatcher, which can now start that job.
+ */
+void
+pgm_jobs_lend_slot(int slotno, uint32 generation, int64 job_id)
+{
+	PgmWorkerSlot *slot;
+	bool		wake = false;
+
+	if (pgm_jobs_shared == NULL || slotno < 0 || slotno >= pgm_jobs_shared->nslots)
+		return;
+
+	LWLockAcquire(pgm_jobs_shared->lock, LW_EXCLUSIVE);
+	slot = &pgm_jobs_shared->slots[slotno];
+	if (slot->in_use && slot->generation == generation && slot->lent_to != job_id)
+	{
+		slot->lent_to = job_id;
+		if (job_id != 0)
+		{
+			PgmDatabase *db = pgm_jobs_find_database(slot->dbid, true);
+
+			if (db && !db->wanted)
+			{
+				db->wanted = true;
+				db->not_before = 0;
+			}
+			wake = true;
+		}
+	}
+	LWLockRelease(pgm_jobs_shared->lock);
+	if (wake)
+		pgm_jobs_wake_launcher();
 }
 
 /*
@@ -341,6 +397,8 @@ pgm_jobs_release_slot(int slotno, uint32 generation, bool only_if_unstarted,
 		slot->in_use = false;
 		slot->pid = 0;
 		slot->latch = NULL;
+		slot->lent_to = 0;
+		slot->borrowed = false;
 		released = true;
 
 		if (abnormal)

@@ -19,6 +19,11 @@
  * in transactions of its own, with no lock_timeout (a concurrent drop
  * blocks nobody's reads and writes, so it may wait).
  *
+ * Both runners also end a failed step the same way: pgm_toplevel_catch
+ * keeps the error and aborts, pgm_toplevel_retryable says whether a
+ * backoff and another try may help (lock timeout, deadlock, serialization
+ * failure), pgm_toplevel_error_text writes it for last_error.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -44,6 +49,7 @@
 
 #include "core/compat.h"
 #include "core/parse.h"
+#include "ddl/policy.h"
 #include "jobs/toplevel.h"
 
 /*
@@ -218,4 +224,44 @@ pgm_drop_leftover(const char *who, const char *qualified, MemoryContext cxt)
 							 GUC_ACTION_SET, true, 0, false);
 	pgm_run_toplevel(sql, cxt);
 	CommitTransactionCommand();
+}
+
+/*
+ * Errors after which a step (a migration statement, a step of an online
+ * change) is tried again after a backoff rather than the job failed.
+ */
+bool
+pgm_toplevel_retryable(int sqlerrcode)
+{
+	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
+		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
+		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
+}
+
+/*
+ * In the PG_CATCH of a step: keep the error (in cxt), abort the step's
+ * transaction and forget the rules the step was allowed to break.
+ */
+ErrorData *
+pgm_toplevel_catch(MemoryContext cxt)
+{
+	ErrorData  *error;
+
+	MemoryContextSwitchTo(cxt);
+	error = CopyErrorData();
+	FlushErrorState();
+	AbortCurrentTransaction();
+	debug_query_string = NULL;
+	pgm_exemptions = NIL;
+	pgm_exemption_reason = NULL;
+	return error;
+}
+
+/* The error's message, and its detail in parentheses, for last_error. */
+char *
+pgm_toplevel_error_text(ErrorData *error)
+{
+	if (error->detail)
+		return psprintf("%s (%s)", error->message, error->detail);
+	return pstrdup(error->message);
 }

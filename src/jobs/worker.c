@@ -119,6 +119,18 @@ job_worker_exit(int code, Datum arg)
 	pgm_jobs_release_slot(my_slotno, my_generation, false, code != 0);
 }
 
+/*
+ * While this worker waits for another job of its database (job_id; 0 when
+ * it stops waiting), that job may run on this worker's share of
+ * pg_migrate.max_workers and max_workers_per_role.  Without it, workers
+ * waiting for jobs that wait for a slot could take every slot.
+ */
+void
+pgm_job_worker_lend_slot(int64 job_id)
+{
+	pgm_jobs_lend_slot(my_slotno, my_generation, job_id);
+}
+
 /* Everything the worker needs to know about its job and slice. */
 typedef struct JobRun
 {

@@ -831,6 +831,7 @@ judge_and_run(PgmJudgedStatement *js, RawStmt *rs, bool bound_wait,
 		/* `online`: what would run instead, or a refusal without a form */
 		if (pgm_policy_runs_online(js->verdicts))
 			(void) pgm_policy_describe_online(js->verdicts, js->text);
+		pgm_policy_find_online_call(js->verdicts, js->text);
 	}
 
 	if (bound_wait && (LockTimeout == 0 || LockTimeout > pgm_lock_timeout))
@@ -1173,7 +1174,7 @@ check_callback(void *arg, PgmJudgedStatement *js)
 			 pgm_op_relation(v->op), pgm_lockmode_name(v->op->lockmode),
 			 v->online_as ? psprintf("%s; runs online as: %s", v->op->what, v->online_as) :
 			 v->op->what,
-			 pgm_rules[v->op->rule].alternative);
+			 pgm_policy_hint(v));
 	}
 	if (js->error)
 		emit(rsinfo, js, NULL, "error", NULL, NULL,

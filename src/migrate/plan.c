@@ -219,6 +219,7 @@ copy_verdict(PgmVerdict *v)
 	c->message = v->message ? pstrdup(v->message) : NULL;
 	c->detail = v->detail ? pstrdup(v->detail) : NULL;
 	c->online_as = v->online_as ? pstrdup(v->online_as) : NULL;
+	c->online_call = v->online_call ? pstrdup(v->online_call) : NULL;
 	return c;
 }
 
@@ -644,7 +645,7 @@ migrate_plan_report(PG_FUNCTION_ARGS)
 								 v->action == PGM_ACTION_DENY ? "refused" : "warning",
 								 row->stmtno, pgm_rules[v->op->rule].name,
 								 row->relation ? row->relation : "database",
-								 v->op->what, pgm_rules[v->op->rule].alternative);
+								 v->op->what, pgm_policy_hint(v));
 			any = true;
 		}
 	}

@@ -370,6 +370,24 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 	pgm_online_build_plan(&plan, stmt, stmt_text, job_id);
 	MemoryContextSwitchTo(spicxt);
 
+	/*
+	 * PostgreSQL cannot give a column another place without a rewrite: a
+	 * type change leaves the new column last.  Said once the change is
+	 * accepted, to whoever submits it.
+	 */
+	if (plan.moved_past > 0)
+		ereport(NOTICE,
+				(errmsg("column \"%s\" will be the last column of %s after the cut-over",
+						plan.moved_column, pgm_online_relname(plan.relid)),
+				 errdetail_plural("PostgreSQL cannot give the new column the old one's place: %d column now after it will come before it. "
+								  "SELECT * lists it last, and INSERT ... VALUES without a column list must give its value last "
+								  "(until complete, the old column also keeps its place as \"%s\").",
+								  "PostgreSQL cannot give the new column the old one's place: %d columns now after it will come before it. "
+								  "SELECT * lists it last, and INSERT ... VALUES without a column list must give its value last "
+								  "(until complete, the old column also keeps its place as \"%s\").",
+								  plan.moved_past, plan.moved_past, plan.moved_old_name),
+				 errhint("Name the columns in INSERT and COPY statements, and in queries whose readers depend on the order.")));
+
 	types[0] = INT8OID;
 	values[0] = Int64GetDatum(job_id);
 	types[1] = OIDOID;

@@ -35,6 +35,7 @@
 #include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
 #include "commands/defrem.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
@@ -42,15 +43,19 @@
 #include "nodes/nodeFuncs.h"
 #include "parser/parse_node.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/ruleutils.h"
 #include "utils/syscache.h"
 
 #include "core/catalog.h"
 #include "core/compat.h"
 #include "core/guc.h"
+#include "core/spi.h"
 #include "online/online.h"
 
 /* Add a step to the plan; the caller fills in what differs. */
@@ -87,6 +92,143 @@ pgm_online_relname(Oid relid)
 	if (nspname == NULL || relname == NULL)
 		elog(ERROR, "cache lookup failed for relation %u", relid);
 	return quote_qualified_identifier(nspname, relname);
+}
+
+/*
+ * The expand step of a change that adds a column kept in step by a
+ * trigger (sql adds both): undone by dropping them; the column it adds is
+ * dropped again by the undo, which the drop_column rule must let through.
+ */
+void
+pgm_online_expand_step(PgmOnlinePlan *plan, char *sql, const char *relname,
+					   const char *trigger, const char *column)
+{
+	PgmOnlineStep *step = pgm_online_step(plan, "expand", PGM_STEP_TRANSACTION, true, sql);
+
+	step->exempt = list_make1("drop_column");
+	pgm_online_set_undo(step, PGM_STEP_TRANSACTION, true,
+						psprintf("DROP TRIGGER IF EXISTS %s ON %s;\n"
+								 "ALTER TABLE %s DROP COLUMN IF EXISTS %s",
+								 quote_identifier(trigger), relname,
+								 relname, quote_identifier(column)));
+}
+
+/*
+ * CREATE INDEX CONCURRENTLY of a copy of an index of rel, with column in
+ * place of column attnum: same access method, key order, INCLUDE columns,
+ * collations, operator classes, DESC / NULLS order and storage parameters.
+ * same_type: the column has attnum's type (a rename's alias, the spare of
+ * a key kept on the old column); otherwise it has another type and gets
+ * that type's default operator class and its own collation.  A deferrable
+ * unique index is copied without uniqueness: it is checked later.
+ */
+char *
+pgm_online_index_copy_sql(Oid indexoid, const char *copyname, Relation rel,
+						  AttrNumber attnum, const char *column, bool same_type)
+{
+	HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
+	HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
+	Form_pg_index idx;
+	Form_pg_class irel;
+	StringInfoData sql;
+	Datum		d;
+	bool		isnull;
+	oidvector  *opclasses;
+	oidvector  *collations;
+	int2vector *options;
+	char	   *amname;
+	int			i;
+	int			nestlevel;
+
+	if (!HeapTupleIsValid(itup) || !HeapTupleIsValid(ctup))
+		elog(ERROR, "cache lookup failed for index %u", indexoid);
+	idx = (Form_pg_index) GETSTRUCT(itup);
+	irel = (Form_pg_class) GETSTRUCT(ctup);
+	opclasses = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, itup,
+															  Anum_pg_index_indclass, &isnull));
+	collations = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, itup,
+															   Anum_pg_index_indcollation, &isnull));
+	options = (int2vector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, itup,
+															 Anum_pg_index_indoption, &isnull));
+	amname = get_am_name(irel->relam);
+	if (amname == NULL)
+		elog(ERROR, "cache lookup failed for access method %u", irel->relam);
+
+	/* Names of operator classes and collations written in full. */
+	nestlevel = pgm_pin_search_path();
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "CREATE %sINDEX CONCURRENTLY %s ON %s USING %s (",
+					 idx->indisunique && idx->indimmediate ? "UNIQUE " : "",
+					 quote_identifier(copyname), pgm_online_relname(RelationGetRelid(rel)),
+					 quote_identifier(amname));
+	for (i = 0; i < idx->indnatts; i++)
+	{
+		AttrNumber	col = idx->indkey.values[i];
+		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), col - 1);
+		bool		as_is = col != attnum || same_type;
+
+		if (i == idx->indnkeyatts)
+			appendStringInfoString(&sql, ") INCLUDE (");
+		else if (i > 0)
+			appendStringInfoString(&sql, ", ");
+		appendStringInfoString(&sql, quote_identifier(col == attnum ? column : NameStr(att->attname)));
+		if (i >= idx->indnkeyatts)
+			continue;
+		if (as_is && OidIsValid(collations->values[i]) &&
+			collations->values[i] != att->attcollation)
+			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(collations->values[i]));
+		if (as_is && opclasses->values[i] != GetDefaultOpClass(att->atttypid, irel->relam))
+		{
+			HeapTuple	otup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclasses->values[i]));
+
+			if (HeapTupleIsValid(otup))
+			{
+				Form_pg_opclass opc = (Form_pg_opclass) GETSTRUCT(otup);
+
+				appendStringInfo(&sql, " %s",
+								 quote_qualified_identifier(get_namespace_name(opc->opcnamespace),
+															NameStr(opc->opcname)));
+				ReleaseSysCache(otup);
+			}
+		}
+		if (options->values[i] & INDOPTION_DESC)
+			appendStringInfoString(&sql, " DESC");
+		if ((options->values[i] & INDOPTION_NULLS_FIRST) && !(options->values[i] & INDOPTION_DESC))
+			appendStringInfoString(&sql, " NULLS FIRST");
+		if (!(options->values[i] & INDOPTION_NULLS_FIRST) && (options->values[i] & INDOPTION_DESC))
+			appendStringInfoString(&sql, " NULLS LAST");
+	}
+	appendStringInfoChar(&sql, ')');
+	d = SysCacheGetAttr(RELOID, ctup, Anum_pg_class_reloptions, &isnull);
+	if (!isnull)
+	{
+		Datum	   *elems;
+		bool	   *nulls;
+		int			n;
+		int			k;
+		bool		any = false;
+
+		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+						  &elems, &nulls, &n);
+		for (k = 0; k < n; k++)
+		{
+			char	   *opt = TextDatumGetCString(elems[k]);
+			char	   *eq = strchr(opt, '=');
+
+			if (eq == NULL)
+				continue;
+			*eq = '\0';
+			appendStringInfo(&sql, "%s%s = %s", any ? ", " : " WITH (",
+							 quote_identifier(opt), quote_literal_cstr(eq + 1));
+			any = true;
+		}
+		if (any)
+			appendStringInfoChar(&sql, ')');
+	}
+	AtEOXact_GUC(false, nestlevel);
+	ReleaseSysCache(itup);
+	ReleaseSysCache(ctup);
+	return sql.data;
 }
 
 /* Refuse the statement: nothing has been changed. */

@@ -62,7 +62,6 @@
 #include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_inherits.h"
-#include "catalog/pg_opclass.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -213,115 +212,6 @@ check_column_dependents(Relation rel, AttrNumber attnum, const char *what)
 	return indexes;
 }
 
-/* CREATE INDEX CONCURRENTLY of a copy of an index, with the alias for the column. */
-static char *
-alias_index_sql(Oid indexoid, const char *copyname, Relation rel, AttrNumber attnum,
-				const char *alias)
-{
-	HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
-	HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
-	Form_pg_index idx;
-	Form_pg_class irel;
-	StringInfoData sql;
-	Datum		d;
-	bool		isnull;
-	oidvector  *opclasses;
-	oidvector  *collations;
-	int2vector *options;
-	char	   *amname;
-	int			i;
-	int			nestlevel;
-
-	if (!HeapTupleIsValid(itup) || !HeapTupleIsValid(ctup))
-		elog(ERROR, "cache lookup failed for index %u", indexoid);
-	idx = (Form_pg_index) GETSTRUCT(itup);
-	irel = (Form_pg_class) GETSTRUCT(ctup);
-	opclasses = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, itup,
-															  Anum_pg_index_indclass, &isnull));
-	collations = (oidvector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, itup,
-															   Anum_pg_index_indcollation, &isnull));
-	options = (int2vector *) DatumGetPointer(SysCacheGetAttr(INDEXRELID, itup,
-															 Anum_pg_index_indoption, &isnull));
-	amname = get_am_name(irel->relam);
-	if (amname == NULL)
-		elog(ERROR, "cache lookup failed for access method %u", irel->relam);
-
-	/* Names of operator classes and collations written in full. */
-	nestlevel = pgm_pin_search_path();
-	initStringInfo(&sql);
-	/* A deferrable unique index is copied without uniqueness: it is checked later. */
-	appendStringInfo(&sql, "CREATE %sINDEX CONCURRENTLY %s ON %s USING %s (",
-					 idx->indisunique && idx->indimmediate ? "UNIQUE " : "",
-					 quote_identifier(copyname), pgm_online_relname(RelationGetRelid(rel)),
-					 quote_identifier(amname));
-	for (i = 0; i < idx->indnatts; i++)
-	{
-		AttrNumber	col = idx->indkey.values[i];
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), col - 1);
-
-		if (i == idx->indnkeyatts)
-			appendStringInfoString(&sql, ") INCLUDE (");
-		else if (i > 0)
-			appendStringInfoString(&sql, ", ");
-		appendStringInfoString(&sql, quote_identifier(col == attnum ? alias : NameStr(att->attname)));
-		if (i >= idx->indnkeyatts)
-			continue;
-		if (OidIsValid(collations->values[i]) && collations->values[i] != att->attcollation)
-			appendStringInfo(&sql, " COLLATE %s", generate_collation_name(collations->values[i]));
-		if (opclasses->values[i] != GetDefaultOpClass(att->atttypid, irel->relam))
-		{
-			HeapTuple	otup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclasses->values[i]));
-
-			if (HeapTupleIsValid(otup))
-			{
-				Form_pg_opclass opc = (Form_pg_opclass) GETSTRUCT(otup);
-
-				appendStringInfo(&sql, " %s",
-								 quote_qualified_identifier(get_namespace_name(opc->opcnamespace),
-															NameStr(opc->opcname)));
-				ReleaseSysCache(otup);
-			}
-		}
-		if (options->values[i] & INDOPTION_DESC)
-			appendStringInfoString(&sql, " DESC");
-		if ((options->values[i] & INDOPTION_NULLS_FIRST) && !(options->values[i] & INDOPTION_DESC))
-			appendStringInfoString(&sql, " NULLS FIRST");
-		if (!(options->values[i] & INDOPTION_NULLS_FIRST) && (options->values[i] & INDOPTION_DESC))
-			appendStringInfoString(&sql, " NULLS LAST");
-	}
-	appendStringInfoChar(&sql, ')');
-	d = SysCacheGetAttr(RELOID, ctup, Anum_pg_class_reloptions, &isnull);
-	if (!isnull)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-		int			k;
-		bool		any = false;
-
-		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &nulls, &n);
-		for (k = 0; k < n; k++)
-		{
-			char	   *opt = TextDatumGetCString(elems[k]);
-			char	   *eq = strchr(opt, '=');
-
-			if (eq == NULL)
-				continue;
-			*eq = '\0';
-			appendStringInfo(&sql, "%s%s = %s", any ? ", " : " WITH (",
-							 quote_identifier(opt), quote_literal_cstr(eq + 1));
-			any = true;
-		}
-		if (any)
-			appendStringInfoChar(&sql, ')');
-	}
-	AtEOXact_GUC(false, nestlevel);
-	ReleaseSysCache(itup);
-	ReleaseSysCache(ctup);
-	return sql.data;
-}
-
 /*
  * GRANTs giving the column under the old name the column privileges the
  * real column has, so that old code allowed to read or write it by column
@@ -440,7 +330,7 @@ plan_rename_column(PgmOnlinePlan *plan, RenameStmt *stmt, int64 job_id)
 		snprintf(base, sizeof(base), "%d", foreach_current_index(lc) + 1);
 		name = job_name(job_id, "idx", base);
 		copy_names = lappend(copy_names, quote_qualified_identifier(nsp, name));
-		copies = lappend(copies, alias_index_sql(lfirst_oid(lc), name, rel, attnum, alias));
+		copies = lappend(copies, pgm_online_index_copy_sql(lfirst_oid(lc), name, rel, attnum, alias, true));
 	}
 
 	/* expand */
@@ -459,13 +349,7 @@ plan_rename_column(PgmOnlinePlan *plan, RenameStmt *stmt, int64 job_id)
 	appendStringInfoString(&sql, column_grants(relid, attnum, relname, alias));
 	table_close(rel, AccessShareLock);
 
-	step = pgm_online_step(plan, "expand", PGM_STEP_TRANSACTION, true, sql.data);
-	step->exempt = list_make1("drop_column");
-	pgm_online_set_undo(step, PGM_STEP_TRANSACTION, true,
-						psprintf("DROP TRIGGER IF EXISTS %s ON %s;\n"
-								 "ALTER TABLE %s DROP COLUMN IF EXISTS %s",
-								 quote_identifier(trigger), relname,
-								 relname, quote_identifier(alias)));
+	pgm_online_expand_step(plan, sql.data, relname, trigger, alias);
 
 	/* backfill: the alias takes the real column's value; the trigger agrees */
 	(void) pgm_online_step(plan, "backfill", PGM_STEP_BACKFILL, false,

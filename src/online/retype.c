@@ -66,7 +66,6 @@
 #include "catalog/pg_depend.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
-#include "catalog/pg_opclass.h"
 #include "catalog/pg_sequence.h"
 #include "catalog/pg_trigger.h"
 #include "commands/comment.h"
@@ -163,6 +162,8 @@ typedef struct Dependents
 	List	   *checks;			/* constraint OIDs, CHECK */
 	List	   *seqs;			/* sequence OIDs */
 } Dependents;
+
+static int	live_columns_after(TupleDesc desc, AttrNumber attnum);
 
 static const char *what = "this ALTER COLUMN ... TYPE";
 
@@ -387,107 +388,6 @@ check_dependents(Relation rel, AttrNumber attnum, const char *colname, Dependent
 						  psprintf("Column \"%s\" has dependents that cannot be carried over to the new column yet: %s.",
 								   colname, refused.data),
 						  "Drop them and create them again after the change, or change the column with a migration.");
-}
-
-/* CREATE INDEX CONCURRENTLY of a copy of an index, with the shadow for the column. */
-static char *
-index_copy_sql(Oid indexoid, const char *copyname, Relation rel,
-			   AttrNumber attnum, const char *shadow)
-{
-	HeapTuple	itup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(indexoid));
-	HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(indexoid));
-	Form_pg_index idx;
-	Form_pg_class irel;
-	StringInfoData sql;
-	Datum		d;
-	bool		isnull;
-	oidvector  *opclasses;
-	int2vector *options;
-	int			i;
-	char	   *amname;
-	char	   *reloptions;
-
-	if (!HeapTupleIsValid(itup) || !HeapTupleIsValid(ctup))
-		elog(ERROR, "cache lookup failed for index %u", indexoid);
-	idx = (Form_pg_index) GETSTRUCT(itup);
-	irel = (Form_pg_class) GETSTRUCT(ctup);
-	d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indclass, &isnull);
-	opclasses = (oidvector *) DatumGetPointer(d);
-	d = SysCacheGetAttr(INDEXRELID, itup, Anum_pg_index_indoption, &isnull);
-	options = (int2vector *) DatumGetPointer(d);
-	amname = get_am_name(irel->relam);
-	reloptions = NULL;
-	d = SysCacheGetAttr(RELOID, ctup, Anum_pg_class_reloptions, &isnull);
-	if (!isnull)
-	{
-		Datum	   *elems;
-		bool	   *nulls;
-		int			n;
-		int			k;
-		StringInfoData buf;
-
-		initStringInfo(&buf);
-		deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
-						  &elems, &nulls, &n);
-		for (k = 0; k < n; k++)
-		{
-			char	   *opt = TextDatumGetCString(elems[k]);
-			char	   *eq = strchr(opt, '=');
-
-			if (eq == NULL)
-				continue;
-			*eq = '\0';
-			appendStringInfo(&buf, "%s%s = %s", buf.len > 0 ? ", " : "",
-							 quote_identifier(opt), quote_literal_cstr(eq + 1));
-		}
-		reloptions = buf.len > 0 ? buf.data : NULL;
-	}
-
-	initStringInfo(&sql);
-	appendStringInfo(&sql, "CREATE %sINDEX CONCURRENTLY %s ON %s USING %s (",
-					 idx->indisunique ? "UNIQUE " : "", quote_identifier(copyname),
-					 pgm_online_relname(RelationGetRelid(rel)), quote_identifier(amname));
-	for (i = 0; i < idx->indnatts; i++)
-	{
-		AttrNumber	col = idx->indkey.values[i];
-		Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), col - 1);
-
-		if (i == idx->indnkeyatts)
-			appendStringInfoString(&sql, ") INCLUDE (");
-		else if (i > 0)
-			appendStringInfoString(&sql, ", ");
-		appendStringInfoString(&sql, quote_identifier(col == attnum ? shadow : NameStr(att->attname)));
-		if (i >= idx->indnkeyatts)
-			continue;
-		/* The changed column gets its new type's default operator class. */
-		if (col != attnum &&
-			opclasses->values[i] != GetDefaultOpClass(att->atttypid, irel->relam))
-		{
-			HeapTuple	otup = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclasses->values[i]));
-
-			if (HeapTupleIsValid(otup))
-			{
-				Form_pg_opclass opc = (Form_pg_opclass) GETSTRUCT(otup);
-
-				appendStringInfo(&sql, " %s",
-								 quote_qualified_identifier(get_namespace_name(opc->opcnamespace),
-															NameStr(opc->opcname)));
-				ReleaseSysCache(otup);
-			}
-		}
-		if (options->values[i] & INDOPTION_DESC)
-			appendStringInfoString(&sql, " DESC");
-		if ((options->values[i] & INDOPTION_NULLS_FIRST) && !(options->values[i] & INDOPTION_DESC))
-			appendStringInfoString(&sql, " NULLS FIRST");
-		if (!(options->values[i] & INDOPTION_NULLS_FIRST) && (options->values[i] & INDOPTION_DESC))
-			appendStringInfoString(&sql, " NULLS LAST");
-	}
-	appendStringInfoChar(&sql, ')');
-	if (reloptions)
-		appendStringInfo(&sql, " WITH (%s)", reloptions);
-	ReleaseSysCache(itup);
-	ReleaseSysCache(ctup);
-	return sql.data;
 }
 
 /* The name of the column's NOT NULL constraint, where it has one (18). */
@@ -819,8 +719,8 @@ key_copy(Oid conoid, int n, Relation rel, AttrNumber attnum, const char *shadow,
 	kc->primary = con->contype == CONSTRAINT_PRIMARY;
 	kc->copy = numbered_name(job_id, "key", n);
 	kc->spare = numbered_name(job_id, "oldkey", n);
-	kc->create_copy = index_copy_sql(con->conindid, kc->copy, rel, attnum, shadow);
-	kc->create_spare = index_copy_sql(con->conindid, kc->spare, rel, attnum, colname);
+	kc->create_copy = pgm_online_index_copy_sql(con->conindid, kc->copy, rel, attnum, shadow, false);
+	kc->create_spare = pgm_online_index_copy_sql(con->conindid, kc->spare, rel, attnum, colname, false);
 	ReleaseSysCache(ctup);
 	return kc;
 }
@@ -943,6 +843,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	char	   *new_notnull = NULL;
 	char	   *old_notnull = NULL;
 	char	   *nsp;
+	int			later;
 
 	plan->operation = "alter_type";
 	plan->relid = relid;
@@ -955,6 +856,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						colname, RelationGetRelationName(rel))));
 	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	later = live_columns_after(RelationGetDescr(rel), attnum);
 
 	/* Only what would rewrite needs this: the classifier's own test. */
 	{
@@ -1085,7 +987,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 		ic->name = get_rel_name(indexoid);
 		ic->copy = our_name(job_id, "idx", base);
 		ic->old = our_name(job_id, "oldidx", base);
-		ic->create = index_copy_sql(indexoid, ic->copy, rel, attnum, shadow);
+		ic->create = pgm_online_index_copy_sql(indexoid, ic->copy, rel, attnum, shadow, false);
 		copies = lappend(copies, ic);
 	}
 	foreach(lc, deps.keys)
@@ -1121,13 +1023,7 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 	if (comment)
 		appendStringInfo(&sql, ";\nCOMMENT ON COLUMN %s.%s IS %s",
 						 relname, quote_identifier(shadow), quote_literal_cstr(comment));
-	step = pgm_online_step(plan, "expand", PGM_STEP_TRANSACTION, true, sql.data);
-	step->exempt = list_make1("drop_column");
-	pgm_online_set_undo(step, PGM_STEP_TRANSACTION, true,
-						psprintf("DROP TRIGGER IF EXISTS %s ON %s;\n"
-								 "ALTER TABLE %s DROP COLUMN IF EXISTS %s",
-								 quote_identifier(trigger), relname,
-								 relname, quote_identifier(shadow)));
+	pgm_online_expand_step(plan, sql.data, relname, trigger, shadow);
 
 	/* backfill: the trigger computes the shadow of every row updated */
 	(void) pgm_online_step(plan, "backfill", PGM_STEP_BACKFILL, false,
@@ -1345,4 +1241,22 @@ pgm_online_plan_retype(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd, int64
 									relname, quote_identifier(oldname)));
 	step->complete_stage = true;
 	step->exempt = list_make1("drop_column");
+
+	/* said at submission (api.c): the change moves the column last */
+	plan->moved_column = colname;
+	plan->moved_old_name = oldname;
+	plan->moved_past = later;
+}
+
+/* How many columns, not dropped, come after attnum. */
+static int
+live_columns_after(TupleDesc desc, AttrNumber attnum)
+{
+	int			n = 0;
+	int			i;
+
+	for (i = attnum; i < desc->natts; i++)
+		if (!TupleDescAttr(desc, i)->attisdropped)
+			n++;
+	return n;
 }

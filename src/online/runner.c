@@ -20,6 +20,9 @@
  * interrupted REINDEX CONCURRENTLY (dropped).  A step of mode 'backfill'
  * submits a batched UPDATE job, records its id in the same transaction and
  * waits for it; the batch runner makes that job crash-safe by itself.
+ * While it waits, the worker lends its share of pg_migrate.max_workers and
+ * max_workers_per_role to that job (jobs/shmem.c), so that any number of
+ * online changes started together all reach the end.
  *
  * Locks.  A blocking step runs under the bounded lock_timeout and is
  * retried after a backoff (pg_migrate.batch_max_retries times) holding
@@ -69,6 +72,7 @@
 #include "jobs/jobs.h"
 #include "jobs/toplevel.h"
 #include "jobs/script.h"
+#include "jobs/worker.h"
 #include "migrate/migrate.h"
 #include "online/online.h"
 
@@ -412,6 +416,14 @@ wait_backfill(OnlineRun *run, Step *st)
 		set_phase(run, psprintf("backfill: %s (job " INT64_FORMAT ")", rows, st->backfill_job));
 		end_tx();
 
+		/*
+		 * While this worker only waits, the backfill may run on its share
+		 * of the worker limits: otherwise online changes started together
+		 * could take every slot and wait for backfills that get none.
+		 * The main loop takes the share back after this step.
+		 */
+		pgm_job_worker_lend_slot(st->backfill_job);
+
 		pgstat_report_activity(STATE_IDLE, NULL);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 BACKFILL_POLL_MS, PG_WAIT_EXTENSION);
@@ -659,15 +671,6 @@ fail_job(OnlineRun *run, const char *message)
 			(errmsg("online change " INT64_FORMAT " failed: %s", run->job_id, message)));
 }
 
-/* Errors after which the step is tried again rather than the job failed. */
-static bool
-retryable(int sqlerrcode)
-{
-	return sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE ||
-		sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
-}
-
 /*
  * The worker's main loop for an online change, entered from the
  * background-migration runner once the submitter's session is set up.
@@ -706,14 +709,10 @@ pgm_online_run(int64 job_id)
 		}
 		PG_CATCH();
 		{
-			MemoryContextSwitchTo(run.cxt);
-			error = CopyErrorData();
-			FlushErrorState();
-			AbortCurrentTransaction();
-			debug_query_string = NULL;
-			clear_exemptions();
+			error = pgm_toplevel_catch(run.cxt);
 		}
 		PG_END_TRY();
+		pgm_job_worker_lend_slot(0);
 		MemoryContextReset(run.stmt_cxt);
 		pgstat_report_activity(STATE_IDLE, NULL);
 
@@ -726,7 +725,7 @@ pgm_online_run(int64 job_id)
 			continue;
 		}
 
-		if (retryable(error->sqlerrcode) && retries < pgm_batch_max_retries)
+		if (pgm_toplevel_retryable(error->sqlerrcode) && retries < pgm_batch_max_retries)
 		{
 			int			ms = pgm_backoff_next(&delay);
 
@@ -742,11 +741,9 @@ pgm_online_run(int64 job_id)
 			pgm_sleep_ms(ms);
 			continue;
 		}
-		fail_job(&run, psprintf("step %d (%s) failed: %s%s%s%s",
-								run.cur_step, run.cur_phase, error->message,
-								error->detail ? " (" : "",
-								error->detail ? error->detail : "",
-								error->detail ? ")" : ""));
+		fail_job(&run, psprintf("step %d (%s) failed: %s",
+								run.cur_step, run.cur_phase,
+								pgm_toplevel_error_text(error)));
 		FreeErrorData(error);
 		break;
 	}

@@ -91,6 +91,7 @@ typedef struct PlanArg
 	MemoryContext cxt;
 	RawStmt    *raw;
 	PgmOnlinePlan plan;
+	bool		renames;		/* a rename is a form too (not for a policy) */
 } PlanArg;
 
 /*
@@ -131,12 +132,17 @@ build_plan_in_subxact(void *arg)
 	 * application has moved on; a policy cannot know when, and completing
 	 * at once would break old code just as the plain statement does.
 	 */
-	if (IsA(a->raw->stmt, RenameStmt))
+	if (IsA(a->raw->stmt, RenameStmt) && !a->renames)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("an online rename keeps the old name until migrate_online_complete() is called, once no code uses it; hand the statement to migrate_online() yourself, then complete the job")));
 	memset(&a->plan, 0, sizeof(a->plan));
+	/* Some plans read the catalog through SPI (a rename's column grants). */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	MemoryContextSwitchTo(a->cxt);
 	pgm_online_build_plan(&a->plan, a->raw->stmt, a->text, 0);
+	SPI_finish();
 }
 
 /*
@@ -146,11 +152,12 @@ build_plan_in_subxact(void *arg)
  * a type change creates; the plan that runs is made again on submission.
  */
 static PgmOnlinePlan *
-plan_statement(const char *text, char **why)
+plan_statement(const char *text, bool renames, char **why)
 {
 	PlanArg    *a = palloc0(sizeof(PlanArg));
 	ErrorData  *edata;
 
+	a->renames = renames;
 	if (substituting > 0)
 	{
 		*why = pstrdup("it is itself a step of an online form.");
@@ -198,9 +205,18 @@ describe_plan(PgmOnlinePlan *plan)
 static char *
 describe(const char *text, char **why)
 {
-	PgmOnlinePlan *plan = plan_statement(text, why);
+	PgmOnlinePlan *plan = plan_statement(text, false, why);
 
 	return plan ? describe_plan(plan) : NULL;
+}
+
+/* pgm_online_accepts_hook: would migrate_online(text) take it? */
+static bool
+accepts(const char *text)
+{
+	char	   *why = NULL;
+
+	return plan_statement(text, true, &why) != NULL;
 }
 
 /* ----------------------------------------------------------------
@@ -495,7 +511,7 @@ substitute(const char *text, ProcessUtilityContext context, const char *rules)
 		return;
 	}
 
-	plan = plan_statement(text, &why);
+	plan = plan_statement(text, false, &why);
 	if (plan == NULL)
 		elog(ERROR, "statement has no online form: %s", why ? why : "");
 
@@ -537,5 +553,6 @@ void
 pgm_online_substitute_init(void)
 {
 	pgm_online_describe_hook = describe;
+	pgm_online_accepts_hook = accepts;
 	pgm_online_substitute_hook = substitute;
 }

@@ -114,7 +114,8 @@ $node->safe_psql('postgres', 'CREATE DATABASE enforced');
 # The hint is for restores: other sessions get the safe alternative alone.
 $ENV{PGAPPNAME} = 'not_a_restore';
 ($ret, $out, $err) = $node->psql('enforced', 'CREATE INDEX t_probe ON t (n)');
-like($err, qr/HINT:  CREATE INDEX CONCURRENTLY/, 'outside a restore the hint is the safe alternative');
+like($err, qr/HINT:  Run it online, as it is: SELECT migrate_online\('CREATE INDEX t_probe ON t \(n\)'\); Otherwise: CREATE INDEX CONCURRENTLY/,
+	'outside a restore the hint is the online call and the safe alternative');
 unlike($err, qr/PGOPTIONS/, 'outside a restore the hint does not mention restores');
 
 # --- The documented way.

@@ -44,30 +44,13 @@ VACUUM ANALYZE $table;
 });
 }
 
-sub phase
-{
-	my ($id) = @_;
-	return $node->safe_psql('postgres', "SELECT phase FROM migrate_jobs WHERE id = $id");
-}
-
-sub kill_workers
-{
-	my @pids = job_worker_pids($node);
-	my $offset = -s $node->logfile;
-	ok(@pids > 0, "a job worker is running ($_[0])");
-	kill 'KILL', $_ for @pids;
-	# The postmaster restarts everything; wait until it is ready again.
-	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
-	$node->poll_query_until('postgres', 'SELECT true') or die;
-}
-
 # The state an uninterrupted change ends in.
 sub check_final
 {
 	my ($table, $id, $rows, $what, $plain) = @_;
 	is(wait_job_state($node, 'postgres', $id, 'done|failed|cancelled', 180), 'done',
 		"$what: the job finishes after the crash");
-	is(phase($id), 'completed', "$what: the change is completed");
+	is(job_phase($node, $id), 'completed', "$what: the change is completed");
 	is($node->safe_psql('postgres', qq{
 SELECT format_type(atttypid, atttypmod) || ' ' || attnotnull FROM pg_attribute
  WHERE attrelid = '$table'::regclass AND attname = 'n'}), $plain ? 'bigint false' : 'bigint true',
@@ -86,17 +69,10 @@ SELECT count(*) FROM pg_attribute WHERE attrelid = '$table'::regclass AND attnam
 }
 
 my $writer;
-sub hold_table
-{
-	my ($table) = @_;
-	$writer = $node->background_psql('postgres', on_error_stop => 0);
-	$writer->query_safe("BEGIN; LOCK TABLE $table IN ROW EXCLUSIVE MODE;");
-}
-sub release_table { $writer->query_safe('COMMIT'); $writer->quit; }
 
 # --- killed in its expand step, then in its cut-over, then in complete -----
 load('a', 100000, 1);
-hold_table('a');
+$writer = hold_table($node, 'a');
 my $id = $node->safe_psql('postgres',
 	"SELECT migrate_online('ALTER TABLE a ALTER COLUMN n TYPE bigint')");
 ok($node->poll_query_until('postgres', "SELECT phase = 'expand' FROM migrate_jobs WHERE id = $id"),
@@ -104,7 +80,7 @@ ok($node->poll_query_until('postgres', "SELECT phase = 'expand' FROM migrate_job
 sleep(1);
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_attribute WHERE attrelid = 'a'::regclass AND attname LIKE 'pgm%'"),
 	'0', 'expand: the step waits for the writer');
-kill_workers('expand');
+kill_job_workers($node, 'expand');
 $writer->quit;
 # The killed server ended the writer too.
 ok($node->poll_query_until('postgres', "SELECT phase LIKE 'backfill%' FROM migrate_jobs WHERE id = $id"),
@@ -114,27 +90,27 @@ ok($node->poll_query_until('postgres', "SELECT phase LIKE 'backfill%' FROM migra
 # cut-over, then killed while the cut-over retries.
 $node->safe_psql('postgres', "SELECT migrate_job_pause($id)");
 is(wait_job_state($node, 'postgres', $id, 'paused'), 'paused', 'backfill: the job pauses');
-hold_table('a');
+$writer = hold_table($node, 'a');
 $node->safe_psql('postgres', "SELECT migrate_job_resume($id)");
 ok($node->poll_query_until('postgres', "SELECT phase = 'cut-over' FROM migrate_jobs WHERE id = $id"),
 	'cut-over: the job reaches its cut-over');
 sleep(1);
 is($node->safe_psql('postgres', "SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'a'::regclass AND attname = 'n'"),
 	'integer', 'cut-over: not done while the writer holds its lock');
-kill_workers('cut-over');
+kill_job_workers($node, 'cut-over');
 $writer->quit;
 is(wait_job_state($node, 'postgres', $id, 'done|failed', 180), 'done',
 	'cut-over: the job resumes and reaches its end');
-is(phase($id), 'awaiting complete', 'cut-over: the change waits for complete');
+is(job_phase($node, $id), 'awaiting complete', 'cut-over: the change waits for complete');
 
-hold_table('a');
+$writer = hold_table($node, 'a');
 $node->safe_psql('postgres', "SELECT migrate_online_complete($id)");
 ok($node->poll_query_until('postgres', "SELECT phase = 'complete' FROM migrate_jobs WHERE id = $id"),
 	'complete: the job reaches its complete step');
 sleep(1);
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_attribute WHERE attrelid = 'a'::regclass AND attname LIKE 'pgm%' AND NOT attisdropped"),
 	'1', 'complete: the drop of the old column waits for the writer');
-kill_workers('complete');
+kill_job_workers($node, 'complete');
 $writer->quit;
 check_final('a', $id, 100000, 'killed in expand, cut-over and complete', 1);
 
@@ -142,11 +118,9 @@ check_final('a', $id, 100000, 'killed in expand, cut-over and complete', 1);
 load('b', 100000);
 $id = $node->safe_psql('postgres',
 	"SELECT migrate_online('ALTER TABLE b ALTER COLUMN n TYPE bigint', complete => true)");
-ok($node->poll_query_until('postgres', qq{
-SELECT j.rows_done > 0 FROM migrate_online_steps s JOIN migrate_jobs j ON j.id = s.backfill_job
- WHERE s.job_id = $id}),
+ok(backfill_started($node, $id),
 	'backfill: batches are committed');
-kill_workers('backfill');
+kill_job_workers($node, 'backfill');
 check_final('b', $id, 100000, 'killed in its backfill');
 
 # --- killed while an index copy is built -----------------------------------
@@ -161,7 +135,7 @@ ok($node->poll_query_until('postgres', q{
 SELECT wait_event_type = 'Lock' FROM pg_stat_activity
  WHERE backend_type = 'pg_migrate job' AND query LIKE 'CREATE INDEX CONCURRENTLY%'}),
 	'index copy: the build waits for the open writer');
-kill_workers('index copy');
+kill_job_workers($node, 'index copy');
 $writer->quit;
 check_final('c', $id, 50000, 'killed in an index copy');
 
@@ -188,11 +162,11 @@ ok($node->poll_query_until('postgres', "SELECT phase = 'foreign key copy' FROM m
 	'foreign key copy: the job waits to add the copy');
 $node->safe_psql('postgres',
 	"BEGIN; LOCK TABLE kc IN ACCESS SHARE MODE; PREPARE TRANSACTION 'pgm_hold_kc'");
-kill_workers('foreign key copy');
+kill_job_workers($node, 'foreign key copy');
 $writer->quit;
 ok($node->poll_query_until('postgres', "SELECT phase = 'cut-over' FROM migrate_jobs WHERE id = $id"),
 	'cut-over: the job resumes and reaches its cut-over');
-kill_workers('cut-over of a primary key');
+kill_job_workers($node, 'cut-over of a primary key');
 ok($node->poll_query_until('postgres', "SELECT phase = 'cut-over' FROM migrate_jobs WHERE id = $id"),
 	'cut-over: the job resumes and waits in its cut-over again');
 is($node->safe_psql('postgres', q{

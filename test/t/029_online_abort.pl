@@ -58,12 +58,6 @@ sub submit
 		"SELECT migrate_online('ALTER TABLE parent ALTER COLUMN id TYPE bigint')");
 }
 
-sub phase
-{
-	my ($id) = @_;
-	return $node->safe_psql('postgres', "SELECT phase FROM migrate_jobs WHERE id = $id");
-}
-
 # Abort, let the holder go, and compare everything with the original.
 sub abort_and_check
 {
@@ -73,7 +67,7 @@ sub abort_and_check
 	$holder->quit if $holder;
 	is(wait_job_state($node, 'postgres', $id, 'cancelled|failed|done', 180), 'cancelled',
 		"$what: the job ends cancelled");
-	is(phase($id), 'aborted', "$what: phase aborted");
+	is(job_phase($node, $id), 'aborted', "$what: phase aborted");
 	is($node->safe_psql('postgres', q{
 SELECT string_agg(concat_ws(' ', side, kind, object, definition), E'\n' ORDER BY kind, object, side) FROM (
   (SELECT 'now' AS side, * FROM migrate_fingerprint() EXCEPT SELECT 'now', * FROM fp_before)
@@ -162,7 +156,7 @@ abort_and_check($id, 'aborted in cut-over', $h);
 load();
 $id = submit();
 is(wait_job_state($node, 'postgres', $id, 'done|failed', 180), 'done', 'after cut-over: the job reaches it');
-is(phase($id), 'awaiting complete', 'after cut-over: the change waits for complete');
+is(job_phase($node, $id), 'awaiting complete', 'after cut-over: the change waits for complete');
 is($node->safe_psql('postgres', q{
 SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'parent'::regclass AND attname = 'id'}),
 	'bigint', 'after cut-over: the column is bigint');

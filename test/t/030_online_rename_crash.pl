@@ -65,45 +65,14 @@ sub data
 		"SELECT md5(string_agg(format('%s', ($cols)), ',' ORDER BY id)) FROM $table");
 }
 
-sub phase
-{
-	my ($id) = @_;
-	return $node->safe_psql('postgres', "SELECT phase FROM migrate_jobs WHERE id = $id");
-}
-
-sub kill_workers
-{
-	my @pids = job_worker_pids($node);
-	my $offset = -s $node->logfile;
-	ok(@pids > 0, "a job worker is running ($_[0])");
-	kill 'KILL', $_ for @pids;
-	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
-	$node->poll_query_until('postgres', 'SELECT true') or die;
-}
-
 my $writer;
-sub hold_table
-{
-	my ($table) = @_;
-	$writer = $node->background_psql('postgres', on_error_stop => 0);
-	$writer->query_safe("BEGIN; LOCK TABLE $table IN ROW EXCLUSIVE MODE;");
-}
-sub release_table { $writer->query_safe('COMMIT'); $writer->quit; }
-
-sub backfill_started
-{
-	my ($id) = @_;
-	return $node->poll_query_until('postgres', qq{
-SELECT j.rows_done > 0 FROM migrate_online_steps s JOIN migrate_jobs j ON j.id = s.backfill_job
- WHERE s.job_id = $id});
-}
 
 sub abort_and_compare
 {
 	my ($id, $table, $before, $data, $what) = @_;
 	is(wait_job_state($node, 'postgres', $id, 'cancelled|failed', 180), 'cancelled',
 		"$what: the abort ends the job");
-	is(phase($id), 'aborted', "$what: the change is aborted");
+	is(job_phase($node, $id), 'aborted', "$what: the change is aborted");
 	is(schema(), $before, "$what: the schema is the one before the job");
 	is(data($table, 'id, score, pad'), $data, "$what: the data is the one before the job");
 	is($node->safe_psql('postgres', qq{
@@ -118,12 +87,12 @@ my $rename = "ALTER TABLE %s RENAME COLUMN score TO points";
 load('ra', 50000);
 my $before = schema();
 my $data = data('ra', 'id, score, pad');
-hold_table('ra');
+$writer = hold_table($node, 'ra');
 my $id = $node->safe_psql('postgres', "SELECT migrate_online('" . sprintf($rename, 'ra') . "')");
 ok($node->poll_query_until('postgres', "SELECT phase = 'expand' FROM migrate_jobs WHERE id = $id"),
 	'abort in expand: the job waits in its expand step');
 $node->safe_psql('postgres', "SELECT migrate_online_abort($id)");
-release_table();
+release_table($writer);
 abort_and_compare($id, 'ra', $before, $data, 'abort in expand');
 
 # backfill
@@ -131,7 +100,7 @@ load('rb', 100000);
 $before = schema();
 $data = data('rb', 'id, score, pad');
 $id = $node->safe_psql('postgres', "SELECT migrate_online('" . sprintf($rename, 'rb') . "')");
-ok(backfill_started($id), 'abort in backfill: batches are committed');
+ok(backfill_started($node, $id), 'abort in backfill: batches are committed');
 $node->safe_psql('postgres', "UPDATE rb SET score = score WHERE id = 1");
 $node->safe_psql('postgres', "SELECT migrate_online_abort($id)");
 abort_and_compare($id, 'rb', $before, $data, 'abort in backfill');
@@ -158,7 +127,7 @@ $before = schema();
 $data = data('rd', 'id, score, pad');
 $id = $node->safe_psql('postgres', "SELECT migrate_online('" . sprintf($rename, 'rd') . "')");
 is(wait_job_state($node, 'postgres', $id, 'done|failed', 180), 'done', 'abort after cut-over: the job reaches its cut-over');
-is(phase($id), 'awaiting complete', 'abort after cut-over: the change waits for complete');
+is(job_phase($node, $id), 'awaiting complete', 'abort after cut-over: the change waits for complete');
 $node->safe_psql('postgres', q{
 UPDATE rd SET score = score + 1 WHERE id = 1;
 UPDATE rd SET points = points - 1 WHERE id = 1;
@@ -173,7 +142,7 @@ sub check_renamed
 	my ($table, $id, $rows, $what, $plain) = @_;
 	is(wait_job_state($node, 'postgres', $id, 'done|failed|cancelled', 180), 'done',
 		"$what: the job finishes after the crash");
-	is(phase($id), 'completed', "$what: the change is completed");
+	is(job_phase($node, $id), 'completed', "$what: the change is completed");
 	is($node->safe_psql('postgres', qq{
 SELECT string_agg(attnum || ':' || attname || ':' || attnotnull, ',' ORDER BY attnum) FROM pg_attribute
  WHERE attrelid = '$table'::regclass AND attnum > 0 AND NOT attisdropped}),
@@ -194,54 +163,54 @@ SELECT count(*) FROM pg_attribute WHERE attrelid = '$table'::regclass AND attnam
 }
 
 load('k', 50000, 1);
-hold_table('k');
+$writer = hold_table($node, 'k');
 $id = $node->safe_psql('postgres', "SELECT migrate_online('" . sprintf($rename, 'k') . "')");
 ok($node->poll_query_until('postgres', "SELECT phase = 'expand' FROM migrate_jobs WHERE id = $id"),
 	'kill in expand: the job reaches its expand step');
-kill_workers('expand');
+kill_job_workers($node, 'expand');
 $writer->quit;
 ok($node->poll_query_until('postgres', "SELECT phase LIKE 'backfill%' FROM migrate_jobs WHERE id = $id"),
 	'kill in expand: the job resumes and reaches its backfill');
 $node->safe_psql('postgres', "SELECT migrate_job_pause($id)");
 is(wait_job_state($node, 'postgres', $id, 'paused'), 'paused', 'backfill: the job pauses');
-hold_table('k');
+$writer = hold_table($node, 'k');
 $node->safe_psql('postgres', "SELECT migrate_job_resume($id)");
 ok($node->poll_query_until('postgres', "SELECT phase = 'cut-over' FROM migrate_jobs WHERE id = $id"),
 	'kill in cut-over: the job reaches its cut-over');
 sleep(1);
 is($node->safe_psql('postgres', "SELECT count(*) FROM pg_attribute WHERE attrelid = 'k'::regclass AND attname = 'points'"),
 	'0', 'kill in cut-over: not done while the writer holds its lock');
-kill_workers('cut-over');
+kill_job_workers($node, 'cut-over');
 $writer->quit;
 is(wait_job_state($node, 'postgres', $id, 'done|failed', 180), 'done',
 	'kill in cut-over: the job resumes and reaches its end');
-is(phase($id), 'awaiting complete', 'kill in cut-over: the change waits for complete');
+is(job_phase($node, $id), 'awaiting complete', 'kill in cut-over: the change waits for complete');
 is($node->safe_psql('postgres', "SELECT count(*) FROM k WHERE score IS DISTINCT FROM points"), '0',
 	'kill in cut-over: both names read the same values');
-hold_table('k');
+$writer = hold_table($node, 'k');
 $node->safe_psql('postgres', "SELECT migrate_online_complete($id)");
 ok($node->poll_query_until('postgres', "SELECT phase = 'complete' FROM migrate_jobs WHERE id = $id"),
 	'kill in complete: the job reaches its complete step');
 sleep(1);
-kill_workers('complete');
+kill_job_workers($node, 'complete');
 $writer->quit;
 check_renamed('k', $id, 50000, 'killed in expand, cut-over and complete', 1);
 
 load('kb', 100000);
 $id = $node->safe_psql('postgres',
 	"SELECT migrate_online('" . sprintf($rename, 'kb') . "', complete => true)");
-ok(backfill_started($id), 'kill in backfill: batches are committed');
-kill_workers('backfill');
+ok(backfill_started($node, $id), 'kill in backfill: batches are committed');
+kill_job_workers($node, 'backfill');
 check_renamed('kb', $id, 100000, 'killed in its backfill');
 
 # --- RENAME TO killed in its cut-over, then aborted; then completed --------
 load('t1', 1000);
 $before = schema();
-hold_table('t1');
+$writer = hold_table($node, 't1');
 $id = $node->safe_psql('postgres', "SELECT migrate_online('ALTER TABLE t1 RENAME TO t2')");
 ok($node->poll_query_until('postgres', "SELECT phase = 'cut-over' FROM migrate_jobs WHERE id = $id"),
 	'rename table: the job waits in its cut-over');
-kill_workers('rename table cut-over');
+kill_job_workers($node, 'rename table cut-over');
 $writer->quit;
 is(wait_job_state($node, 'postgres', $id, 'done|failed', 180), 'done', 'rename table: the job resumes and reaches its end');
 is($node->safe_psql('postgres', "SELECT string_agg(relname || ':' || relkind::text, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('t1', 't2')"),
@@ -262,17 +231,17 @@ $data = data('ac', 'id, score, pad');
 my $relfilenode = $node->safe_psql('postgres', "SELECT pg_relation_filenode('ac')");
 $id = $node->safe_psql('postgres',
 	"SELECT migrate_online('ALTER TABLE ac ADD COLUMN seen timestamptz NOT NULL DEFAULT clock_timestamp()')");
-ok(backfill_started($id), 'add column, abort in backfill: batches are committed');
+ok(backfill_started($node, $id), 'add column, abort in backfill: batches are committed');
 $node->safe_psql('postgres', "SELECT migrate_online_abort($id)");
 abort_and_compare($id, 'ac', $before, $data, 'add column, abort in backfill');
 
 $id = $node->safe_psql('postgres',
 	"SELECT migrate_online('ALTER TABLE ac ADD COLUMN seen timestamptz NOT NULL DEFAULT clock_timestamp()')");
-ok(backfill_started($id), 'add column, kill in backfill: batches are committed');
-kill_workers('add column backfill');
+ok(backfill_started($node, $id), 'add column, kill in backfill: batches are committed');
+kill_job_workers($node, 'add column backfill');
 is(wait_job_state($node, 'postgres', $id, 'done|failed|cancelled', 180), 'done',
 	'add column, kill in backfill: the job finishes after the crash');
-is(phase($id), 'completed', 'add column: the change is completed');
+is(job_phase($node, $id), 'completed', 'add column: the change is completed');
 is($node->safe_psql('postgres', "SELECT count(*) FILTER (WHERE seen IS NULL) || ' ' || count(*) FROM ac"),
 	'0 100000', 'add column: every row has a value');
 is($node->safe_psql('postgres', "SELECT attnotnull FROM pg_attribute WHERE attrelid = 'ac'::regclass AND attname = 'seen'"),

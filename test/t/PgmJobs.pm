@@ -9,7 +9,8 @@ use Test::More;
 use Time::HiRes qw(usleep time);
 
 use Exporter 'import';
-our @EXPORT = qw(pgm_node wait_job_state job_worker_pids wait_rows_done kill_and_wait_restart);
+our @EXPORT = qw(pgm_node wait_job_state job_worker_pids wait_rows_done kill_and_wait_restart
+  job_phase kill_job_workers hold_table release_table backfill_started);
 
 # A started cluster with pg_migrate preloaded and quick job settings.
 sub pgm_node
@@ -82,6 +83,55 @@ sub job_worker_pids
 	my $out = $node->safe_psql('postgres',
 		"SELECT pid FROM pg_stat_activity WHERE backend_type = 'pg_migrate job' ORDER BY pid");
 	return grep { $_ ne '' } split /\n/, $out;
+}
+
+# The phase migrate_jobs shows for a job.
+sub job_phase
+{
+	my ($node, $id) = @_;
+	return $node->safe_psql('postgres', "SELECT phase FROM migrate_jobs WHERE id = $id");
+}
+
+# kill -9 every job worker (one test: there is one, $what says where), and
+# wait until the postmaster has restarted everything and takes queries.
+sub kill_job_workers
+{
+	my ($node, $what) = @_;
+	my @pids = job_worker_pids($node);
+	my $offset = -s $node->logfile;
+	ok(@pids > 0, "a job worker is running ($what)");
+	kill 'KILL', $_ for @pids;
+	$node->wait_for_log(qr/database system is ready to accept connections/, $offset);
+	$node->poll_query_until('postgres', 'SELECT true') or die;
+	return;
+}
+
+# A session holding ROW EXCLUSIVE on the table, as a writer in the middle
+# of its transaction: a step that needs a stronger lock waits, gives way
+# after the lock timeout and retries until release_table.
+sub hold_table
+{
+	my ($node, $table) = @_;
+	my $writer = $node->background_psql('postgres', on_error_stop => 0);
+	$writer->query_safe("BEGIN; LOCK TABLE $table IN ROW EXCLUSIVE MODE;");
+	return $writer;
+}
+
+sub release_table
+{
+	my ($writer) = @_;
+	$writer->query_safe('COMMIT');
+	$writer->quit;
+	return;
+}
+
+# Wait until the backfill of an online change has committed a batch.
+sub backfill_started
+{
+	my ($node, $id) = @_;
+	return $node->poll_query_until('postgres', qq{
+SELECT j.rows_done > 0 FROM migrate_online_steps s JOIN migrate_jobs j ON j.id = s.backfill_job
+ WHERE s.job_id = $id});
 }
 
 1;
