@@ -136,8 +136,8 @@ cat >"$PGM_WORK/ddl.sql" <<'SQL'
 CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
 DROP TABLE bench_ddl_:client_id;
 SQL
-# The same in one transaction: the DROP's lock figures are completed at
-# commit, by an UPDATE of its own history row (src/ddl/lockstats.c).
+# The same in one transaction (the table is the transaction's own: nobody
+# can queue behind its locks, and its rows are written at once).
 cat >"$PGM_WORK/ddl_tx.sql" <<'SQL'
 BEGIN;
 CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
@@ -171,8 +171,9 @@ if [ -n "$lock_only" ]; then
 	echo "autovacuum = off" >>"$data/postgresql.conf"
 	set_preload pg_migrate
 	# A third loop changes a table that existed before its transaction:
-	# two statements under AccessExclusiveLock whose hold is completed at
-	# commit, by an UPDATE of each one's history row.
+	# two statements under AccessExclusiveLock whose hold ends at commit,
+	# so that their history rows are written at commit (src/ddl/history.c,
+	# "Rows written at commit").
 	cat >"$PGM_WORK/ddl_alter.sql" <<'SQL'
 BEGIN;
 ALTER TABLE bench_ddl_keep ALTER COLUMN v SET DEFAULT 'x';

@@ -16,7 +16,9 @@
  *
  * The row is inserted in the transaction (or subtransaction) the statement
  * ran in, so a statement that is rolled back, or whose savepoint is, leaves
- * no row: the history holds only what committed.  The insert runs as the
+ * no row: the history holds only what committed.  The row of a statement
+ * whose lock figures are known only at commit is inserted then (see "Rows
+ * written at commit").  The insert runs as the
  * owner of the history table with a fully qualified, parameterised query,
  * so neither the caller's privileges nor its search_path play any part;
  * it, and the event triggers' catalog reads, run out of sight of other

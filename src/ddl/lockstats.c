@@ -43,27 +43,16 @@
 #include "postgres.h"
 
 #include "access/xact.h"
-#include "catalog/pg_type.h"
-#include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
-#include "utils/array.h"
-#include "utils/builtins.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
 #include "utils/timeout.h"
 #include "utils/wait_event.h"
 
-#include "core/catalog.h"
 #include "core/guc.h"
-#include "core/own_sql.h"
-#include "core/spi.h"
 #include "ddl/lockstats.h"
-
-#define HISTORY_TABLE	"migrate_ddl_history"
 
 /* Microseconds this backend was seen waiting in a lock queue, in total. */
 static volatile int64 waited_us = 0;
