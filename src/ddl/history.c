@@ -1458,12 +1458,16 @@ history_looks_writable(Oid relid)
  * whose history table was damaged gets a warning instead of an error
  * (history_unwritable), in a subtransaction, so that the DDL that would
  * repair it can run; transient errors (cancels, deadlocks) are always
- * raised.  preset_id and draw_only are insert_row()'s; a draw that fails
- * for a superuser returns -1.
+ * raised.
+ *
+ * n rows at once (the rows written at commit), under one switch to the
+ * owner; preset_ids (or NULL) and draw_only are insert_row()'s, and with
+ * draw_only the ids drawn go to preset_ids.  Returns the last id; a
+ * failure that a superuser goes past returns -1.
  */
 static int64
-write_row(Oid relid, Datum *values, const char *nulls, int64 preset_id,
-		  bool draw_only)
+write_rows(Oid relid, int n, Datum **values, char **nulls, int64 *preset_ids,
+		   bool draw_only)
 {
 	volatile int64 id = 0;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -1471,6 +1475,7 @@ write_row(Oid relid, Datum *values, const char *nulls, int64 preset_id,
 	bool		recover = may_bypass_history() && !history_looks_writable(relid);
 	ErrorData  *edata = NULL;
 	PgmSavedUser saved;
+	int			i;
 
 	pgm_save_user(&saved);
 	if (recover)
@@ -1483,7 +1488,14 @@ write_row(Oid relid, Datum *values, const char *nulls, int64 preset_id,
 		pgm_act_as(pgm_relation_owner(relid), &saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		id = insert_row_unseen(relid, values, nulls, preset_id, draw_only);
+		for (i = 0; i < n; i++)
+		{
+			id = insert_row_unseen(relid, values ? values[i] : NULL,
+								   nulls ? nulls[i] : NULL,
+								   preset_ids ? preset_ids[i] : 0, draw_only);
+			if (draw_only && preset_ids)
+				preset_ids[i] = id;
+		}
 		SPI_finish();
 		pgm_restore_user(&saved);
 		if (recover)
@@ -1514,9 +1526,18 @@ write_row(Oid relid, Datum *values, const char *nulls, int64 preset_id,
 	if (edata != NULL)
 	{
 		history_unwritable(psprintf("Inserting the row failed: %s.", edata->message));
-		return draw_only ? -1 : 0;
+		return -1;
 	}
 	return id;
+}
+
+/* One row, its id drawn now (0: not written). */
+static int64
+write_row(Oid relid, Datum *values, char *nulls)
+{
+	int64		id = write_rows(relid, 1, &values, &nulls, NULL, false);
+
+	return Max(id, 0);
 }
 
 /* The lock figures of a statement that has just run (see lockstats.c). */
@@ -1585,8 +1606,10 @@ measure_locks(HistoryFrame *frame, StatementLock *lock, TimestampTz now,
  * TopTransactionContext, and inserted at pre-commit (or PREPARE
  * TRANSACTION, before the locks pass to the prepared transaction) with
  * those figures: the transaction inserts one row per statement, as it
- * does with measuring off, and never changes one.  The id is drawn when
- * the statement runs, so ids keep the order of the statements.
+ * does with measuring off, and never changes one.  The rows of the
+ * statements after it in the transaction are kept too, so that ids, drawn
+ * at commit, keep the order of the statements; all are inserted under one
+ * switch to the history's owner.
  *
  * A subtransaction that rolls back takes its rows with it; one that
  * commits hands them to its parent.  An aborted transaction writes
@@ -1597,7 +1620,8 @@ measure_locks(HistoryFrame *frame, StatementLock *lock, TimestampTz now,
  */
 typedef struct DeferredRow
 {
-	int64		id;				/* drawn when the statement ran; 0: none */
+	int64		id;				/* 0: drawn at commit (see deferred_creation) */
+	bool		measured;		/* its lock figures are completed at commit */
 	Datum		values[INSERT_NARGS - 1];
 	char		nulls[INSERT_NARGS - 1];
 	Oid			lock_relid;
@@ -1641,7 +1665,7 @@ copy_arg(int i, Datum value)
 }
 
 static void
-defer_row(int64 id, Datum *values, const char *nulls, Oid lock_relid,
+defer_row(bool measured, Datum *values, const char *nulls, Oid lock_relid,
 		  const char *relname, LOCKMODE mode, LockFigures *figures,
 		  int retries, const char *statement)
 {
@@ -1649,7 +1673,7 @@ defer_row(int64 id, Datum *values, const char *nulls, Oid lock_relid,
 	DeferredRow *r = palloc0(sizeof(DeferredRow));
 	int			i;
 
-	r->id = id;
+	r->measured = measured;
 	for (i = 0; i < INSERT_NARGS - 1; i++)
 	{
 		r->nulls[i] = nulls[i];
@@ -1681,33 +1705,42 @@ write_deferred_rows(void)
 	List	   *rows = deferred;
 	Oid			relid = pgm_relation(HISTORY_TABLE);
 	TimestampTz now = GetCurrentTimestamp();
-	bool		pushed = false;
+	int			n = list_length(rows);
+	Datum	  **values = palloc(sizeof(Datum *) * n);
+	char	  **nulls = palloc(sizeof(char *) * n);
+	int64	   *ids = palloc(sizeof(int64) * n);
+	int			i = 0;
 	ListCell   *lc;
 
 	deferred = NIL;
 	foreach(lc, rows)
 	{
 		DeferredRow *r = lfirst(lc);
-		int64		held_us = Max(now - r->granted, 0);
-		int			peak = Max(r->peak, pgm_lockstats_waiters(r->lock_relid, r->mode));
 
-		r->values[ARG_LOCK_HELD] = IntervalPGetDatum(us_interval(held_us));
-		r->nulls[ARG_LOCK_HELD] = ' ';
-		r->values[ARG_PEAK] = Int32GetDatum(peak);
-		r->nulls[ARG_PEAK] = ' ';
-		if (OidIsValid(relid) && !restoring)
+		if (r->measured)
 		{
-			/* Portals are closed by now: the insert brings its snapshot. */
-			if (!pushed)
-				PushActiveSnapshot(GetTransactionSnapshot());
-			pushed = true;
-			(void) write_row(relid, r->values, r->nulls, r->id, false);
+			int64		held_us = Max(now - r->granted, 0);
+			int			peak = Max(r->peak, pgm_lockstats_waiters(r->lock_relid, r->mode));
+
+			r->values[ARG_LOCK_HELD] = IntervalPGetDatum(us_interval(held_us));
+			r->nulls[ARG_LOCK_HELD] = ' ';
+			r->values[ARG_PEAK] = Int32GetDatum(peak);
+			r->nulls[ARG_PEAK] = ' ';
+			pgm_lockstats_hold_report(r->relname, r->mode, r->wait_us, r->retries,
+									  held_us, peak, r->statement, true);
 		}
-		pgm_lockstats_hold_report(r->relname, r->mode, r->wait_us, r->retries,
-								  held_us, peak, r->statement, true);
+		values[i] = r->values;
+		nulls[i] = r->nulls;
+		ids[i] = r->id;
+		i++;
 	}
-	if (pushed)
+	if (OidIsValid(relid) && !restoring)
+	{
+		/* Portals are closed by now: the insert brings its snapshot. */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		(void) write_rows(relid, n, values, nulls, ids, false);
 		PopActiveSnapshot();
+	}
 }
 
 static void
@@ -1730,9 +1763,10 @@ history_xact_callback(XactEvent event, void *arg)
 				{
 					DeferredRow *r = lfirst(lc);
 
-					pgm_lockstats_hold_report(r->relname, r->mode, r->wait_us,
-											  r->retries, Max(now - r->granted, 0),
-											  r->peak, r->statement, false);
+					if (r->measured)
+						pgm_lockstats_hold_report(r->relname, r->mode, r->wait_us,
+												  r->retries, Max(now - r->granted, 0),
+												  r->peak, r->statement, false);
 				}
 				deferred = NIL;
 				break;
@@ -1784,13 +1818,17 @@ pgm_history_init(void)
 /*
  * The newest row kept for the commit that pgm_history_recent_creation
  * would have found in the table: same role, tag and object, in the window.
+ * Its id, which the caller reports, is drawn now, and so are those of the
+ * rows kept before it, in their order (the rows after it draw theirs at
+ * commit, later).
  */
 static int64
-deferred_creation(AttrNumber attnum, const char *role, TimestampTz since,
-				  Datum pattern, TimestampTz *at)
+deferred_creation(Oid histid, AttrNumber attnum, const char *role,
+				  TimestampTz since, Datum pattern, TimestampTz *at)
 {
 	ListCell   *lc;
-	int64		found = 0;
+	int			match = -1;
+	int			i = 0;
 
 	foreach(lc, deferred)
 	{
@@ -1798,6 +1836,7 @@ deferred_creation(AttrNumber attnum, const char *role, TimestampTz since,
 		char	   *tag;
 		Datum		objects;
 
+		i++;
 		if (r->nulls[0] == 'n' || DatumGetTimestampTz(r->values[0]) < since ||
 			r->nulls[2] == 'n' || strcmp(NameStr(*DatumGetName(r->values[2])), role) != 0 ||
 			r->nulls[4] == 'n' || r->nulls[6] == 'n')
@@ -1808,10 +1847,23 @@ deferred_creation(AttrNumber attnum, const char *role, TimestampTz since,
 		objects = DirectFunctionCall1(jsonb_in, CStringGetDatum(TextDatumGetCString(r->values[6])));
 		if (!DatumGetBool(DirectFunctionCall2(jsonb_contains, objects, pattern)))
 			continue;
-		found = r->id;
+		match = i - 1;
 		*at = DatumGetTimestampTz(r->values[0]);
 	}
-	return found;
+	if (match < 0)
+		return 0;
+
+	i = 0;
+	foreach(lc, deferred)
+	{
+		DeferredRow *r = lfirst(lc);
+
+		if (r->id == 0 && write_rows(histid, 1, NULL, NULL, &r->id, true) < 0)
+			return 0;
+		if (i++ == match)
+			return Max(r->id, 0);
+	}
+	return 0;
 }
 
 /*
@@ -1828,7 +1880,7 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	StatementLock lock;
 	LockFigures figures = {0, 0, -1, -1};
 	const char *relname;
-	int64		id;
+	bool		pending;
 	ListCell   *lc;
 	bool		all_temp;
 	Interval   *duration;
@@ -1950,27 +2002,23 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	/*
 	 * A statement whose transaction goes on holds a lock that blocks others
 	 * until the transaction ends: its row is written at commit, with the
-	 * hold and the peak known then (see "Rows written at commit").  Its id
-	 * is drawn now, in the order of the statements.  One whose transaction
+	 * hold and the peak known then, and so are the rows of the statements
+	 * after it in the transaction, so that ids keep the order of the
+	 * statements (see "Rows written at commit").  One whose transaction
 	 * has ended is complete now, and is logged now if it held its lock too
 	 * long.
 	 */
-	if (frame->measuring && lock.blocks_others && figures.held_us < 0)
-	{
-		id = write_row(relid, values, nulls, 0, true);
-		if (id >= 0)
-			defer_row(id, values, nulls, lock.relid, relname, lock.mode,
-					  &figures, frame->retries, frame->statement);
-	}
+	pending = frame->measuring && lock.blocks_others && figures.held_us < 0;
+	if (pending || deferred != NIL)
+		defer_row(pending, values, nulls, lock.relid, relname, lock.mode,
+				  &figures, frame->retries, frame->statement);
 	else
-	{
-		(void) write_row(relid, values, nulls, 0, false);
-		if (frame->measuring && lock.blocks_others)
-			pgm_lockstats_hold_report(relname, lock.mode, figures.wait_us,
-									  frame->retries, figures.held_us,
-									  Max(figures.peak, 0), frame->statement,
-									  true);
-	}
+		(void) write_row(relid, values, nulls);
+	if (!pending && frame->measuring && lock.blocks_others)
+		pgm_lockstats_hold_report(relname, lock.mode, figures.wait_us,
+								  frame->retries, figures.held_us,
+								  Max(figures.peak, 0), frame->statement,
+								  true);
 
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -2183,9 +2231,9 @@ pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
 	if (deferred != NIL)
 	{
 		TimestampTz kept_at = 0;
-		int64		kept = deferred_creation(attnum, role, since, pattern, &kept_at);
+		int64		kept = deferred_creation(histid, attnum, role, since, pattern, &kept_at);
 
-		if (kept > found)
+		if (kept > 0)
 		{
 			found = kept;
 			*at = kept_at;
