@@ -189,23 +189,26 @@ SQL
 	psql -Xq -c "CREATE TABLE bench_ddl_keep_a (id int, v text); CREATE TABLE bench_ddl_keep_b (id int, v text)" postgres
 	# cpu_watch APPNAME FILE: the CPU time (ns, /proc/PID/schedstat) of the
 	# backend of the pgbench client named APPNAME, read every 20 ms until
-	# it exits; the last reading goes to FILE.  Throughput swings with
-	# whatever else runs on a shared machine; the CPU time a backend spends
-	# per statement hardly does, so it measures the cost more closely.
+	# it exits; the first and the last reading go to FILE.  Throughput
+	# swings with whatever else runs on a shared machine; the CPU time a
+	# backend spends per statement hardly does, so it measures the cost
+	# more closely.  A backend found late (first reading over 50 ms of
+	# CPU) or not at all makes the round's CPU figure void.
 	cpu_watch() {
-		local pid="" ns="" last=0 i
+		local pid="" ns="" first="" last=0 i
 		for i in $(seq 1 100); do
 			pid=$(psql -XAtq -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'" postgres)
 			[ -n "$pid" ] && break
-			sleep 0.02
+			sleep 0.01
 		done
 		if [ -n "$pid" ]; then
 			while read -r ns _ 2>/dev/null <"/proc/$pid/schedstat"; do
+				[ -n "$first" ] || first=$ns
 				last=$ns
 				sleep 0.02
 			done
 		fi
-		echo "$last" >"$2"
+		echo "${first:-0} $last" >"$2"
 	}
 	# side_by_side V MODE_A MODE_B: sets rate_a and rate_b (statements/s),
 	# stmts_a and stmts_b (statements run), cpu_a and cpu_b (backend CPU ns)
@@ -226,8 +229,9 @@ SQL
 		rate_b=$(bench_tps <"$PGM_WORK/b.out" | awk '{printf "%.1f", 2 * $1}')
 		stmts_a=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$PGM_WORK/a.out" | awk '{print 2 * $1}')
 		stmts_b=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$PGM_WORK/b.out" | awk '{print 2 * $1}')
-		cpu_a=$(cat "$PGM_WORK/a.cpu")
-		cpu_b=$(cat "$PGM_WORK/b.cpu")
+		# 0 when the watcher came late or found nothing
+		cpu_a=$(awk '{print ($1 > 50000000 || $2 == 0) ? 0 : $2}' "$PGM_WORK/a.cpu")
+		cpu_b=$(awk '{print ($1 > 50000000 || $2 == 0) ? 0 : $2}' "$PGM_WORK/b.cpu")
 	}
 	declare -a pair_ddl pair_ddl_tx pair_ddl_alter cpair_ddl cpair_ddl_tx cpair_ddl_alter
 	declare -a cpu_on_ddl cpu_off_ddl cpu_on_ddl_tx cpu_off_ddl_tx cpu_on_ddl_alter cpu_off_ddl_alter
@@ -248,9 +252,13 @@ SQL
 				-v sa="$son1" -v sb="$son2" -v sc="$soff1" -v sd="$soff2" 'BEGIN {
 					on = (a + b) / 1000 / (sa + sb); off = (c + d) / 1000 / (sc + sd);
 					printf "%.1f %.1f %.4f\n", on, off, (on > 0 ? off / on : 0) }')
-			eval "cpu_on_${v}+=(\"\$uon\")"
-			eval "cpu_off_${v}+=(\"\$uoff\")"
-			eval "cpair_${v}+=(\"\$cratio\")"
+			if [ "$con1" = 0 ] || [ "$con2" = 0 ] || [ "$coff1" = 0 ] || [ "$coff2" = 0 ]; then
+				uon=void uoff=void cratio=void
+			else
+				eval "cpu_on_${v}+=(\"\$uon\")"
+				eval "cpu_off_${v}+=(\"\$uoff\")"
+				eval "cpair_${v}+=(\"\$cratio\")"
+			fi
 			bench_progress "round $r  $v: on $on1 + $on2, off $off1 + $off2 stmts/s: on/off $ratio; CPU per statement on $uon us, off $uoff us: off/on $cratio; load $(cut -d' ' -f1 /proc/loadavg)"
 		done
 	done

@@ -1162,8 +1162,8 @@ history_has_lock_columns(Oid relid)
  *
  * preset_id is an id drawn earlier for this row (0: draw it now); with
  * draw_only, the id is drawn and returned and nothing is inserted (0: the
- * column's default will supply it).  A row written at commit takes the id
- * drawn when its statement ran, so ids keep the order of the statements.
+ * column's default will supply it).  A row kept for the commit whose id
+ * had to be drawn earlier (see deferred_creation) takes that id.
  */
 static int64
 insert_row(Oid relid, Datum *values, const char *nulls, int64 preset_id,
