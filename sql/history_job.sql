@@ -45,6 +45,22 @@ SELECT command_tag, statement, job_id = :job AS under_job, migration_version
   FROM migrate_ddl_history
  WHERE migration_version = '20260101_index' ORDER BY id;
 
+-- The policy action online in a migration: what waits for the commit
+-- runs as a job, recorded under the job and the migration's version.
+SET pg_migrate.online_by_default = on;
+SET client_min_messages = warning;
+SELECT migrate_apply('20260103_check',
+       'ALTER TABLE t ADD CONSTRAINT v_small CHECK (v < 100);',
+       'ALTER TABLE t DROP CONSTRAINT v_small;');
+RESET client_min_messages;
+RESET pg_migrate.online_by_default;
+SELECT max(id) AS job FROM migrate_jobs WHERE kind = 'online' \gset
+CALL migrate_job_wait(:job, '60s');
+SELECT state, last_error FROM migrate_jobs WHERE id = :job;
+SELECT command_tag, statement, job_id = :job AS under_job, migration_version
+  FROM migrate_ddl_history
+ WHERE migration_version = '20260103_check' ORDER BY id;
+
 -- A migration run by a worker (migrate_apply_async): each statement under
 -- the job and the version.
 SELECT migrate_apply_async('20260102_async',
