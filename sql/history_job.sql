@@ -99,3 +99,7 @@ ALTER TABLE t ALTER COLUMN v SET DEFAULT 8;
 ROLLBACK;
 SELECT count(*) FROM migrate_ddl_history
  WHERE statement = 'ALTER TABLE t ALTER COLUMN v SET DEFAULT 8';
+
+SET pg_migrate.enforce = off;
+DROP EXTENSION pg_migrate;
+DROP TABLE t, t_new, m_log, parent;
