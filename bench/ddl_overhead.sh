@@ -136,8 +136,8 @@ cat >"$PGM_WORK/ddl.sql" <<'SQL'
 CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
 DROP TABLE bench_ddl_:client_id;
 SQL
-# The same in one transaction: the DROP's lock figures are completed at
-# commit, by an UPDATE of its own history row (src/ddl/lockstats.c).
+# The same in one transaction (the table is the transaction's own: nobody
+# can queue behind its locks, and its rows are written at once).
 cat >"$PGM_WORK/ddl_tx.sql" <<'SQL'
 BEGIN;
 CREATE TABLE bench_ddl_:client_id (id int PRIMARY KEY, v text);
@@ -171,8 +171,9 @@ if [ -n "$lock_only" ]; then
 	echo "autovacuum = off" >>"$data/postgresql.conf"
 	set_preload pg_migrate
 	# A third loop changes a table that existed before its transaction:
-	# two statements under AccessExclusiveLock whose hold is completed at
-	# commit, by an UPDATE of each one's history row.
+	# two statements under AccessExclusiveLock whose hold ends at commit,
+	# so that their history rows are written at commit (src/ddl/history.c,
+	# "Rows written at commit").
 	cat >"$PGM_WORK/ddl_alter.sql" <<'SQL'
 BEGIN;
 ALTER TABLE bench_ddl_keep ALTER COLUMN v SET DEFAULT 'x';
@@ -186,31 +187,79 @@ SQL
 		done
 	done
 	psql -Xq -c "CREATE TABLE bench_ddl_keep_a (id int, v text); CREATE TABLE bench_ddl_keep_b (id int, v text)" postgres
-	# side_by_side V MODE_A MODE_B: sets rate_a and rate_b (statements/s)
+	# cpu_watch APPNAME FILE: the CPU time (ns, /proc/PID/schedstat) of the
+	# backend of the pgbench client named APPNAME, read every 20 ms until
+	# it exits; the first and the last reading go to FILE.  Throughput
+	# swings with whatever else runs on a shared machine; the CPU time a
+	# backend spends per statement hardly does, so it measures the cost
+	# more closely.  A backend found late (first reading over 50 ms of
+	# CPU) or not at all makes the round's CPU figure void.
+	cpu_watch() {
+		local pid="" ns="" first="" last=0 i
+		for i in $(seq 1 100); do
+			pid=$(psql -XAtq -c "SELECT pid FROM pg_stat_activity WHERE application_name = '$1'" postgres)
+			[ -n "$pid" ] && break
+			sleep 0.01
+		done
+		if [ -n "$pid" ]; then
+			while read -r ns _ 2>/dev/null <"/proc/$pid/schedstat"; do
+				[ -n "$first" ] || first=$ns
+				last=$ns
+				sleep 0.02
+			done
+		fi
+		echo "${first:-0} $last" >"$2"
+	}
+	# side_by_side V MODE_A MODE_B: sets rate_a and rate_b (statements/s),
+	# stmts_a and stmts_b (statements run), cpu_a and cpu_b (backend CPU ns)
 	side_by_side() {
 		psql -Xq -c CHECKPOINT postgres
-		PGOPTIONS="-c pg_migrate.measure_lock_impact=$2" \
-			pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${1}_a.sql" postgres 2>/dev/null | bench_tps >"$PGM_WORK/a.tps" &
+		PGAPPNAME=bench_side_a PGOPTIONS="-c pg_migrate.measure_lock_impact=$2" \
+			pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${1}_a.sql" postgres >"$PGM_WORK/a.out" 2>/dev/null &
 		local pa=$!
-		PGOPTIONS="-c pg_migrate.measure_lock_impact=$3" \
-			pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${1}_b.sql" postgres 2>/dev/null | bench_tps >"$PGM_WORK/b.tps" &
+		PGAPPNAME=bench_side_b PGOPTIONS="-c pg_migrate.measure_lock_impact=$3" \
+			pgbench -n -c 1 -T "$secs" -f "$PGM_WORK/${1}_b.sql" postgres >"$PGM_WORK/b.out" 2>/dev/null &
 		local pb=$!
-		wait $pa $pb
-		rate_a=$(awk '{printf "%.1f", 2 * $1}' "$PGM_WORK/a.tps")
-		rate_b=$(awk '{printf "%.1f", 2 * $1}' "$PGM_WORK/b.tps")
+		cpu_watch bench_side_a "$PGM_WORK/a.cpu" &
+		local wa=$!
+		cpu_watch bench_side_b "$PGM_WORK/b.cpu" &
+		local wb=$!
+		wait $pa $pb $wa $wb
+		rate_a=$(bench_tps <"$PGM_WORK/a.out" | awk '{printf "%.1f", 2 * $1}')
+		rate_b=$(bench_tps <"$PGM_WORK/b.out" | awk '{printf "%.1f", 2 * $1}')
+		stmts_a=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$PGM_WORK/a.out" | awk '{print 2 * $1}')
+		stmts_b=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$PGM_WORK/b.out" | awk '{print 2 * $1}')
+		# 0 when the watcher came late or found nothing
+		cpu_a=$(awk '{print ($1 > 50000000 || $2 == 0) ? 0 : $2}' "$PGM_WORK/a.cpu")
+		cpu_b=$(awk '{print ($1 > 50000000 || $2 == 0) ? 0 : $2}' "$PGM_WORK/b.cpu")
 	}
-	declare -a pair_ddl pair_ddl_tx pair_ddl_alter
+	declare -a pair_ddl pair_ddl_tx pair_ddl_alter cpair_ddl cpair_ddl_tx cpair_ddl_alter
+	declare -a cpu_on_ddl cpu_off_ddl cpu_on_ddl_tx cpu_off_ddl_tx cpu_on_ddl_alter cpu_off_ddl_alter
 	for r in $(seq 1 "$rounds"); do
 		for v in ddl ddl_tx ddl_alter; do
 			side_by_side "$v" on off
 			on1=$rate_a off1=$rate_b
+			son1=$stmts_a soff1=$stmts_b con1=$cpu_a coff1=$cpu_b
 			side_by_side "$v" off on
 			off2=$rate_a on2=$rate_b
+			soff2=$stmts_a son2=$stmts_b coff2=$cpu_a con2=$cpu_b
 			eval "lock_on_${v}+=(\"\$on1\" \"\$on2\")"
 			eval "lock_off_${v}+=(\"\$off1\" \"\$off2\")"
 			ratio=$(awk -v a="$on1" -v b="$on2" -v c="$off1" -v d="$off2" 'BEGIN {printf "%.4f", (a + b) / (c + d)}')
 			eval "pair_${v}+=(\"\$ratio\")"
-			bench_progress "round $r  $v: on $on1 + $on2, off $off1 + $off2 stmts/s: on/off $ratio, load $(cut -d' ' -f1 /proc/loadavg)"
+			# CPU microseconds per statement, on and off, and their ratio
+			read -r uon uoff cratio < <(awk -v a="$con1" -v b="$con2" -v c="$coff1" -v d="$coff2" \
+				-v sa="$son1" -v sb="$son2" -v sc="$soff1" -v sd="$soff2" 'BEGIN {
+					on = (a + b) / 1000 / (sa + sb); off = (c + d) / 1000 / (sc + sd);
+					printf "%.1f %.1f %.4f\n", on, off, (on > 0 ? off / on : 0) }')
+			if [ "$con1" = 0 ] || [ "$con2" = 0 ] || [ "$coff1" = 0 ] || [ "$coff2" = 0 ]; then
+				uon=void uoff=void cratio=void
+			else
+				eval "cpu_on_${v}+=(\"\$uon\")"
+				eval "cpu_off_${v}+=(\"\$uoff\")"
+				eval "cpair_${v}+=(\"\$cratio\")"
+			fi
+			bench_progress "round $r  $v: on $on1 + $on2, off $off1 + $off2 stmts/s: on/off $ratio; CPU per statement on $uon us, off $uoff us: off/on $cratio; load $(cut -d' ' -f1 /proc/loadavg)"
 		done
 	done
 	echo
@@ -218,7 +267,10 @@ SQL
 	cat "$PGM_WORK/settings.txt"
 	echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "pg_migrate.measure_lock_impact off and on side by side, $rounds rounds x 2 x ${secs}s"
-	printf '%-44s %9s %9s %8s %15s\n' "DDL stmts/s per client (median)" "off" "on" "on/off" "rounds"
+	echo "throughput: on/off of the summed rates of a round; CPU: the backend's CPU time per statement"
+	echo "(/proc/PID/schedstat), off/on, so that for both a figure below 1 is the cost of measuring"
+	printf '%-44s %9s %9s %8s %15s %9s %9s %8s %15s\n' "DDL per client (median of rounds)" "off st/s" "on st/s" "on/off" "rounds" \
+		"off us" "on us" "CPU" "rounds"
 	for v in ddl ddl_tx ddl_alter; do
 		case $v in
 		ddl) name="CREATE/DROP TABLE, each its own transaction" ;;
@@ -231,8 +283,16 @@ SQL
 		r=$(bench_median "${pr[@]}")
 		lo=$(printf '%s\n' "${pr[@]}" | sort -g | head -1)
 		hi=$(printf '%s\n' "${pr[@]}" | sort -g | tail -1)
+		eval "cuoff=\$(bench_median \"\${cpu_off_${v}[@]}\")"
+		eval "cuon=\$(bench_median \"\${cpu_on_${v}[@]}\")"
+		eval "cr=(\"\${cpair_${v}[@]}\")"
+		c=$(bench_median "${cr[@]}")
+		clo=$(printf '%s\n' "${cr[@]}" | sort -g | head -1)
+		chi=$(printf '%s\n' "${cr[@]}" | sort -g | tail -1)
 		bench_result lock_impact "$v" "$moff" "$mon" "$r"
-		printf '%-44s %9s %9s %8s %15s\n' "$name" "$moff" "$mon" "$r" "$lo..$hi"
+		bench_result lock_impact_cpu "$v" "$cuoff" "$cuon" "$c"
+		printf '%-44s %9s %9s %8s %15s %9s %9s %8s %15s\n' "$name" "$moff" "$mon" "$r" "$lo..$hi" \
+			"$cuoff" "$cuon" "$c" "$clo..$chi"
 	done
 	exit 0
 fi

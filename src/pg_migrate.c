@@ -41,6 +41,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "ddl/guard.h"
+#include "ddl/history.h"
 #include "ddl/lockstats.h"
 #include "ddl/policy.h"
 #include "ddl/session_tables.h"
@@ -87,8 +88,12 @@ _PG_init(void)
 	/* Per-backend state that needs no hook. */
 	pgm_policy_init();
 
-	/* Lock figures completed at commit (transaction callbacks). */
+	/*
+	 * History rows written at commit, with their lock figures, and the
+	 * transaction's new relations (transaction callbacks).
+	 */
 	pgm_lockstats_init();
+	pgm_history_init();
 
 	/*
 	 * Every hook, each saving the one it chains to.  The order is the order

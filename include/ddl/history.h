@@ -72,6 +72,17 @@ extern HistoryFrame *pgm_current_frame;
 /* Text of the migration currently being applied, for the history rows. */
 extern char *pgm_current_migration;
 
+/*
+ * Set by a job worker for its whole life (never from anything a client
+ * can set): the job whose statements it runs, and the migration the job
+ * was submitted from (an online change submitted by migrate_apply), for
+ * the history rows' job_id and migration_version.
+ */
+extern int64 pgm_history_job_id;
+extern char *pgm_history_job_migration;
+
+extern void pgm_history_init(void);
+
 extern bool pgm_history_wanted(Node *parsetree);
 extern HistoryFrame *pgm_history_begin(PlannedStmt *pstmt,
 									   const char *queryString,

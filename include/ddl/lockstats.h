@@ -43,10 +43,5 @@ extern void pgm_lockstats_hold_report(const char *relname, LOCKMODE mode,
 									  int64 wait_us, int retries,
 									  int64 held_us, int peak,
 									  const char *statement, bool committed);
-extern void pgm_lockstats_pending(int64 history_id, Oid relid,
-								  const char *relname, LOCKMODE mode,
-								  TimestampTz granted, int64 wait_us,
-								  int retries, int peak,
-								  const char *statement);
 
 #endif							/* PG_MIGRATE_DDL_LOCKSTATS_H */

@@ -108,6 +108,7 @@ extern void pgm_online_build_plan(PgmOnlinePlan *plan, Node *stmt,
 extern void pgm_online_check_submitter(void);
 extern int64 pgm_online_submit(Node *stmt, const char *stmt_text,
 							   bool complete, PgmOnlinePlan *plan_out);
+extern void pgm_online_load_migration(int64 job_id);
 extern int	pgm_online_execute(const char *sql_fmt, int nargs, Oid *types,
 							   Datum *values, const char *nulls);
 

@@ -16,7 +16,9 @@
  *
  * The row is inserted in the transaction (or subtransaction) the statement
  * ran in, so a statement that is rolled back, or whose savepoint is, leaves
- * no row: the history holds only what committed.  The insert runs as the
+ * no row: the history holds only what committed.  The row of a statement
+ * whose lock figures are known only at commit is inserted then (see "Rows
+ * written at commit").  The insert runs as the
  * owner of the history table with a fully qualified, parameterised query,
  * so neither the caller's privileges nor its search_path play any part;
  * it, and the event triggers' catalog reads, run out of sight of other
@@ -78,6 +80,7 @@
 #include "utils/acl.h"
 #include "utils/aclchk_internal.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
@@ -105,13 +108,19 @@
 
 HistoryFrame *pgm_current_frame = NULL;
 char	   *pgm_current_migration = NULL;
+int64		pgm_history_job_id = 0;
+char	   *pgm_history_job_migration = NULL;
 
 /* Prepared insert, kept for the life of the backend; see insert_row(). */
 static SPIPlanPtr insert_plan = NULL;
 static Oid	insert_plan_relid = InvalidOid;
 static bool insert_plan_lock_columns = false;
+static bool insert_plan_job_column = false;
 static Oid	insert_seq_relid = InvalidOid;	/* the table's id sequence */
 static SPIPlanPtr id_plan = NULL;	/* draws an id from it */
+
+/* A restore is replacing the history (see "A fresh database being restored"). */
+static bool restoring;
 
 /* Prepared queries of the event-trigger functions. */
 static SPIPlanPtr ddl_commands_plan = NULL;
@@ -1123,7 +1132,12 @@ draw_history_id(void)
 	return id;
 }
 
-#define INSERT_NARGS 19
+#define INSERT_NARGS 20
+
+/* Positions in the insert's arguments (see insert_row). */
+#define ARG_LOCK_HELD	16
+#define ARG_PEAK		17
+#define ARG_JOB_ID		18
 
 /*
  * Does the history have the lock-figure columns (extension version 1.4 on)?
@@ -1142,20 +1156,29 @@ history_has_lock_columns(Oid relid)
 /*
  * Insert one row into migrate_ddl_history through a plan prepared once
  * per backend (and again when the table was recreated or gained the lock
- * columns).  The caller has switched to the table's owner and connected to
- * SPI.  Returns the new row's id, or 0 when the row was not written.
+ * or job columns).  The caller has switched to the table's owner and
+ * connected to SPI.  Returns the new row's id, or 0 when the row was not
+ * written.
+ *
+ * preset_id is an id drawn earlier for this row (0: draw it now); with
+ * draw_only, the id is drawn and returned and nothing is inserted (0: the
+ * column's default will supply it).  A row kept for the commit whose id
+ * had to be drawn earlier (see deferred_creation) takes that id.
  */
 static int64
-insert_row(Oid relid, Datum *values, const char *nulls)
+insert_row(Oid relid, Datum *values, const char *nulls, int64 preset_id,
+		   bool draw_only)
 {
 	Datum		args[INSERT_NARGS];
 	char		argnulls[INSERT_NARGS + 1];
 	bool		lock_columns = history_has_lock_columns(relid);
+	bool		job_column = get_attnum(relid, "job_id") != InvalidAttrNumber;
 	bool		isnull;
 	Datum		id;
 
 	if (insert_plan == NULL || insert_plan_relid != relid ||
-		insert_plan_lock_columns != lock_columns)
+		insert_plan_lock_columns != lock_columns ||
+		insert_plan_job_column != job_column)
 	{
 		Oid			argtypes[INSERT_NARGS] = {
 			TIMESTAMPTZOID,		/* occurred_at */
@@ -1176,6 +1199,7 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 			INT4OID,			/* lock_retries */
 			INTERVALOID,		/* lock_held */
 			INT4OID,			/* peak_waiters */
+			INT8OID,			/* job_id */
 			INT8OID				/* id (see draw_history_id) */
 		};
 		char	   *sql;
@@ -1219,18 +1243,20 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 					   " (%soccurred_at, transaction_id, backend_pid,"
 					   "  session_role, effective_role, application_name, client_addr,"
 					   "  command_tag, statement, objects, rewrite, lock_mode,"
-					   "  duration, migration_version, toplevel, policy_overrides%s)"
+					   "  duration, migration_version, toplevel, policy_overrides%s%s)"
 					   " VALUES (%s$1, pg_catalog.pg_current_xact_id(),"
 					   "  pg_catalog.pg_backend_pid(), $2, $3, $4,"
 					   "  pg_catalog.inet_client_addr(), $5, $6,"
 					   "  $7::pg_catalog.jsonb, $8, $9, $10, $11, $12,"
-					   "  $13::pg_catalog.jsonb%s) RETURNING id",
+					   "  $13::pg_catalog.jsonb%s%s) RETURNING id",
 					   quote_identifier(nspname), quote_identifier(relname),
 					   OidIsValid(seqid) ? "id, " : "",
 					   lock_columns ? ", lock_relation, lock_wait, lock_retries,"
 					   " lock_held, peak_waiters" : "",
-					   OidIsValid(seqid) ? "$19, " : "",
-					   lock_columns ? ", $14, $15, $16, $17, $18" : "");
+					   job_column ? ", job_id" : "",
+					   OidIsValid(seqid) ? "$20, " : "",
+					   lock_columns ? ", $14, $15, $16, $17, $18" : "",
+					   job_column ? ", $19" : "");
 		plan = SPI_prepare(sql, OidIsValid(seqid) ? INSERT_NARGS : INSERT_NARGS - 1, argtypes);
 		if (plan == NULL)
 			elog(ERROR, "could not prepare the history insert: %s",
@@ -1244,15 +1270,23 @@ insert_row(Oid relid, Datum *values, const char *nulls)
 		id_plan = seq_plan;
 		insert_plan_relid = relid;
 		insert_plan_lock_columns = lock_columns;
+		insert_plan_job_column = job_column;
 		insert_seq_relid = seqid;
 	}
+
+	if (draw_only)
+		return OidIsValid(insert_seq_relid) ? DatumGetInt64(draw_history_id()) : 0;
 
 	memcpy(args, values, sizeof(Datum) * (INSERT_NARGS - 1));
 	memcpy(argnulls, nulls, INSERT_NARGS - 1);
 	argnulls[INSERT_NARGS - 1] = ' ';
 	argnulls[INSERT_NARGS] = '\0';
-	if (OidIsValid(insert_seq_relid))
+	if (preset_id > 0)
+		args[INSERT_NARGS - 1] = Int64GetDatum(preset_id);
+	else if (OidIsValid(insert_seq_relid))
 		args[INSERT_NARGS - 1] = draw_history_id();
+	else
+		argnulls[INSERT_NARGS - 1] = 'n';
 
 	if (SPI_execute_plan(insert_plan, args, argnulls, false, 0) != SPI_OK_INSERT_RETURNING ||
 		SPI_processed != 1)
@@ -1267,7 +1301,8 @@ insert_row(Oid relid, Datum *values, const char *nulls)
  * own_sql.c).
  */
 static int64
-insert_row_unseen(Oid relid, Datum *values, const char *nulls)
+insert_row_unseen(Oid relid, Datum *values, const char *nulls,
+				  int64 preset_id, bool draw_only)
 {
 	PgmSavedHooks hooks;
 	volatile int64 id = 0;
@@ -1275,7 +1310,7 @@ insert_row_unseen(Oid relid, Datum *values, const char *nulls)
 	pgm_hide_from_hooks(&hooks);
 	PG_TRY();
 	{
-		id = insert_row(relid, values, nulls);
+		id = insert_row(relid, values, nulls, preset_id, draw_only);
 	}
 	PG_FINALLY();
 	{
@@ -1424,9 +1459,15 @@ history_looks_writable(Oid relid)
  * (history_unwritable), in a subtransaction, so that the DDL that would
  * repair it can run; transient errors (cancels, deadlocks) are always
  * raised.
+ *
+ * n rows at once (the rows written at commit), under one switch to the
+ * owner; preset_ids (or NULL) and draw_only are insert_row()'s, and with
+ * draw_only the ids drawn go to preset_ids.  Returns the last id; a
+ * failure that a superuser goes past returns -1.
  */
 static int64
-write_row(Oid relid, Datum *values, const char *nulls)
+write_rows(Oid relid, int n, Datum **values, char **nulls, int64 *preset_ids,
+		   bool draw_only)
 {
 	volatile int64 id = 0;
 	MemoryContext cxt = CurrentMemoryContext;
@@ -1434,6 +1475,7 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	bool		recover = may_bypass_history() && !history_looks_writable(relid);
 	ErrorData  *edata = NULL;
 	PgmSavedUser saved;
+	int			i;
 
 	pgm_save_user(&saved);
 	if (recover)
@@ -1446,7 +1488,14 @@ write_row(Oid relid, Datum *values, const char *nulls)
 		pgm_act_as(pgm_relation_owner(relid), &saved);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		id = insert_row_unseen(relid, values, nulls);
+		for (i = 0; i < n; i++)
+		{
+			id = insert_row_unseen(relid, values ? values[i] : NULL,
+								   nulls ? nulls[i] : NULL,
+								   preset_ids ? preset_ids[i] : 0, draw_only);
+			if (draw_only && preset_ids)
+				preset_ids[i] = id;
+		}
 		SPI_finish();
 		pgm_restore_user(&saved);
 		if (recover)
@@ -1477,9 +1526,18 @@ write_row(Oid relid, Datum *values, const char *nulls)
 	if (edata != NULL)
 	{
 		history_unwritable(psprintf("Inserting the row failed: %s.", edata->message));
-		return 0;
+		return -1;
 	}
 	return id;
+}
+
+/* One row, its id drawn now (0: not written). */
+static int64
+write_row(Oid relid, Datum *values, char *nulls)
+{
+	int64		id = write_rows(relid, 1, &values, &nulls, NULL, false);
+
+	return Max(id, 0);
 }
 
 /* The lock figures of a statement that has just run (see lockstats.c). */
@@ -1538,6 +1596,276 @@ measure_locks(HistoryFrame *frame, StatementLock *lock, TimestampTz now,
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * Rows written at commit
+ *
+ * A statement of a transaction block that takes a lock blocking others
+ * on a relation that existed before the transaction holds it until the
+ * transaction ends, so its hold time and the peak of sessions queued
+ * behind it are known only then.  Its row is kept here, in
+ * TopTransactionContext, and inserted at pre-commit (or PREPARE
+ * TRANSACTION, before the locks pass to the prepared transaction) with
+ * those figures: the transaction inserts one row per statement, as it
+ * does with measuring off, and never changes one.  The rows of the
+ * statements after it in the transaction are kept too, so that ids, drawn
+ * at commit, keep the order of the statements; all are inserted under one
+ * switch to the history's owner.
+ *
+ * A subtransaction that rolls back takes its rows with it; one that
+ * commits hands them to its parent.  An aborted transaction writes
+ * nothing, but a hold above pg_migrate.lock_hold_warning is still logged.
+ * Until the commit these rows are not in the table, not even for the
+ * transaction itself; pgm_history_recent_creation looks at them here.
+ * ---------------------------------------------------------------------
+ */
+typedef struct DeferredRow
+{
+	int64		id;				/* 0: drawn at commit (see deferred_creation) */
+	bool		measured;		/* its lock figures are completed at commit */
+	Datum		values[INSERT_NARGS - 1];
+	char		nulls[INSERT_NARGS - 1];
+	Oid			lock_relid;
+	char	   *relname;
+	LOCKMODE	mode;
+	TimestampTz granted;
+	int64		wait_us;
+	int			retries;
+	int			peak;
+	char	   *statement;
+	SubTransactionId subid;
+} DeferredRow;
+
+/* Of DeferredRow *, in statement order, in TopTransactionContext. */
+static List *deferred = NIL;
+
+/* A Datum of the insert's argument i, copied into the current context. */
+static Datum
+copy_arg(int i, Datum value)
+{
+	switch (i)
+	{
+		case 0:					/* occurred_at */
+		case ARG_JOB_ID:
+			return datumCopy(value, FLOAT8PASSBYVAL, 8);
+		case 1:					/* session_role */
+		case 2:					/* effective_role */
+			return datumCopy(value, false, NAMEDATALEN);
+		case 7:					/* rewrite */
+		case 11:				/* toplevel */
+		case 15:				/* lock_retries */
+		case ARG_PEAK:
+			return value;
+		case 9:					/* duration */
+		case 14:				/* lock_wait */
+		case ARG_LOCK_HELD:
+			return datumCopy(value, false, sizeof(Interval));
+		default:				/* text */
+			return datumCopy(value, false, -1);
+	}
+}
+
+static void
+defer_row(bool measured, Datum *values, const char *nulls, Oid lock_relid,
+		  const char *relname, LOCKMODE mode, LockFigures *figures,
+		  int retries, const char *statement)
+{
+	MemoryContext oldcxt = MemoryContextSwitchTo(TopTransactionContext);
+	DeferredRow *r = palloc0(sizeof(DeferredRow));
+	int			i;
+
+	r->measured = measured;
+	for (i = 0; i < INSERT_NARGS - 1; i++)
+	{
+		r->nulls[i] = nulls[i];
+		if (nulls[i] != 'n')
+			r->values[i] = copy_arg(i, values[i]);
+	}
+	r->lock_relid = lock_relid;
+	r->relname = relname ? pstrdup(relname) : NULL;
+	r->mode = mode;
+	r->granted = figures->granted;
+	r->wait_us = figures->wait_us;
+	r->retries = retries;
+	r->peak = Max(figures->peak, 0);
+	r->statement = statement ? pstrdup(statement) : NULL;
+	r->subid = GetCurrentSubTransactionId();
+	deferred = lappend(deferred, r);
+	MemoryContextSwitchTo(oldcxt);
+}
+
+/*
+ * At pre-commit: each kept row with its hold and peak, inserted as the
+ * statement's row would have been.  A history table dropped since (by a
+ * later statement of the transaction) takes nothing.  A failure fails the
+ * commit, as it would have failed the statement.
+ */
+static void
+write_deferred_rows(void)
+{
+	List	   *rows = deferred;
+	Oid			relid = pgm_relation(HISTORY_TABLE);
+	TimestampTz now = GetCurrentTimestamp();
+	int			n = list_length(rows);
+	Datum	  **values = palloc(sizeof(Datum *) * n);
+	char	  **nulls = palloc(sizeof(char *) * n);
+	int64	   *ids = palloc(sizeof(int64) * n);
+	int			i = 0;
+	ListCell   *lc;
+
+	deferred = NIL;
+	foreach(lc, rows)
+	{
+		DeferredRow *r = lfirst(lc);
+
+		if (r->measured)
+		{
+			int64		held_us = Max(now - r->granted, 0);
+			int			peak = Max(r->peak, pgm_lockstats_waiters(r->lock_relid, r->mode));
+
+			r->values[ARG_LOCK_HELD] = IntervalPGetDatum(us_interval(held_us));
+			r->nulls[ARG_LOCK_HELD] = ' ';
+			r->values[ARG_PEAK] = Int32GetDatum(peak);
+			r->nulls[ARG_PEAK] = ' ';
+			pgm_lockstats_hold_report(r->relname, r->mode, r->wait_us, r->retries,
+									  held_us, peak, r->statement, true);
+		}
+		values[i] = r->values;
+		nulls[i] = r->nulls;
+		ids[i] = r->id;
+		i++;
+	}
+	if (OidIsValid(relid) && !restoring)
+	{
+		/* Portals are closed by now: the insert brings its snapshot. */
+		PushActiveSnapshot(GetTransactionSnapshot());
+		(void) write_rows(relid, n, values, nulls, ids, false);
+		PopActiveSnapshot();
+	}
+}
+
+static void
+history_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			if (deferred != NIL)
+				write_deferred_rows();
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			{
+				TimestampTz now = GetCurrentTimestamp();
+				ListCell   *lc;
+
+				foreach(lc, deferred)
+				{
+					DeferredRow *r = lfirst(lc);
+
+					if (r->measured)
+						pgm_lockstats_hold_report(r->relname, r->mode, r->wait_us,
+												  r->retries, Max(now - r->granted, 0),
+												  r->peak, r->statement, false);
+				}
+				deferred = NIL;
+				break;
+			}
+		default:
+			deferred = NIL;
+			break;
+	}
+}
+
+static void
+history_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						 SubTransactionId parentSubid, void *arg)
+{
+	ListCell   *lc;
+
+	if (deferred == NIL)
+		return;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		foreach(lc, deferred)
+		{
+			DeferredRow *r = lfirst(lc);
+
+			if (r->subid == mySubid)
+				deferred = foreach_delete_current(deferred, lc);
+		}
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		foreach(lc, deferred)
+		{
+			DeferredRow *r = lfirst(lc);
+
+			if (r->subid == mySubid)
+				r->subid = parentSubid;
+		}
+	}
+}
+
+/* Transaction callbacks for the rows written at commit, from _PG_init. */
+void
+pgm_history_init(void)
+{
+	RegisterXactCallback(history_xact_callback, NULL);
+	RegisterSubXactCallback(history_subxact_callback, NULL);
+}
+
+/*
+ * The newest row kept for the commit that pgm_history_recent_creation
+ * would have found in the table: same role, tag and object, in the window.
+ * Its id, which the caller reports, is drawn now, and so are those of the
+ * rows kept before it, in their order (the rows after it draw theirs at
+ * commit, later).
+ */
+static int64
+deferred_creation(Oid histid, AttrNumber attnum, const char *role,
+				  TimestampTz since, Datum pattern, TimestampTz *at)
+{
+	ListCell   *lc;
+	int			match = -1;
+	int			i = 0;
+
+	foreach(lc, deferred)
+	{
+		DeferredRow *r = lfirst(lc);
+		char	   *tag;
+		Datum		objects;
+
+		i++;
+		if (r->nulls[0] == 'n' || DatumGetTimestampTz(r->values[0]) < since ||
+			r->nulls[2] == 'n' || strcmp(NameStr(*DatumGetName(r->values[2])), role) != 0 ||
+			r->nulls[4] == 'n' || r->nulls[6] == 'n')
+			continue;
+		tag = TextDatumGetCString(r->values[4]);
+		if (attnum != 0 ? strcmp(tag, "ALTER TABLE") != 0 : strncmp(tag, "CREATE ", 7) != 0)
+			continue;
+		objects = DirectFunctionCall1(jsonb_in, CStringGetDatum(TextDatumGetCString(r->values[6])));
+		if (!DatumGetBool(DirectFunctionCall2(jsonb_contains, objects, pattern)))
+			continue;
+		match = i - 1;
+		*at = DatumGetTimestampTz(r->values[0]);
+	}
+	if (match < 0)
+		return 0;
+
+	i = 0;
+	foreach(lc, deferred)
+	{
+		DeferredRow *r = lfirst(lc);
+
+		if (r->id == 0 && write_rows(histid, 1, NULL, NULL, &r->id, true) < 0)
+			return 0;
+		if (i++ == match)
+			return Max(r->id, 0);
+	}
+	return 0;
+}
+
 /*
  * Write the row for a statement that has just run.  Called by the hook in
  * the statement's (sub)transaction.
@@ -1552,7 +1880,7 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	StatementLock lock;
 	LockFigures figures = {0, 0, -1, -1};
 	const char *relname;
-	int64		id;
+	bool		pending;
 	ListCell   *lc;
 	bool		all_temp;
 	Interval   *duration;
@@ -1627,6 +1955,8 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 	values[n++] = IntervalPGetDatum(duration);
 	if (pgm_current_migration)
 		values[n++] = CStringGetTextDatum(pgm_current_migration);
+	else if (pgm_history_job_migration)
+		values[n++] = CStringGetTextDatum(pgm_history_job_migration);
 	else
 		nulls[n++] = 'n';
 	values[n++] = BoolGetDatum(frame->toplevel);
@@ -1659,32 +1989,36 @@ pgm_history_finish(HistoryFrame *frame, Node *parsetree)
 		values[n++] = Int32GetDatum(figures.peak);
 	else
 		nulls[n++] = 'n';
+	if (pgm_history_job_id > 0)
+		values[n++] = Int64GetDatum(pgm_history_job_id);
+	else
+		nulls[n++] = 'n';
 	Assert(n == INSERT_NARGS - 1);
 
 	/* The name Datums must be real names, not C strings. */
 	values[1] = DirectFunctionCall1(namein, values[1]);
 	values[2] = DirectFunctionCall1(namein, values[2]);
 
-	id = write_row(relid, values, nulls);
-
 	/*
-	 * The figures of a statement whose transaction goes on are completed
-	 * when it commits (lockstats.c); those of one that has ended are
-	 * logged now if it held its lock too long.
+	 * A statement whose transaction goes on holds a lock that blocks others
+	 * until the transaction ends: its row is written at commit, with the
+	 * hold and the peak known then, and so are the rows of the statements
+	 * after it in the transaction, so that ids keep the order of the
+	 * statements (see "Rows written at commit").  One whose transaction
+	 * has ended is complete now, and is logged now if it held its lock too
+	 * long.
 	 */
-	if (frame->measuring && lock.blocks_others)
-	{
-		if (figures.held_us < 0 && id > 0)
-			pgm_lockstats_pending(id, lock.relid, relname, lock.mode,
-								  figures.granted, figures.wait_us,
-								  frame->retries, Max(figures.peak, 0),
-								  frame->statement);
-		else if (figures.held_us >= 0)
-			pgm_lockstats_hold_report(relname, lock.mode, figures.wait_us,
-									  frame->retries, figures.held_us,
-									  Max(figures.peak, 0), frame->statement,
-									  true);
-	}
+	pending = frame->measuring && lock.blocks_others && figures.held_us < 0;
+	if (pending || deferred != NIL)
+		defer_row(pending, values, nulls, lock.relid, relname, lock.mode,
+				  &figures, frame->retries, frame->statement);
+	else
+		(void) write_row(relid, values, nulls);
+	if (!pending && frame->measuring && lock.blocks_others)
+		pgm_lockstats_hold_report(relname, lock.mode, figures.wait_us,
+								  frame->retries, figures.held_us,
+								  Max(figures.peak, 0), frame->statement,
+								  true);
 
 	MemoryContextSwitchTo(oldcxt);
 }
@@ -1892,6 +2226,19 @@ pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
 	UnregisterSnapshot(snap);
 	index_close(idx, AccessShareLock);
 	table_close(rel, AccessShareLock);
+
+	/* Rows of this transaction that are written at its commit. */
+	if (deferred != NIL)
+	{
+		TimestampTz kept_at = 0;
+		int64		kept = deferred_creation(histid, attnum, role, since, pattern, &kept_at);
+
+		if (kept > 0)
+		{
+			found = kept;
+			*at = kept_at;
+		}
+	}
 	return found;
 }
 
@@ -1919,7 +2266,6 @@ pgm_history_recent_creation(Oid relid, AttrNumber attnum, int window_s,
  */
 static Oid	created_extension = InvalidOid;	/* by this session */
 static Oid	created_extension_db = InvalidOid;
-static bool restoring = false;
 
 /* This session has just run CREATE EXTENSION pg_migrate. */
 void
@@ -1962,6 +2308,8 @@ pgm_history_start_restore(Oid copy_relid)
 							 0, NULL, NULL, &removed))
 		return false;
 	restoring = true;
+	removed += list_length(deferred);
+	deferred = NIL;
 	ereport(LOG,
 			(errmsg("restoring the DDL history of database \"%s\": its restore's own " UINT64_FORMAT
 					" rows are replaced by the copied history, and the session records no more",

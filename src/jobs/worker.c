@@ -83,6 +83,7 @@
 #include "core/compat.h"
 #include "core/guc.h"
 #include "core/spi.h"
+#include "ddl/history.h"
 #include "jobs/script.h"
 #include "jobs/shmem.h"
 #include "jobs/worker.h"
@@ -1546,6 +1547,8 @@ pgm_job_worker_main(Datum main_arg)
 	}
 	dbid = pgm_jobs_shared->slots[my_slotno].dbid;
 	job.job_id = pgm_jobs_shared->slots[my_slotno].job_id;
+	/* Every statement this worker runs is recorded under its job. */
+	pgm_history_job_id = job.job_id;
 	job.slice = pgm_jobs_shared->slots[my_slotno].slice;
 	pgm_jobs_shared->slots[my_slotno].pid = MyProcPid;
 	pgm_jobs_shared->slots[my_slotno].latch = MyLatch;

@@ -47,6 +47,7 @@
 #include "core/guc.h"
 #include "core/parse.h"
 #include "core/spi.h"
+#include "ddl/history.h"
 #include "jobs/jobs.h"
 #include "jobs/script.h"
 #include "migrate/migrate.h"
@@ -105,6 +106,31 @@ online_execute(const char *sql_fmt, int nargs, Oid *types, Datum *values,
 			appendStringInfoChar(&buf, *p++);
 	}
 	return pgm_execute_as(pgm_job_table_owner(), buf.data, nargs, types, values, nulls);
+}
+
+/*
+ * In the job's worker, in a transaction, SPI connected: the migration the
+ * change was submitted from, kept for the history rows of its steps.
+ */
+void
+pgm_online_load_migration(int64 job_id)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		values[1];
+	bool		isnull;
+	Datum		d;
+
+	pgm_history_job_migration = NULL;
+	if (get_attnum(pgm_relation(PGM_ONLINE_TABLE), "migration_version") == InvalidAttrNumber)
+		return;
+	values[0] = Int64GetDatum(job_id);
+	if (online_execute("SELECT migration_version FROM @online@ WHERE job_id OPERATOR(pg_catalog.=) $1",
+					   1, types, values, NULL) != SPI_OK_SELECT || SPI_processed != 1)
+		return;
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+		pgm_history_job_migration = MemoryContextStrdup(TopMemoryContext,
+														TextDatumGetCString(d));
 }
 
 /* For runner.c, which does its bookkeeping the same way. */
@@ -349,6 +375,7 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 	Datum		values[6];
 	MemoryContext caller = CurrentMemoryContext;
 	MemoryContext spicxt;
+	const char *migration;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -434,6 +461,22 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 					   " VALUES ($1, $2, $3, $4)",
 					   4, types, values, NULL) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the job");
+
+	/*
+	 * Submitted by a migration (migrate_apply, or a job running one): the
+	 * change's steps are recorded under its version.  The backend's own
+	 * state, set only while it applies the migration.
+	 */
+	migration = pgm_current_migration ? pgm_current_migration : pgm_history_job_migration;
+	if (migration != NULL &&
+		get_attnum(pgm_relation(PGM_ONLINE_TABLE), "migration_version") != InvalidAttrNumber)
+	{
+		types[1] = TEXTOID;
+		values[1] = CStringGetTextDatum(migration);
+		online_execute("UPDATE @online@ SET migration_version = $2"
+					   " WHERE job_id OPERATOR(pg_catalog.=) $1",
+					   2, types, values, NULL);
+	}
 	insert_steps(job_id, &plan);
 	SPI_finish();
 

@@ -689,6 +689,11 @@ pgm_online_run(int64 job_id)
 	run.stmt_cxt = AllocSetContextCreate(TopMemoryContext, "pg_migrate online step",
 										 ALLOCSET_DEFAULT_SIZES);
 
+	/* The history records the steps under the migration that submitted it. */
+	begin_tx();
+	pgm_online_load_migration(job_id);
+	end_tx();
+
 	for (;;)
 	{
 		ErrorData  *volatile error = NULL;

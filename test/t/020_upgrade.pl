@@ -239,7 +239,7 @@ sub snapshot
 
 my $default_version = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_migrate'");
-is($default_version, '1.6', 'the default version is 1.6');
+is($default_version, '1.7', 'the default version is 1.7');
 
 # --- a 1.0 installation in real use, with the new library ----------------
 $node->safe_psql('postgres', 'CREATE DATABASE old');
@@ -318,7 +318,7 @@ my $before = snapshot('old', $max_id);
 # --- the update ----------------------------------------------------------
 $node->safe_psql('old', 'ALTER EXTENSION pg_migrate UPDATE');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate'"),
-	'1.6', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.6');
+	'1.7', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.7');
 
 my $after = snapshot('old', $max_id);
 is($after->{$_}, $before->{$_}, "the update leaves $_ unchanged") for sort keys %data_sources;
@@ -379,14 +379,14 @@ is($node->safe_psql('old', 'SELECT n, count(*) FROM accounts GROUP BY n'), '2|20
 my $again = snapshot('old', $max_id);
 ($rc, $out, $err) = $node->psql('old', 'ALTER EXTENSION pg_migrate UPDATE');
 is($rc, 0, 'a second ALTER EXTENSION pg_migrate UPDATE succeeds');
-like($err, qr/version "1\.6" of extension "pg_migrate" is already installed/,
+like($err, qr/version "1\.7" of extension "pg_migrate" is already installed/,
 	'... and says there is nothing to do');
 is(describe('old'), $updated, '... and changes no object');
 is_deeply(snapshot('old', $max_id), $again, '... and no data');
 
 # --- there is no way back --------------------------------------------------
 ($rc, $out, $err) = $node->psql('old', "ALTER EXTENSION pg_migrate UPDATE TO '1.0'");
-like($err, qr/has no update path from version "1\.6" to version "1\.0"/,
+like($err, qr/has no update path from version "1\.7" to version "1\.0"/,
 	'downgrading is refused: there is no update path back to 1.0');
 is(describe('old'), $updated, '... and the refusal changes nothing');
 
@@ -536,9 +536,9 @@ is(join("\n", @bad), '',
 
 # Without lookalikes both work.
 $node->safe_psql('pre11', 'ALTER EXTENSION pg_migrate UPDATE');
-is($node->safe_psql('pre11', $version_query), '1.6', 'without the lookalike the update succeeds');
+is($node->safe_psql('pre11', $version_query), '1.7', 'without the lookalike the update succeeds');
 $node->safe_psql('pre10', 'CREATE EXTENSION pg_migrate');
-is($node->safe_psql('pre10', $version_query), '1.6', 'without the lookalike CREATE EXTENSION succeeds');
+is($node->safe_psql('pre10', $version_query), '1.7', 'without the lookalike CREATE EXTENSION succeeds');
 
 $node->stop;
 done_testing();
