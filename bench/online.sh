@@ -26,7 +26,11 @@
 #
 #   bash bench/online.sh [--results FILE] [ROWS] [SECONDS] [ROUNDS]
 #   (ROWS defaults to 2000000; a smaller count gives a quick run;
-#   BENCH_ONLINE_PARTS="2" runs part 2 only)
+#   BENCH_ONLINE_PARTS="2" runs part 2 only; BENCH_ONLINE_TOGGLE=N adds a
+#   run of part 2 in which the job is paused and resumed every N seconds
+#   of its backfill, 4 times each: the writers' TPS with the backfill
+#   running against paused (trigger still on), side by side, so that the
+#   cost of the backfill itself is told apart from a changing machine load)
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
@@ -146,7 +150,8 @@ stats() {
 		      printf "%s %.1f %.1f\n", tps, NR ? a[i] / 1000 : 0, NR ? a[NR] / 1000 : 0 }'
 }
 # sampler_start NAME JOB: every 0.5 s, one line to $PGM_WORK/samples_NAME:
-# time, WAL position (bytes), 1-minute load average, the job's phase, the
+# time, WAL position (bytes), 1-minute load average, processes running
+# or runnable on the machine at that moment, the job's phase, the
 # wait events of the active pgbench sessions and of the job's workers
 # (CPU: active, no wait event)
 sampler_start() {
@@ -154,6 +159,7 @@ sampler_start() {
 SELECT extract(epoch FROM clock_timestamp()),
        pg_current_wal_lsn() - '0/0'::pg_lsn,
        split_part(pg_read_file('/proc/loadavg'), ' ', 1),
+       split_part(split_part(pg_read_file('/proc/loadavg'), ' ', 4), '/', 1),
        COALESCE((SELECT replace(phase, ' ', '_') FROM migrate_online WHERE job_id = $2), '-'),
        COALESCE((SELECT string_agg(COALESCE(wait_event_type || ':' || wait_event, 'CPU'), ',')
                    FROM pg_stat_activity WHERE application_name = 'pgbench' AND state = 'active'
@@ -169,7 +175,8 @@ sampler_stop() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/nul
 # phases NAME WINDOWS BASE_TPS: one line per phase of the windows file (lines
 # "phase from to", a phase may have several): seconds, writer TPS and its
 # ratio to BASE_TPS, p99 and worst latency of the writes that ended in it,
-# WAL MB/s, mean load average, the writers' and the workers' most frequent
+# WAL MB/s, mean load average and processes running (less the sampling
+# backend), the writers' and the workers' most frequent
 # wait events (share of the samples of active sessions)
 phases() {
 	local log=$PGM_WORK/log_$1
@@ -205,27 +212,27 @@ phases() {
 			}
 			while ((getline line < samples) > 0) {
 				c = split(line, f, "\t")
-				if (c < 4) continue
+				if (c < 5) continue
 				for (i = 1; i <= np; i++) if (f[1] >= wf[i] && f[1] < wt[i]) {
 					p = ph[i]
 					if (!((p, i) in first)) first[p, i] = f[2]
 					last[p, i] = f[2]
-					ns[p]++; load[p] += f[3]
-					c = split(f[5], ev, ","); for (j = 1; j <= c; j++) { wb[p, ev[j]]++; nb[p]++ }
-					c = split(f[6], ev, ","); for (j = 1; j <= c; j++) { ww[p, ev[j]]++; nw[p]++ }
+					ns[p]++; load[p] += f[3]; run[p] += f[4] - 1
+					c = split(f[6], ev, ","); for (j = 1; j <= c; j++) { wb[p, ev[j]]++; nb[p]++ }
+					c = split(f[7], ev, ","); for (j = 1; j <= c; j++) { ww[p, ev[j]]++; nw[p]++ }
 					break
 				}
 			}
-			printf "%-22s %6s %7s %5s %6s %8s %6s %5s  %s | %s\n", "phase", "s", "TPS", "ratio", "p99 ms",
-			       "worst ms", "WAL/s", "load", "writers wait on", "job waits on"
+			printf "%-22s %6s %7s %5s %6s %8s %6s %5s %4s  %s | %s\n", "phase", "s", "TPS", "ratio", "p99 ms",
+			       "worst ms", "WAL/s", "load", "run", "writers wait on", "job waits on"
 			for (o = 1; o <= no; o++) {
 				p = order[o]; m = n[p] + 0; wal = 0
 				for (i = 1; i <= np; i++) if (ph[i] == p && ((p, i) in first)) wal += last[p, i] - first[p, i]
 				i = int(m * 0.99); if (i < 1) i = 1
 				d = secs[p] > 0 ? secs[p] : 1
-				printf "%-22s %6.1f %7.1f %5.2f %6.1f %8.1f %6.1f %5.2f  %s | %s\n", p, secs[p],
+				printf "%-22s %6.1f %7.1f %5.2f %6.1f %8.1f %6.1f %5.2f %4.1f  %s | %s\n", p, secs[p],
 				       m / d, (base > 0 ? m / d / base : 0), (m ? lat[p, i] : 0), (m ? lat[p, m] : 0),
-				       wal / d / 1048576, (ns[p] ? load[p] / ns[p] : 0),
+				       wal / d / 1048576, (ns[p] ? load[p] / ns[p] : 0), (ns[p] ? run[p] / ns[p] : 0),
 				       top(p, wb, nb[p]), top(p, ww, nw[p])
 			}
 		}' "$2"
@@ -288,6 +295,17 @@ SELECT COALESCE(round(extract(epoch FROM max(lock_held)) * 1000, 1), 0),
 SQL
 )
 psql -XAtq -c "SELECT migrate_online_complete($job)" -c "CALL migrate_job_wait($job, '30 min')" postgres >/dev/null
+# pgbench alone again, on the table as the change left it (trigger gone):
+# the reference is taken before and after the job, so that a machine load
+# that changes during the run weighs on both sides
+bench_progress "pgbench alone after complete, ${secs}s"
+sampler_start after 0
+run_pgbench after "$secs"
+sampler_stop
+read -r a_tps a_p99 a_worst < <(stats after "$pg_from" "$pg_to")
+echo "alone_after_complete $pg_from $pg_to" >"$PGM_WORK/windows_after"
+after_phases=$(phases after "$PGM_WORK/windows_after" "$b_tps")
+ref_tps=$(awk -v a="$b_tps" -v b="$a_tps" 'BEGIN {printf "%.1f", (a + b) / 2}')
 node_after=$(psql -XAtq -c "SELECT pg_relation_filenode('big') || '/' || pg_relation_filenode('child')" postgres)
 sum_after=$(psql -XAtq -c "SELECT md5(string_agg(format('%s/%s/%s', id, n, pad), ',' ORDER BY id)) FROM big WHERE id <= $rows" postgres)
 final=$(psql -XAtq -F ' ' postgres <<SQL
@@ -312,6 +330,37 @@ p_to=$(cat "$PGM_WORK/plain.end")
 p_end=$(awk -v a="$p_to" -v b="$pg_to" 'BEGIN {print (a < b) ? a : b}')
 read -r p_tps p_p99 p_worst < <(stats plain "$p_from" "$p_end")
 p_secs=$(awk -v a="$p_from" -v b="$p_to" 'BEGIN {printf "%.1f", b - a}')
+
+# 2b. (BENCH_ONLINE_TOGGLE=N) the backfill running against paused, in
+# alternating windows of N seconds during one job under the same load
+toggle=${BENCH_ONLINE_TOGGLE:-0}
+toggle_phases=""
+if [ "$toggle" -gt 0 ]; then
+	load
+	bench_progress "pgbench during migrate_online, backfill paused and resumed every ${toggle}s"
+	job=$(psql -XAtq -c "SELECT migrate_online('ALTER TABLE big ALTER COLUMN id TYPE bigint')" postgres)
+	sampler_start toggle "$job"
+	run_pgbench toggle $((8 * toggle + 20)) &
+	pgb=$!
+	until psql -XAtq -c "SELECT phase LIKE 'backfill:%' FROM migrate_online WHERE job_id = $job" postgres | grep -q t; do
+		sleep 0.2
+	done
+	: >"$PGM_WORK/windows_toggle"
+	for i in 1 2 3 4; do
+		w=$(bench_now)
+		sleep "$toggle"
+		psql -XAtq -c "SELECT migrate_job_pause($job)" postgres >/dev/null
+		p=$(bench_now)
+		echo "backfill_running $w $p" >>"$PGM_WORK/windows_toggle"
+		sleep "$toggle"
+		psql -XAtq -c "SELECT migrate_job_resume($job)" postgres >/dev/null
+		echo "backfill_paused $p $(bench_now)" >>"$PGM_WORK/windows_toggle"
+	done
+	wait $pgb
+	sampler_stop
+	psql -XAtq -c "CALL migrate_job_wait($job, '60 min')" postgres >/dev/null
+	toggle_phases=$(phases toggle "$PGM_WORK/windows_toggle" "$b_tps")
+fi
 
 # 3. the backfill phase against migrate_batch_update over the same rows
 declare -A fill
@@ -342,6 +391,7 @@ part 3 && {
 
 echo
 bench_machine
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other work; \"run\" below: processes running at each sample)"
 echo "pg_migrate.lock_timeout and batch settings: defaults; $clients pgbench clients (1.), $clients2 (2.)"
 echo
 echo "1. Write cost of the sync trigger: single-row UPDATEs, ${secs}s x $rounds rounds (median)"
@@ -358,17 +408,26 @@ echo "2. int -> bigint of the identity PRIMARY KEY (CHECK, secondary index) of $
 echo "   referenced by a FOREIGN KEY of $((rows / 10)) rows, under single-row INSERT+UPDATE load"
 printf '%-40s %9s %6s %9s %9s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "measured over"
 printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "pgbench alone" "$b_tps" "1.00" "$b_p99" "$b_worst" "${secs}s"
+printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "pgbench alone after complete" "$a_tps" "$(bench_ratio "$a_tps" "$b_tps")" "$a_p99" "$a_worst" "${secs}s"
 printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "during migrate_online (to cut-over)" "$o_tps" "$(bench_ratio "$o_tps" "$b_tps")" "$o_p99" "$o_worst" "${j_secs}s job, ends $j_state/$j_phase"
+echo "during migrate_online against the mean of alone before and after ($ref_tps): $(bench_ratio "$o_tps" "$ref_tps")"
 printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "during a plain ALTER TABLE" "$p_tps" "$(bench_ratio "$p_tps" "$b_tps")" "$p_p99" "$p_worst" "${p_secs}s ALTER"
 echo "writers during the job, by phase (WAL/s in MB; wait events: share of samples of active sessions, every 0.5 s):"
+echo "$job_phases" | sed -n 1p
 echo "$base_phases" | sed 1d
-echo "$job_phases"
+echo "$job_phases" | sed 1d
+echo "$after_phases" | sed 1d
+if [ -n "$toggle_phases" ]; then
+	echo "another job, paused and resumed every ${toggle}s of its backfill (ratio: to pgbench alone before):"
+	echo "$toggle_phases"
+fi
 echo "job's longest hold of a lock blocking writers: ${max_hold} ms (cut-over: ${cut_hold} ms); statements that rewrote: $rewrites"
 echo "relfilenode big/child before $node_before, after complete $node_after"
 echo "backfill rows: $backfill_rows; rows whose old and new id differ after the cut-over: $out_of_step"
 echo "after complete (phase, type, indexes valid, constraints validated, constraints): $final"
 echo "rows present before the change identical after it (checksum): $([ "$sum_before" = "$sum_after" ] && echo yes || echo NO)"
 bench_result online_load base "$b_tps" 1.00 "$b_p99" "$b_worst"
+bench_result online_load after "$a_tps" "$(bench_ratio "$a_tps" "$b_tps")" "$a_p99" "$a_worst"
 bench_result online_load online "$o_tps" "$(bench_ratio "$o_tps" "$b_tps")" "$o_p99" "$o_worst"
 bench_result online_load plain "$p_tps" "$(bench_ratio "$p_tps" "$b_tps")" "$p_p99" "$p_worst"
 echo
