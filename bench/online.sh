@@ -30,7 +30,8 @@
 #   run of part 2 in which the job is paused and resumed every N seconds
 #   of its backfill, 4 times each: the writers' TPS with the backfill
 #   running against paused (trigger still on), side by side, so that the
-#   cost of the backfill itself is told apart from a changing machine load)
+#   cost of the backfill itself is told apart from a changing machine load;
+#   BENCH_ONLINE_CONF="name = value" adds a server setting)
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
@@ -51,6 +52,8 @@ bench_cluster
 {
 	echo "shared_buffers = 256MB"
 	echo "max_wal_size = 4GB"
+	# more settings for a diagnostic run, e.g. "wal_compression = on"
+	printf '%s\n' "${BENCH_ONLINE_CONF:-}"
 } >>"$data/postgresql.conf"
 bench_restart
 
