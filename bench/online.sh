@@ -395,6 +395,7 @@ part 3 && {
 echo
 bench_machine
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other work; \"run\" below: processes running at each sample)"
+[ -n "${BENCH_ONLINE_CONF:-}" ] && echo "added server settings: $BENCH_ONLINE_CONF"
 echo "pg_migrate.lock_timeout and batch settings: defaults; $clients pgbench clients (1.), $clients2 (2.)"
 echo
 echo "1. Write cost of the sync trigger: single-row UPDATEs, ${secs}s x $rounds rounds (median)"
