@@ -349,7 +349,7 @@ if [ "$toggle" -gt 0 ]; then
 		sleep 0.2
 	done
 	: >"$PGM_WORK/windows_toggle"
-	for i in 1 2 3 4; do
+	for _ in 1 2 3 4; do
 		w=$(bench_now)
 		sleep "$toggle"
 		psql -XAtq -c "SELECT migrate_job_pause($job)" postgres >/dev/null
