@@ -66,6 +66,8 @@ bench_online_start() {
 	{
 		echo "shared_buffers = 256MB"
 		echo "max_wal_size = 4GB"
+		# more settings for a diagnostic run, e.g. "wal_compression = on"
+		printf '%s\n' "${BENCH_ONLINE_CONF:-}"
 	} >>"$data/postgresql.conf"
 	bench_restart
 }

@@ -18,8 +18,20 @@
 #      no other load, in alternating rounds
 # Not a timed test: it prints figures.
 #
+# Part 2 also prints, for each phase of the job (its steps' end times in
+# migrate_online_steps) and for the time after it: writer TPS, p99 and
+# worst latency (pgbench's per-transaction log), WAL written per second
+# (pg_current_wal_lsn), the load average, and what the writers and the
+# job's workers were waiting on (pg_stat_activity sampled every 0.5 s).
+#
 #   bash bench/online.sh [--results FILE] [ROWS] [SECONDS] [ROUNDS]
-#   (ROWS defaults to 2000000; a smaller count gives a quick run)
+#   (ROWS defaults to 2000000; a smaller count gives a quick run;
+#   BENCH_ONLINE_PARTS="2" runs part 2 only; BENCH_ONLINE_TOGGLE=N adds a
+#   run of part 2 in which the job is paused and resumed every N seconds
+#   of its backfill, 4 times each: the writers' TPS with the backfill
+#   running against paused (trigger still on), side by side, so that the
+#   cost of the backfill itself is told apart from a changing machine load;
+#   BENCH_ONLINE_CONF="name = value" adds a server setting)
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 . "$PGM_TOP/test/lib.sh"
@@ -27,6 +39,8 @@ pgm_drop_root bench/online.sh "$@"
 . "$PGM_TOP/bench/lib.sh"
 
 bench_online_start 2000000 "$@"
+parts=${BENCH_ONLINE_PARTS:-1 2 3}
+part() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
 
 psql -Xq -v ON_ERROR_STOP=1 postgres <<SQL
 CREATE EXTENSION pg_migrate;
@@ -58,7 +72,8 @@ trigger_round() {
 	pgbench -n -c "$clients" -j "$clients" -T "$secs" -f "$PGM_WORK/update.sql" postgres 2>/dev/null | bench_tps
 }
 declare -A trig
-for r in $(seq 1 "$rounds"); do
+t_none=0 t_c=0 t_p=0 out_of_step=-
+part 1 && for r in $(seq 1 "$rounds"); do
 	order="none c plpgsql"
 	[ $((r % 2)) -eq 0 ] && order="plpgsql c none"
 	for k in $order; do
@@ -67,15 +82,15 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 # shellcheck disable=SC2086
-{
+part 1 && {
 	t_none=$(bench_median ${trig[none]})
 	t_c=$(bench_median ${trig[c]})
 	t_p=$(bench_median ${trig[plpgsql]})
 }
 # every C-trigger row is in step (the check that the figure is real)
-psql -Xq -c "ALTER TABLE w DISABLE TRIGGER p_sync" -c "ALTER TABLE w ENABLE TRIGGER c_sync" \
+part 1 && psql -Xq -c "ALTER TABLE w DISABLE TRIGGER p_sync" -c "ALTER TABLE w ENABLE TRIGGER c_sync" \
 	-c "UPDATE w SET n = n" postgres
-out_of_step=$(psql -XAtq -c "SELECT count(*) FROM w WHERE shadow IS DISTINCT FROM n" postgres)
+part 1 && out_of_step=$(psql -XAtq -c "SELECT count(*) FROM w WHERE shadow IS DISTINCT FROM n" postgres)
 
 # 2. the whole change under load: the shape of the issue
 clients2=4
@@ -122,6 +137,94 @@ stats() {
 		END { i = int(NR * 0.99); if (i < 1) i = 1
 		      printf "%s %.1f %.1f\n", tps, NR ? a[i] / 1000 : 0, NR ? a[NR] / 1000 : 0 }'
 }
+# sampler_start NAME JOB: every 0.5 s, one line to $PGM_WORK/samples_NAME:
+# time, WAL position (bytes), 1-minute load average, processes running
+# or runnable on the machine at that moment, the job's phase, the
+# wait events of the active pgbench sessions and of the job's workers
+# (CPU: active, no wait event)
+sampler_start() {
+	psql -XAtq -F $'\t' postgres >"$PGM_WORK/samples_$1" 2>/dev/null <<SQL &
+SELECT extract(epoch FROM clock_timestamp()),
+       pg_current_wal_lsn() - '0/0'::pg_lsn,
+       split_part(pg_read_file('/proc/loadavg'), ' ', 1),
+       split_part(split_part(pg_read_file('/proc/loadavg'), ' ', 4), '/', 1),
+       COALESCE((SELECT replace(phase, ' ', '_') FROM migrate_online WHERE job_id = $2), '-'),
+       COALESCE((SELECT string_agg(COALESCE(wait_event_type || ':' || wait_event, 'CPU'), ',')
+                   FROM pg_stat_activity WHERE application_name = 'pgbench' AND state = 'active'
+                    AND pid <> pg_backend_pid()), ''),
+       COALESCE((SELECT string_agg(COALESCE(wait_event_type || ':' || wait_event, 'CPU'), ',')
+                   FROM pg_stat_activity WHERE application_name LIKE 'pg_migrate job %'
+                    AND state = 'active'), '')
+\watch 0.5
+SQL
+	sampler=$!
+}
+sampler_stop() { kill "$sampler" 2>/dev/null || true; wait "$sampler" 2>/dev/null || true; }
+# phases NAME WINDOWS BASE_TPS: one line per phase of the windows file (lines
+# "phase from to", a phase may have several): seconds, writer TPS and its
+# ratio to BASE_TPS, p99 and worst latency of the writes that ended in it,
+# WAL MB/s, mean load average and processes running (less the sampling
+# backend), the writers' and the workers' most frequent
+# wait events (share of the samples of active sessions)
+phases() {
+	local log=$PGM_WORK/log_$1
+	cat "$log"/pgbench_log.* >"$log/all"
+	# the latency of every write (ms), under the phase it ended in, sorted
+	awk 'FILENAME == ARGV[1] { ph[++np] = $1; wf[np] = $2; wt[np] = $3; next }
+		{ end = $5 + $6 / 1e6
+		  for (i = 1; i <= np; i++) if (end >= wf[i] && end < wt[i]) { print ph[i], $3 / 1000; break } }' \
+		"$2" "$log/all" | sort -k1,1 -k2,2g >"$log/by_phase"
+	awk -v base="$3" -v samples="$PGM_WORK/samples_$1" -v lats="$log/by_phase" '
+		# the three most frequent keys of arr (counts), as shares of tot
+		function top(p, arr, tot,   k, kk, best, bk, out, i, done) {
+			out = ""
+			for (i = 0; i < 3; i++) {
+				best = 0; bk = ""
+				for (k in arr) {
+					split(k, kk, SUBSEP)
+					if (kk[1] == p && !(k in done) && arr[k] > best) { best = arr[k]; bk = k }
+				}
+				if (bk == "") break
+				done[bk] = 1
+				split(bk, kk, SUBSEP)
+				out = out (out == "" ? "" : ", ") sprintf("%s %d%%", kk[2], 100 * best / tot + 0.5)
+			}
+			return out == "" ? "-" : out
+		}
+		{ ph[++np] = $1; wf[np] = $2; wt[np] = $3
+		  if (!($1 in secs)) order[++no] = $1
+		  secs[$1] += $3 - $2 }
+		END {
+			while ((getline line < lats) > 0) {
+				split(line, f, " "); n[f[1]]++; lat[f[1], n[f[1]]] = f[2]
+			}
+			while ((getline line < samples) > 0) {
+				c = split(line, f, "\t")
+				if (c < 5) continue
+				for (i = 1; i <= np; i++) if (f[1] >= wf[i] && f[1] < wt[i]) {
+					p = ph[i]
+					if (!((p, i) in first)) first[p, i] = f[2]
+					last[p, i] = f[2]
+					ns[p]++; load[p] += f[3]; run[p] += f[4] - 1
+					c = split(f[6], ev, ","); for (j = 1; j <= c; j++) { wb[p, ev[j]]++; nb[p]++ }
+					c = split(f[7], ev, ","); for (j = 1; j <= c; j++) { ww[p, ev[j]]++; nw[p]++ }
+					break
+				}
+			}
+			printf "%-22s %6s %7s %5s %6s %8s %6s %5s %4s  %s | %s\n", "phase", "s", "TPS", "ratio", "p99 ms",
+			       "worst ms", "WAL/s", "load", "run", "writers wait on", "job waits on"
+			for (o = 1; o <= no; o++) {
+				p = order[o]; m = n[p] + 0; wal = 0
+				for (i = 1; i <= np; i++) if (ph[i] == p && ((p, i) in first)) wal += last[p, i] - first[p, i]
+				i = int(m * 0.99); if (i < 1) i = 1
+				d = secs[p] > 0 ? secs[p] : 1
+				printf "%-22s %6.1f %7.1f %5.2f %6.1f %8.1f %6.1f %5.2f %4.1f  %s | %s\n", p, secs[p],
+				       m / d, (base > 0 ? m / d / base : 0), (m ? lat[p, i] : 0), (m ? lat[p, m] : 0),
+				       wal / d / 1048576, (ns[p] ? load[p] / ns[p] : 0), (ns[p] ? run[p] / ns[p] : 0),
+				       top(p, wb, nb[p]), top(p, ww, nw[p])
+			}
+		}' "$2"
+}
 checksum() {
 	psql -XAtq -c "SELECT md5(string_agg(format('%s/%s/%s/%s', id, n, v, pad), ',' ORDER BY id)) FROM big WHERE id <= $rows" \
 		-c "SELECT md5(string_agg(format('%s/%s', id, big_id), ',' ORDER BY id)) FROM child" postgres | tr '\n' ' '
@@ -129,8 +232,12 @@ checksum() {
 
 load
 bench_progress "pgbench alone, ${secs}s"
+sampler_start base 0
 run_pgbench base "$secs"
+sampler_stop
 read -r b_tps b_p99 b_worst < <(stats base "$pg_from" "$pg_to")
+echo "alone $pg_from $pg_to" >"$PGM_WORK/windows_base"
+base_phases=$(phases base "$PGM_WORK/windows_base" "$b_tps")
 
 load
 # the rows the load does not touch, to compare after the change
@@ -139,15 +246,29 @@ node_before=$(psql -XAtq -c "SELECT pg_relation_filenode('big') || '/' || pg_rel
 bench_progress "pgbench during migrate_online (to its cut-over)"
 job=$(psql -XAtq -c "SELECT migrate_online('ALTER TABLE big ALTER COLUMN id TYPE bigint')" postgres)
 # long enough to cover the job on this machine (it is measured only while it runs)
+sampler_start online "$job"
 run_pgbench online $((secs + rows / 8000)) &
 pgb=$!
 psql -XAtq -c "CALL migrate_job_wait($job, '60 min')" postgres >/dev/null
 wait $pgb
+sampler_stop
 pg_to=$(cat "$PGM_WORK/log_online.end")
 read -r j_from j_to j_state j_phase < <(psql -XAtq -F ' ' -c "SELECT extract(epoch FROM started_at), extract(epoch FROM finished_at), state, replace(phase, ' ', '_') FROM migrate_jobs WHERE id = $job" postgres)
 j_end=$(awk -v a="$j_to" -v b="$pg_to" 'BEGIN {print (a < b) ? a : b}')
 read -r o_tps o_p99 o_worst < <(stats online "$j_from" "$j_end")
 j_secs=$(awk -v a="$j_from" -v b="$j_to" 'BEGIN {printf "%.1f", b - a}')
+# the job's phases: each step from the end of the one before (a step in
+# one transaction records its start only when it is done), then the time
+# after the job to the end of pgbench
+psql -XAtq -F ' ' postgres >"$PGM_WORK/windows_online" <<SQL
+SELECT replace(phase, ' ', '_'),
+       extract(epoch FROM COALESCE(lag(finished_at) OVER (ORDER BY step), (SELECT started_at FROM migrate_jobs WHERE id = $job))),
+       extract(epoch FROM finished_at)
+  FROM migrate_online_steps WHERE job_id = $job AND stage = 'change' AND finished_at IS NOT NULL
+UNION ALL
+SELECT 'after_the_job', extract(epoch FROM finished_at), $pg_to FROM migrate_jobs WHERE id = $job AND extract(epoch FROM finished_at) < $pg_to
+SQL
+job_phases=$(phases online "$PGM_WORK/windows_online" "$b_tps")
 out_of_step=$(psql -XAtq -c "SELECT count(*) FROM big WHERE id IS DISTINCT FROM pgm${job}_old_id" postgres)
 backfill_rows=$(psql -XAtq -c "SELECT rows_done FROM migrate_jobs j JOIN migrate_online_steps s ON s.backfill_job = j.id WHERE s.job_id = $job" postgres)
 # What the job's statements locked (the history, application_name of the job):
@@ -162,6 +283,17 @@ SELECT COALESCE(round(extract(epoch FROM max(lock_held)) * 1000, 1), 0),
 SQL
 )
 psql -XAtq -c "SELECT migrate_online_complete($job)" -c "CALL migrate_job_wait($job, '30 min')" postgres >/dev/null
+# pgbench alone again, on the table as the change left it (trigger gone):
+# the reference is taken before and after the job, so that a machine load
+# that changes during the run weighs on both sides
+bench_progress "pgbench alone after complete, ${secs}s"
+sampler_start after 0
+run_pgbench after "$secs"
+sampler_stop
+read -r a_tps a_p99 a_worst < <(stats after "$pg_from" "$pg_to")
+echo "alone_after_complete $pg_from $pg_to" >"$PGM_WORK/windows_after"
+after_phases=$(phases after "$PGM_WORK/windows_after" "$b_tps")
+ref_tps=$(awk -v a="$b_tps" -v b="$a_tps" 'BEGIN {printf "%.1f", (a + b) / 2}')
 node_after=$(psql -XAtq -c "SELECT pg_relation_filenode('big') || '/' || pg_relation_filenode('child')" postgres)
 sum_after=$(psql -XAtq -c "SELECT md5(string_agg(format('%s/%s/%s', id, n, pad), ',' ORDER BY id)) FROM big WHERE id <= $rows" postgres)
 final=$(psql -XAtq -F ' ' postgres <<SQL
@@ -187,9 +319,41 @@ p_end=$(awk -v a="$p_to" -v b="$pg_to" 'BEGIN {print (a < b) ? a : b}')
 read -r p_tps p_p99 p_worst < <(stats plain "$p_from" "$p_end")
 p_secs=$(awk -v a="$p_from" -v b="$p_to" 'BEGIN {printf "%.1f", b - a}')
 
+# 2b. (BENCH_ONLINE_TOGGLE=N) the backfill running against paused, in
+# alternating windows of N seconds during one job under the same load
+toggle=${BENCH_ONLINE_TOGGLE:-0}
+toggle_phases=""
+if [ "$toggle" -gt 0 ]; then
+	load
+	bench_progress "pgbench during migrate_online, backfill paused and resumed every ${toggle}s"
+	job=$(psql -XAtq -c "SELECT migrate_online('ALTER TABLE big ALTER COLUMN id TYPE bigint')" postgres)
+	sampler_start toggle "$job"
+	run_pgbench toggle $((8 * toggle + 20)) &
+	pgb=$!
+	until psql -XAtq -c "SELECT phase LIKE 'backfill:%' FROM migrate_online WHERE job_id = $job" postgres | grep -q t; do
+		sleep 0.2
+	done
+	: >"$PGM_WORK/windows_toggle"
+	for _ in 1 2 3 4; do
+		w=$(bench_now)
+		sleep "$toggle"
+		psql -XAtq -c "SELECT migrate_job_pause($job)" postgres >/dev/null
+		p=$(bench_now)
+		echo "backfill_running $w $p" >>"$PGM_WORK/windows_toggle"
+		sleep "$toggle"
+		psql -XAtq -c "SELECT migrate_job_resume($job)" postgres >/dev/null
+		echo "backfill_paused $p $(bench_now)" >>"$PGM_WORK/windows_toggle"
+	done
+	wait $pgb
+	sampler_stop
+	psql -XAtq -c "CALL migrate_job_wait($job, '60 min')" postgres >/dev/null
+	toggle_phases=$(phases toggle "$PGM_WORK/windows_toggle" "$b_tps")
+fi
+
 # 3. the backfill phase against migrate_batch_update over the same rows
 declare -A fill
-for r in $(seq 1 "$rounds"); do
+f_online=0 f_batch=0
+part 3 && for r in $(seq 1 "$rounds"); do
 	order="online batch"
 	[ $((r % 2)) -eq 0 ] && order="batch online"
 	for k in $order; do
@@ -208,13 +372,15 @@ for r in $(seq 1 "$rounds"); do
 	done
 done
 # shellcheck disable=SC2086
-{
+part 3 && {
 	f_online=$(bench_median ${fill[online]})
 	f_batch=$(bench_median ${fill[batch]})
 }
 
 echo
 bench_machine
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores shared with other work; \"run\" below: processes running at each sample)"
+[ -n "${BENCH_ONLINE_CONF:-}" ] && echo "added server settings: $BENCH_ONLINE_CONF"
 echo "pg_migrate.lock_timeout and batch settings: defaults; $clients pgbench clients (1.), $clients2 (2.)"
 echo
 echo "1. Write cost of the sync trigger: single-row UPDATEs, ${secs}s x $rounds rounds (median)"
@@ -231,14 +397,26 @@ echo "2. int -> bigint of the identity PRIMARY KEY (CHECK, secondary index) of $
 echo "   referenced by a FOREIGN KEY of $((rows / 10)) rows, under single-row INSERT+UPDATE load"
 printf '%-40s %9s %6s %9s %9s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "measured over"
 printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "pgbench alone" "$b_tps" "1.00" "$b_p99" "$b_worst" "${secs}s"
+printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "pgbench alone after complete" "$a_tps" "$(bench_ratio "$a_tps" "$b_tps")" "$a_p99" "$a_worst" "${secs}s"
 printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "during migrate_online (to cut-over)" "$o_tps" "$(bench_ratio "$o_tps" "$b_tps")" "$o_p99" "$o_worst" "${j_secs}s job, ends $j_state/$j_phase"
+echo "during migrate_online against the mean of alone before and after ($ref_tps): $(bench_ratio "$o_tps" "$ref_tps")"
 printf '%-40s %9.1f %6s %9.1f %9.1f  %s\n' "during a plain ALTER TABLE" "$p_tps" "$(bench_ratio "$p_tps" "$b_tps")" "$p_p99" "$p_worst" "${p_secs}s ALTER"
+echo "writers during the job, by phase (WAL/s in MB; wait events: share of samples of active sessions, every 0.5 s):"
+echo "$job_phases" | sed -n 1p
+echo "$base_phases" | sed 1d
+echo "$job_phases" | sed 1d
+echo "$after_phases" | sed 1d
+if [ -n "$toggle_phases" ]; then
+	echo "another job, paused and resumed every ${toggle}s of its backfill (ratio: to pgbench alone before):"
+	echo "$toggle_phases"
+fi
 echo "job's longest hold of a lock blocking writers: ${max_hold} ms (cut-over: ${cut_hold} ms); statements that rewrote: $rewrites"
 echo "relfilenode big/child before $node_before, after complete $node_after"
 echo "backfill rows: $backfill_rows; rows whose old and new id differ after the cut-over: $out_of_step"
 echo "after complete (phase, type, indexes valid, constraints validated, constraints): $final"
 echo "rows present before the change identical after it (checksum): $([ "$sum_before" = "$sum_after" ] && echo yes || echo NO)"
 bench_result online_load base "$b_tps" 1.00 "$b_p99" "$b_worst"
+bench_result online_load after "$a_tps" "$(bench_ratio "$a_tps" "$b_tps")" "$a_p99" "$a_worst"
 bench_result online_load online "$o_tps" "$(bench_ratio "$o_tps" "$b_tps")" "$o_p99" "$o_worst"
 bench_result online_load plain "$p_tps" "$(bench_ratio "$p_tps" "$b_tps")" "$p_p99" "$p_worst"
 echo

@@ -15,7 +15,10 @@
  * the row's conversion to a record per row.  This one parses and plans its
  * expression once per backend and trigger (kept in a small cache keyed by
  * the trigger's OID) and then per row evaluates it on the slot the
- * executor already has and replaces one column of the tuple.
+ * executor already has and replaces one column of the tuple.  When the
+ * column already holds the value (an UPDATE of other columns, once the
+ * rows are in step) the row is returned as it came: no new tuple is
+ * formed, and the executor has nothing to store again.
  *
  * Safety.  The expression is ordinary SQL text, parsed with search_path
  * pinned to pg_catalog (migrate_online writes it schema-qualified) and
@@ -42,6 +45,7 @@
 #include "parser/parse_relation.h"
 #include "parser/parser.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
@@ -59,6 +63,8 @@ typedef struct SyncEntry
 	Oid			relid;
 	int			attnum;			/* the column set */
 	Oid			atttypid;
+	int16		typlen;
+	bool		typbyval;
 	ExprState  *expr;
 	ExprContext *econtext;
 } SyncEntry;
@@ -139,6 +145,8 @@ build_entry(SyncEntry *e, Relation rel, Trigger *trig)
 	e->relid = RelationGetRelid(rel);
 	e->attnum = attnum;
 	e->atttypid = att->atttypid;
+	e->typlen = att->attlen;
+	e->typbyval = att->attbyval;
 }
 
 static SyncEntry *
@@ -198,6 +206,8 @@ migrate_online_sync(PG_FUNCTION_ARGS)
 	TupleTableSlot *slot;
 	Datum		value;
 	bool		isnull;
+	Datum		current;
+	bool		current_null;
 	int			attnum;
 	HeapTuple	result;
 
@@ -229,8 +239,15 @@ migrate_online_sync(PG_FUNCTION_ARGS)
 	e->econtext->ecxt_scantuple = slot;
 	value = ExecEvalExprSwitchContext(e->expr, e->econtext, &isnull);
 	attnum = e->attnum;
-	result = heap_modify_tuple_by_cols(tuple, RelationGetDescr(td->tg_relation),
-									   1, &attnum, &value, &isnull);
+
+	/* Already in step: the row as it came (equal bytes, equal value). */
+	current = slot_getattr(slot, attnum, &current_null);
+	if (isnull ? current_null :
+		(!current_null && datumIsEqual(value, current, e->typbyval, e->typlen)))
+		result = tuple;
+	else
+		result = heap_modify_tuple_by_cols(tuple, RelationGetDescr(td->tg_relation),
+										   1, &attnum, &value, &isnull);
 	ResetExprContext(e->econtext);
 	return PointerGetDatum(result);
 }
