@@ -29,10 +29,10 @@ SELECT state, phase, last_error FROM migrate_jobs WHERE id = :job;
 -- new name, the new one is last.
 SELECT * FROM ord WHERE id = 1;
 -- A positional INSERT written for the old order gives its second value to
--- the old column and none to the new one; the reverse sync then sets the
--- old column from the new one (NULL): refused here by NOT NULL ...
+-- the old column and none to the new one; the old column has no default,
+-- so the sync trigger refuses the row rather than overwrite the value ...
 INSERT INTO ord VALUES (1001, 5, 'x');
--- ... but a nullable column loses the value without an error.
+-- ... for a nullable column too, which would otherwise lose the value.
 CREATE TABLE nul (id int PRIMARY KEY, n int, label text);
 INSERT INTO nul SELECT g, g, 'l' || g FROM generate_series(1, 100) g;
 SELECT migrate_online('ALTER TABLE nul ALTER COLUMN n TYPE bigint') AS nuljob \gset
@@ -41,9 +41,10 @@ INSERT INTO nul VALUES (1001, 5, 'x');
 SELECT * FROM nul WHERE id = 1001;
 SELECT migrate_online_abort(:nuljob);
 CALL migrate_job_wait(:nuljob, '120s');
--- Four values fill the four columns; the reverse sync sets the old
--- column from the new one, so the second value is ignored.
+-- Four values fill the four columns: two values for one column that
+-- differ are refused, equal ones are taken.
 INSERT INTO ord VALUES (1002, 99, 'y', 6);
+INSERT INTO ord VALUES (1002, 6, 'y', 6);
 SELECT * FROM ord WHERE id = 1002;
 -- With a column list nothing changes for the application.
 INSERT INTO ord (id, n, label) VALUES (1003, 7, 'z');

@@ -20,6 +20,10 @@
  * rows are in step) the row is returned as it came: no new tuple is
  * formed, and the executor has nothing to store again.
  *
+ * An INSERT that gives the column a value of its own (it has no default:
+ * only a statement that fills it by position does) is refused rather than
+ * overwritten, so no value is lost without an error.
+ *
  * Safety.  The expression is ordinary SQL text, parsed with search_path
  * pinned to pg_catalog (migrate_online writes it schema-qualified) and
  * checked like any expression: privileges on the functions it calls are
@@ -240,8 +244,27 @@ migrate_online_sync(PG_FUNCTION_ARGS)
 	value = ExecEvalExprSwitchContext(e->expr, e->econtext, &isnull);
 	attnum = e->attnum;
 
-	/* Already in step: the row as it came (equal bytes, equal value). */
 	current = slot_getattr(slot, attnum, &current_null);
+
+	/*
+	 * The column this trigger keeps in step has no default of its own (the
+	 * cut-over moves it to the other column), so a value an INSERT gives it
+	 * was written there by the application: an INSERT without a column list
+	 * written for the order before the change puts its value at the old
+	 * column's place and none in the new one.  Overwriting it would lose
+	 * that value without a word; refuse the row instead.
+	 */
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event) && !current_null &&
+		(isnull || !datumIsEqual(value, current, e->typbyval, e->typlen)))
+		ereport(ERROR,
+				(errcode(ERRCODE_GENERATED_ALWAYS),
+				 errmsg("column \"%s\" of table \"%s\" is kept in step by an online change and cannot be given its own value",
+						NameStr(TupleDescAttr(RelationGetDescr(td->tg_relation), attnum - 1)->attname),
+						RelationGetRelationName(td->tg_relation)),
+				 errdetail("An INSERT without a column list written for the column order before the change puts its values in the wrong columns."),
+				 errhint("Name the columns in the INSERT, or end the change with migrate_online_complete() or migrate_online_abort().")));
+
+	/* Already in step: the row as it came (equal bytes, equal value). */
 	if (isnull ? current_null :
 		(!current_null && datumIsEqual(value, current, e->typbyval, e->typlen)))
 		result = tuple;
