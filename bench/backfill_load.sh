@@ -13,7 +13,12 @@
 # to its end, or to pgbench's end if it ran longer), so a backfill that
 # finishes early is not flattered by the quiet time after it.  Prints TPS,
 # p99 and worst latency of the transactions that ran during that time, the
-# ratio of TPS to the baseline, and how much of the backfill was covered.
+# ratio of TPS to the baseline, how much of the backfill was covered, the
+# load average at the end of each phase (other people's work on the
+# machine changes every figure), the job's batches and time yielded, and
+# what pgbench's sessions were doing, sampled every 20 ms from
+# pg_stat_activity: on the CPU, or waiting for a row lock of a batch
+# (Lock:transactionid), for WAL (LWLock:WALWrite, IO:WALSync), ...
 # Not a timed test: it prints figures.
 #
 #   bash bench/backfill_load.sh [--results FILE] [ROWS] [SECONDS] [CLIENTS]
@@ -69,6 +74,30 @@ run_pgbench() {
 	pg_to=$(bench_now)
 }
 
+# sample NAME: in the background for $secs seconds, what the active pgbench
+# sessions wait for, every 20 ms; written to $PGM_WORK/waits_NAME as
+# "event share%" lines, most frequent first.  Stopped by wait.
+sample() {
+	psql -XAtq -F ' ' postgres >"$PGM_WORK/waits_$1" 2>&1 <<SQL &
+CREATE TEMP TABLE s (ev text);
+DO \$\$
+BEGIN
+    FOR i IN 1 .. $secs * 50 LOOP
+        PERFORM pg_stat_clear_snapshot();
+        INSERT INTO s SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU')
+          FROM pg_stat_activity WHERE application_name = 'pgbench' AND state = 'active';
+        PERFORM pg_sleep(0.02);
+    END LOOP;
+END
+\$\$;
+SELECT ev, round(100.0 * count(*) / sum(count(*)) OVER ()) || '%' FROM s GROUP BY ev ORDER BY count(*) DESC LIMIT 5;
+SQL
+	sampler=$!
+}
+# The sampled waits of phase NAME on one line.
+waits() { paste -sd, "$PGM_WORK/waits_$1" | sed 's/,/, /g'; }
+loadavg() { cut -d' ' -f1 /proc/loadavg; }
+
 # stats NAME FROM TO: "tps p99_ms worst_ms seconds" over [FROM, TO] (epoch
 # seconds).  TPS counts the transactions that ended in it; p99 and worst
 # are over every transaction that overlapped it, so a write that waited
@@ -101,12 +130,16 @@ covered() {
 		else printf "first %.1f s of %.1f s", e - a, b - a }'
 }
 
-declare -A res cover
+declare -A res cover lavg jobinfo
 load
 bench_progress "pgbench alone, ${secs}s"
+sample base
 run_pgbench base
+wait "$sampler"
+lavg[base]=$(loadavg)
 res[base]=$(stats base "$pg_from" "$pg_to")
 cover[base]=""
+jobinfo[base]=""
 
 # The backfill with the default settings, then without yielding to the
 # busy server (pg_migrate.batch_yield = 0).
@@ -115,8 +148,13 @@ backfill() {
 	load
 	bench_progress "pgbench during migrate_batch_update${2:+, $2}, ${secs}s"
 	job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
+	sample "$1"
 	run_pgbench "$1"
+	wait "$sampler"
+	lavg[$1]=$(loadavg)
 	psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
+	jobinfo[$1]=$(psql -XAtq -c "SELECT batches || ' batches, yielded ' || round(extract(epoch FROM yield_time)::numeric, 1) || ' s'
+		FROM migrate_jobs WHERE id = $job" postgres)
 	read -r bf_from bf_to < <(psql -XAtq -F ' ' -c "SELECT extract(epoch FROM submitted_at), extract(epoch FROM finished_at) FROM migrate_jobs WHERE id = $job" postgres)
 	res[$1]=$(stats "$1" "$(max "$pg_from" "$bf_from")" "$(min "$pg_to" "$bf_to")")
 	cover[$1]=$(covered "$bf_from" "$bf_to" "$pg_to")
@@ -132,7 +170,11 @@ bf_from=$(bench_now)
 (psql -Xq -c "UPDATE bf SET n = n + 1" postgres && bench_now >"$PGM_WORK/plain.end") &
 upd=$!
 sleep 0.2
+sample plain
 run_pgbench plain
+wait "$sampler"
+lavg[plain]=$(loadavg)
+jobinfo[plain]=""
 wait $upd
 bf_to=$(cat "$PGM_WORK/plain.end")
 res[plain]=$(stats plain "$(max "$pg_from" "$bf_from")" "$(min "$pg_to" "$bf_to")")
@@ -145,11 +187,17 @@ echo "table: $rows rows; pgbench: $clients clients, ${secs}s of single-row UPDAT
 bench_result param load rows "$rows"
 bench_result param load seconds "$secs"
 bench_result param load clients "$clients"
-printf '%-34s %9s %6s %9s %9s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "backfill measured"
+printf '%-34s %9s %6s %9s %9s %5s  %s\n' "" "TPS" "ratio" "p99 ms" "worst ms" "load" "backfill measured"
 read -r btps _ <<<"${res[base]}"
 for k in $BENCH_LOAD_PHASES; do
 	read -r tps p99 worst _ <<<"${res[$k]}"
 	ratio=$(bench_ratio "$tps" "$btps")
-	bench_result load "$k" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
-	printf '%-34s %9.1f %6s %9.1f %9.1f  %s\n' "${BENCH_LOAD_LABEL[$k]}" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}"
+	bench_result load "$k" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}" "${lavg[$k]}" "$(waits "$k")"
+	printf '%-34s %9.1f %6s %9.1f %9.1f %5s  %s\n' "${BENCH_LOAD_LABEL[$k]}" "$tps" "$ratio" "$p99" "$worst" "${lavg[$k]}" \
+		"${cover[$k]}${jobinfo[$k]:+; ${jobinfo[$k]}}"
+done
+echo
+echo "what pgbench's active sessions were doing (sampled every 20 ms):"
+for k in $BENCH_LOAD_PHASES; do
+	printf '  %-32s %s\n' "${BENCH_LOAD_LABEL[$k]}" "$(waits "$k")"
 done

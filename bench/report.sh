@@ -96,13 +96,13 @@ total=$(bench_since "$t_start")
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- read the figures -------------------------------------------------
-declare -A BF LOAD LOADEND DDL DDLR TPCB STALL PARAM SETV
+declare -A BF LOAD LOADEND LOADAVG LOADWAIT DDL DDLR TPCB STALL PARAM SETV
 setnames=""
-while IFS=$'\t' read -r kind a b c d e f; do
+while IFS=$'\t' read -r kind a b c d e f g h; do
 	case $kind in
 	backfill) BF[$a,$b]=$c ;;
 	skipped) BF[$a,$b]=skip ;;
-	load) LOAD[$a]="$b $c $d $e"; LOADEND[$a]=${f:-} ;;
+	load) LOAD[$a]="$b $c $d $e"; LOADEND[$a]=${f:-}; LOADAVG[$a]=${g:-–}; LOADWAIT[$a]=${h:-–} ;;
 	ddl) DDL[$a]=$b; DDLR[$a]=$c ;;
 	tpcb) TPCB[$a]="$b $c $d" ;;
 	stall) STALL[$a]="$b $c $d" ;;
@@ -334,11 +334,11 @@ read -r ddl_rounds ddl_secs ddl_block <<<"$ddl_args"
 	echo "alone; *p99* and *worst* are the latencies of every transaction that ran"
 	echo "during it (*worst* is the longest an application write waited)."
 	echo
-	echo "| pgbench runs | TPS | ratio | p99 ms | worst ms | backfill measured |"
-	echo "|---|---:|---:|---:|---:|---|"
+	echo "| pgbench runs | TPS | ratio | p99 ms | worst ms | load average | backfill measured | pgbench sessions waited on |"
+	echo "|---|---:|---:|---:|---:|---:|---|---|"
 	for k in $BENCH_LOAD_PHASES; do
 		read -r tps ratio p99 worst <<<"${LOAD[$k]}"
-		echo "| ${BENCH_LOAD_LABEL[$k]} | $(fmt "$tps" 1) | $ratio | $p99 | $worst | ${LOADEND[$k]:-–} |"
+		echo "| ${BENCH_LOAD_LABEL[$k]} | $(fmt "$tps" 1) | $ratio | $p99 | $worst | ${LOADAVG[$k]:-–} | ${LOADEND[$k]:-–} | ${LOADWAIT[$k]:-–} |"
 	done
 	echo
 	echo "## 3. DDL overhead"

@@ -86,6 +86,7 @@ extern void pgm_jobs_shmem_request(void);
 extern void pgm_jobs_shmem_startup(void);
 extern void pgm_jobs_set_waiting(bool waiting);
 extern bool pgm_jobs_proc_waiting(int procno, int pid);
+extern void pgm_jobs_wake_waiters(void);
 
 extern PgmDatabase *pgm_jobs_find_database(Oid dbid, bool create);
 extern void pgm_jobs_wake_launcher(void);

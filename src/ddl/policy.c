@@ -91,6 +91,7 @@
 #include "ddl/classify.h"
 #include "ddl/history.h"
 #include "ddl/policy.h"
+#include "ddl/session_tables.h"
 
 #define POLICY_TABLE	"migrate_policy"
 
@@ -534,6 +535,15 @@ exempted(PgmOperation *op)
  * exemption.  Returns the reason recorded as the override, or NULL.  Only
  * what the statement names: a cascade reaches further than its author's
  * recent work.
+ *
+ * A TRUNCATE of such a table loses less than its DROP, but the table stays
+ * for others to use, so it is an undo only while the table is also this
+ * session's own (pg_migrate.own_new_tables: this backend created it, no
+ * other session has used it, nobody holds or waits for a lock on it): its
+ * rows are then all this session's own work of the last moments (a psql -f
+ * script that creates a table in one transaction, loads it in the next and
+ * empties it again).  Both facts come from the server (the append-only
+ * history, the shared registry of plans started), none from the client.
  */
 static char *
 own_recent_undo(PgmOperation *op)
@@ -557,6 +567,16 @@ own_recent_undo(PgmOperation *op)
 		else
 			return psprintf("undoes ADD COLUMN %s made by the same role at %s (DDL history id " INT64_FORMAT ")",
 							quote_identifier(op->colname), timestamptz_to_str(at), id);
+	}
+	else if (op->rule == PGM_RULE_TRUNCATE)
+	{
+		if (!pgm_own_new_tables || !pgm_session_table_private(op->relid))
+			return NULL;
+		id = pgm_history_recent_creation(op->relid, 0, pgm_own_undo_window, &at);
+		if (id == 0)
+			return NULL;
+		return psprintf("empties table %s that this session created at %s (DDL history id " INT64_FORMAT ") and no other session has used",
+						op->relname ? quote_identifier(op->relname) : "?", timestamptz_to_str(at), id);
 	}
 	else if (op->rule != PGM_RULE_DROP_TABLE)
 		return NULL;

@@ -9,8 +9,10 @@
  * indexes and foreign keys on the tables it just created and filled), no
  * one is using the table, and no one's code knows it yet: such a table is
  * judged like one created in the current transaction, never "populated",
- * whatever its size.  The data-loss rules are not relaxed by this (see
- * pg_migrate.own_undo_window for a role's undo of its own recent work).
+ * whatever its size.  The data-loss rules are not relaxed by this alone:
+ * a TRUNCATE of such a table is let through only when the DDL history also
+ * shows the role created it within pg_migrate.own_undo_window (policy.c,
+ * own_recent_undo).
  *
  * The facts come from the server, not from anything a client says:
  *	- "created by this session": the ProcessUtility hook registers the

@@ -102,6 +102,33 @@ pgm_jobs_proc_waiting(int procno, int pid)
 		procno < MaxBackends && job_waiters[procno] == pid;
 }
 
+/*
+ * Wake every session inside migrate_job_wait: a job has just ended, and
+ * its waiter would otherwise notice only at its next poll (up to 100 ms
+ * later).  Waiters of other jobs read their job's state and sleep again.
+ * The entries are hints read without a lock; a slot whose backend left
+ * (its pid no longer the one recorded) is not woken.
+ */
+void
+pgm_jobs_wake_waiters(void)
+{
+	int			i;
+
+	if (job_waiters == NULL)
+		return;
+	for (i = 0; i < MaxBackends; i++)
+	{
+		int			pid = job_waiters[i];
+		PGPROC	   *proc;
+
+		if (pid == 0)
+			continue;
+		proc = GetPGProcByNumber(i);
+		if (proc != NULL && proc->pid == pid)
+			SetLatch(&proc->procLatch);
+	}
+}
+
 /* ----------------------------------------------------------------
  * Shared state helpers
  * ----------------------------------------------------------------

@@ -456,6 +456,7 @@ fail_job(JobRun *job, const char *message)
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	pgm_jobs_wake_waiters();
 	ereport(LOG,
 			(errmsg("background job " INT64_FORMAT " failed: %s", job->job_id, message)));
 }
@@ -1389,6 +1390,9 @@ run_job(JobRun *job)
 			CommitTransactionCommand();
 			pgm_restore_user(&saved);
 			owed_paid(job);
+			/* The job may be done: its waiter need not wait for its poll. */
+			if (result == BATCH_SLICE_DONE)
+				pgm_jobs_wake_waiters();
 		}
 		PG_CATCH();
 		{
