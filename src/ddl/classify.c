@@ -2055,42 +2055,19 @@ classify_index(PgmClassification *cls, IndexStmt *stmt)
 }
 
 /*
- * REINDEX: without CONCURRENTLY it blocks writes (and reads through the
- * index) while it rebuilds the indexes of a populated table; the
- * CONCURRENTLY and database-wide forms cannot run in a transaction block.
- */
-/*
- * REINDEX CONCURRENTLY of one index or one table: measured (TAP
- * 042_verdicts_toplevel), it holds ShareUpdateExclusiveLock on the table
- * and on every index it rebuilds, old and new copies, for its whole run;
- * readers and writers go on.  Schema, system and database forms name no
- * relation.
+ * The lock a REINDEX of one index or one table takes on each index it
+ * rebuilds; f describes the table relid.
  */
 static void
-reindex_concurrently_locks(PgmClassification *cls, ReindexStmt *stmt)
+lock_reindexed(PgmClassification *cls, ReindexStmt *stmt, Oid relid, RelFacts *f,
+			   LOCKMODE mode)
 {
-	Oid			relid = InvalidOid;
 	List	   *indexes = NIL;
-	RelFacts	f;
 	ListCell   *lc;
 
 	if (stmt->kind == REINDEX_OBJECT_INDEX)
-	{
-		Oid			indexid = rangevar_relid(stmt->relation);
-
-		if (!OidIsValid(indexid))
-			return;
-		relid = IndexGetRelation(indexid, true);
-		indexes = list_make1_oid(indexid);
-	}
-	else if (stmt->kind == REINDEX_OBJECT_TABLE)
-		relid = rangevar_relid(stmt->relation);
-	relation_facts(relid, &f);
-	if (!f.exists)
-		return;
-	add_lock(cls, relid, &f, ShareUpdateExclusiveLock);
-	if (stmt->kind == REINDEX_OBJECT_TABLE &&
-		(f.relkind == RELKIND_RELATION || f.relkind == RELKIND_MATVIEW))
+		indexes = list_make1_oid(rangevar_relid(stmt->relation));
+	else if (f->relkind == RELKIND_RELATION || f->relkind == RELKIND_MATVIEW)
 	{
 		Relation	rel = RelationIdGetRelation(relid);
 
@@ -2105,10 +2082,45 @@ reindex_concurrently_locks(PgmClassification *cls, ReindexStmt *stmt)
 		RelFacts	xf;
 
 		relation_facts(lfirst_oid(lc), &xf);
-		add_lock(cls, lfirst_oid(lc), &xf, ShareUpdateExclusiveLock);
+		add_lock(cls, lfirst_oid(lc), &xf, mode);
 	}
 }
 
+/*
+ * REINDEX CONCURRENTLY of one index or one table: measured (TAP
+ * 042_verdicts_toplevel), it holds ShareUpdateExclusiveLock on the table
+ * and on every index it rebuilds, old and new copies, for its whole run;
+ * readers and writers go on.  Schema, system and database forms name no
+ * relation.
+ */
+static void
+reindex_concurrently_locks(PgmClassification *cls, ReindexStmt *stmt)
+{
+	Oid			relid = InvalidOid;
+	RelFacts	f;
+
+	if (stmt->kind == REINDEX_OBJECT_INDEX)
+	{
+		Oid			indexid = rangevar_relid(stmt->relation);
+
+		if (!OidIsValid(indexid))
+			return;
+		relid = IndexGetRelation(indexid, true);
+	}
+	else if (stmt->kind == REINDEX_OBJECT_TABLE)
+		relid = rangevar_relid(stmt->relation);
+	relation_facts(relid, &f);
+	if (!f.exists)
+		return;
+	add_lock(cls, relid, &f, ShareUpdateExclusiveLock);
+	lock_reindexed(cls, stmt, relid, &f, ShareUpdateExclusiveLock);
+}
+
+/*
+ * REINDEX: without CONCURRENTLY it blocks writes (and reads through the
+ * index) while it rebuilds the indexes of a populated table; the
+ * CONCURRENTLY and database-wide forms cannot run in a transaction block.
+ */
 static void
 classify_reindex(PgmClassification *cls, ReindexStmt *stmt)
 {
@@ -2158,30 +2170,7 @@ classify_reindex(PgmClassification *cls, ReindexStmt *stmt)
 	 * its indexes: in effect it blocks reads and writes.
 	 */
 	add_lock(cls, relid, &f, ShareLock);
-	{
-		List	   *indexes = NIL;
-		ListCell   *lc;
-
-		if (stmt->kind == REINDEX_OBJECT_INDEX)
-			indexes = list_make1_oid(rangevar_relid(stmt->relation));
-		else if (f.relkind == RELKIND_RELATION || f.relkind == RELKIND_MATVIEW)
-		{
-			Relation	rel = RelationIdGetRelation(relid);
-
-			if (rel != NULL)
-			{
-				indexes = RelationGetIndexList(rel);
-				RelationClose(rel);
-			}
-		}
-		foreach(lc, indexes)
-		{
-			RelFacts	xf;
-
-			relation_facts(lfirst_oid(lc), &xf);
-			add_lock(cls, lfirst_oid(lc), &xf, AccessExclusiveLock);
-		}
-	}
+	lock_reindexed(cls, stmt, relid, &f, AccessExclusiveLock);
 	if (f.populated)
 	{
 		add_op(cls, PGM_RULE_BLOCKING_INDEX_BUILD, relid, &f, ShareLock,
