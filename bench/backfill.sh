@@ -23,8 +23,15 @@
 # test: it prints figures.
 #
 #   bash bench/backfill.sh [--batch-target 200ms] [--quadratic-max 200000]
-#                          [--worker-nice N] [--results FILE] [SIZES...]
+#                          [--worker-nice N] [--repeat N] [--results FILE]
+#                          [SIZES...]
 #
+# --repeat N runs every method N times, in rounds (each round runs every
+# method once, in order), and compares the medians; each run's time is
+# printed too.  On a shared 2-core machine one run of the same method varies
+# by a third from one round to the next (WAL writes and their flushes, other
+# people's work), more than the differences measured: compare medians of
+# at least 3 rounds.
 # --worker-nice sets pg_migrate.worker_nice (default 10).  The plain UPDATE
 # runs at the nice value of an ordinary backend (0): on a machine that other
 # people load, nice workers get a smaller share of the CPU than the plain
@@ -42,11 +49,13 @@ pgm_drop_root bench/backfill.sh "$@"
 batch_target=200ms
 quadratic_max=200000
 worker_nice=
+repeat=1
 while [ $# -gt 0 ]; do
 	case $1 in
 	--batch-target) batch_target=$2; shift 2 ;;
 	--quadratic-max) quadratic_max=$2; shift 2 ;;
 	--worker-nice) worker_nice=$2; shift 2 ;;
+	--repeat) repeat=$2; shift 2 ;;
 	--results) BENCH_RESULTS=$2; shift 2 ;;
 	*) break ;;
 	esac
@@ -179,14 +188,16 @@ SQL
 
 bench_result param backfill sizes "$sizes"
 bench_result param backfill quadratic_max "$quadratic_max"
-declare -A secs cpu
+bench_result param backfill repeat "$repeat"
+declare -A secs cpu runs cpuruns
 pm_pid=$(head -1 "$data/postmaster.pid")
 children_cpu() { awk '{print $16 + $17}' "/proc/$pm_pid/stat"; }
+for ((round = 1; round <= repeat; round++)); do
 for n in $sizes; do
 	for method in $BENCH_METHODS; do
 		if [ "$method" = limit ] && [ "$n" -gt "$quadratic_max" ]; then
-			bench_result skipped "$n" "$method" quadratic
-			bench_progress "$(printf '%9d rows  %-6s not run (quadratic, above %d rows)' "$n" "$method" "$quadratic_max")"
+			[ "$round" -gt 1 ] || bench_result skipped "$n" "$method" quadratic
+			[ "$round" -gt 1 ] || bench_progress "$(printf '%9d rows  %-6s not run (quadratic, above %d rows)' "$n" "$method" "$quadratic_max")"
 			continue
 		fi
 		load "$n"
@@ -207,17 +218,29 @@ for n in $sizes; do
 		limit) s=$(run_limit) ;;
 		esac
 		sleep 0.5
-		cpu[$n,$method]=$(awk -v a="$cpu0" -v b="$(children_cpu)" -v k="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / k}')
+		c=$(awk -v a="$cpu0" -v b="$(children_cpu)" -v k="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / k}')
 		check "$n"
-		secs[$n,$method]=$s
-		bench_result backfill "$n" "$method" "$s"
+		runs[$n,$method]+="$s "
+		cpuruns[$n,$method]+="$c "
+		bench_result backfill_run "$n" "$method" "$round" "$s" "$c"
 		# A job's time spent yielding to busy sessions (migrate_jobs).
 		yielded=""
 		case $method in job*)
 			yielded=$(psql -XAtq -c "SELECT ', yielded ' || round(extract(epoch FROM yield_time)::numeric, 2) || ' s in '
 				|| batches || ' batches' FROM migrate_jobs ORDER BY id DESC LIMIT 1" postgres) ;;
 		esac
-		bench_progress "$(printf '%9d rows  %-12s %8.2f s, CPU %6.2f s  (load average %s%s)' "$n" "$method" "$s" "${cpu[$n,$method]}" "$(cut -d' ' -f1 /proc/loadavg)" "$yielded")"
+		bench_progress "$(printf 'round %d/%d %9d rows  %-12s %8.2f s, CPU %6.2f s  (load average %s%s)' "$round" "$repeat" "$n" "$method" "$s" "$c" "$(cut -d' ' -f1 /proc/loadavg)" "$yielded")"
+	done
+done
+done
+for n in $sizes; do
+	for m in $BENCH_METHODS; do
+		[ -n "${runs[$n,$m]:-}" ] || continue
+		# shellcheck disable=SC2086
+		secs[$n,$m]=$(bench_median ${runs[$n,$m]})
+		# shellcheck disable=SC2086
+		cpu[$n,$m]=$(bench_median ${cpuruns[$n,$m]})
+		bench_result backfill "$n" "$m" "${secs[$n,$m]}"
 	done
 done
 
@@ -225,13 +248,14 @@ echo
 bench_machine
 bench_settings backfill
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-10s %-50s %9s %10s %9s %10s\n' rows method seconds "speed vs UPDATE" "CPU s" "CPU vs UPDATE"
+[ "$repeat" -eq 1 ] || echo "medians of $repeat rounds; every run's seconds in the last column"
+printf '%-10s %-50s %9s %10s %9s %10s  %s\n' rows method seconds "speed vs UPDATE" "CPU s" "CPU vs UPDATE" "$([ "$repeat" -eq 1 ] || echo runs)"
 for n in $sizes; do
 	p=${secs[$n,plain]}
 	for m in $BENCH_METHODS; do
 		if [ -n "${secs[$n,$m]:-}" ]; then
-			printf '%-10s %-50s %9.2f %10s %9.2f %10s\n' "$n" "${BENCH_LABEL[$m]}" "${secs[$n,$m]}" "$(bench_ratio "$p" "${secs[$n,$m]}")" \
-				"${cpu[$n,$m]}" "$(bench_ratio "${cpu[$n,$m]}" "${cpu[$n,plain]}")"
+			printf '%-10s %-50s %9.2f %10s %9.2f %10s  %s\n' "$n" "${BENCH_LABEL[$m]}" "${secs[$n,$m]}" "$(bench_ratio "$p" "${secs[$n,$m]}")" \
+				"${cpu[$n,$m]}" "$(bench_ratio "${cpu[$n,$m]}" "${cpu[$n,plain]}")" "$([ "$repeat" -eq 1 ] || echo "${runs[$n,$m]}")"
 		else
 			printf '%-10s %-50s %9s %10s\n' "$n" "${BENCH_LABEL[$m]}" "not run" "(quadratic)"
 		fi

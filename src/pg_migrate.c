@@ -23,6 +23,9 @@
  *	ExecutorStart_hook (a second link)
  *		ddl/session_tables.c: which tables each plan uses, so that a table
  *		a session created is known once another session has used it
+ *	set_rel_pathlist_hook
+ *		jobs/batchscan.c: a backfill batch reads its key range with a
+ *		bitmap scan, in the heap's order (armed only by the batch runner)
  *
  * pg_migrate only works when loaded through shared_preload_libraries (see
  * core/catalog.c): loaded any other way, _PG_init installs nothing.
@@ -45,6 +48,7 @@
 #include "ddl/lockstats.h"
 #include "ddl/policy.h"
 #include "ddl/session_tables.h"
+#include "jobs/batchscan.h"
 #include "jobs/dbguard.h"
 #include "jobs/launcher.h"
 #include "jobs/shmem.h"
@@ -123,6 +127,9 @@ _PG_init(void)
 
 	pgm_dbguard_prev_ProcessUtility = ProcessUtility_hook;
 	ProcessUtility_hook = pgm_dbguard_ProcessUtility;
+
+	pgm_batchscan_prev_set_rel_pathlist = set_rel_pathlist_hook;
+	set_rel_pathlist_hook = pgm_batchscan_set_rel_pathlist;
 
 	/* Background jobs, and the online changes they run. */
 	pgm_launcher_register();

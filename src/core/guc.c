@@ -293,8 +293,8 @@ pgm_guc_init(void)
 	DefineCustomRealVariable("pg_migrate.batch_yield",
 							 "How much of the server a backfill leaves to busy sessions.",
 							 "While other sessions are busy (on the CPU, or waiting for I/O or a lock), a job "
-							 "worker sleeps this many times the duration of its last batch before the next "
-							 "one. 0 turns this off.",
+							 "worker gives way for up to this many times the duration of its last batch, and "
+							 "no longer than they stay busy. 0 turns this off.",
 							 &pgm_batch_yield,
 							 4.0, 0.0, 100.0,
 							 PGC_SIGHUP, 0,

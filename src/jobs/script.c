@@ -686,7 +686,7 @@ finish_script_job(ScriptRun *run)
 	job_execute("UPDATE @slice@ SET done = true, updated_at = pg_catalog.now()"
 				" WHERE job_id OPERATOR(pg_catalog.=) $1",
 				1, types, values, NULL);
-	job_execute("UPDATE @job@ SET state = 'done', finished_at = pg_catalog.now(),"
+	job_execute("UPDATE @job@ SET state = 'done', finished_at = pg_catalog.clock_timestamp(),"
 				" updated_at = pg_catalog.now(), last_error = NULL"
 				" WHERE id OPERATOR(pg_catalog.=) $1",
 				1, types, values, NULL);

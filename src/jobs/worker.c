@@ -84,6 +84,7 @@
 #include "core/guc.h"
 #include "core/spi.h"
 #include "ddl/history.h"
+#include "jobs/batchscan.h"
 #include "jobs/script.h"
 #include "jobs/shmem.h"
 #include "jobs/worker.h"
@@ -445,7 +446,7 @@ fail_job(JobRun *job, const char *message)
 		initStringInfo(&sql);
 		appendStringInfo(&sql,
 						 "UPDATE %s SET state = 'failed', last_error = $2,"
-						 " finished_at = pg_catalog.now(), updated_at = pg_catalog.now()"
+						 " finished_at = pg_catalog.clock_timestamp(), updated_at = pg_catalog.now()"
 						 " WHERE id OPERATOR(pg_catalog.=) $1"
 						 " AND state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])",
 						 pgm_job_table_name(PGM_JOB_TABLE));
@@ -1044,7 +1045,17 @@ run_batch(JobRun *job, int64 batchno)
 		for (i = 0; i < k; i++)
 			args[k + i] = batch_hi[i];
 
-		ret = SPI_execute_plan(job->dml_plan, args, NULL, false, 0);
+		/* Planned with the key range read in the heap's order (batchscan.c). */
+		pgm_batchscan_arm(job->relid);
+		PG_TRY();
+		{
+			ret = SPI_execute_plan(job->dml_plan, args, NULL, false, 0);
+		}
+		PG_FINALLY();
+		{
+			pgm_batchscan_disarm();
+		}
+		PG_END_TRY();
 		if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
 			elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
 		nrows = SPI_processed;
@@ -1158,7 +1169,7 @@ finish_slice(JobRun *job)
 
 	resetStringInfo(&sql);
 	appendStringInfo(&sql,
-					 "UPDATE %s SET state = 'done', finished_at = pg_catalog.now(),"
+					 "UPDATE %s SET state = 'done', finished_at = pg_catalog.clock_timestamp(),"
 					 " updated_at = pg_catalog.now()"
 					 " WHERE id OPERATOR(pg_catalog.=) $1"
 					 " AND state OPERATOR(pg_catalog.=) ANY ('{queued,running}'::pg_catalog.text[])"
@@ -1296,9 +1307,10 @@ others_busy(void)
 }
 
 /*
- * How long to leave the server to the others after a batch: while they
- * are busy, pg_migrate.batch_yield times the batch's duration.  An idle
- * server, and the job's other workers, get no pause.
+ * The longest the server is left to the others after a batch: while they
+ * are busy, pg_migrate.batch_yield times the batch's duration (cut short
+ * when they stop being busy, yield_while_busy).  An idle server, and the
+ * job's other workers, get no pause.
  */
 static long
 yield_ms(JobRun *job)
@@ -1306,6 +1318,39 @@ yield_ms(JobRun *job)
 	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 || !others_busy())
 		return 0;
 	return (long) Min(job->last_batch_ms * pgm_batch_yield, 60000.0);
+}
+
+/*
+ * Give way to busy sessions for at most max_ms, and no longer than they stay
+ * busy: the worker sleeps in steps of YIELD_STEP_MS and goes back to work
+ * once nobody has been busy at YIELD_IDLE_CHECKS checks in a row.  A
+ * session that is busy for a moment (a monitoring poll: a new connection
+ * starting, one short query) then costs the job a few steps, not 4x a
+ * batch; sessions busy for the whole time (an application under load) get
+ * all of it.  Returns false when the job was paused or cancelled meanwhile.
+ */
+#define YIELD_STEP_MS		10
+#define YIELD_IDLE_CHECKS	3
+
+static bool
+yield_while_busy(JobRun *job, long max_ms)
+{
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), max_ms);
+	int			idle = 0;
+
+	for (;;)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+
+		if (left <= 0)
+			return true;
+		if (!sleep_between_batches(job, Min(left, YIELD_STEP_MS)))
+			return false;
+		if (others_busy())
+			idle = 0;
+		else if (++idle >= YIELD_IDLE_CHECKS)
+			return true;
+	}
 }
 
 /*
@@ -1440,13 +1485,22 @@ run_job(JobRun *job)
 				batchno++;
 				retries = 0;
 				job->retry_size = 0;
+
+				/*
+				 * The batch's rows updated and dead, in the cumulative
+				 * statistics now rather than when the worker exits: a
+				 * background worker reports them only when it asks, and
+				 * autovacuum must see a long backfill's dead rows while it
+				 * runs.  At most once a second (PGSTAT_MIN_INTERVAL).
+				 */
+				(void) pgstat_report_stat(false);
 				{
 					long		yield = yield_ms(job);
 					long		pause = job->pause_ms + yield;
 
 					if (yield > 0)
 						pgstat_report_activity(STATE_RUNNING,
-											   psprintf("pg_migrate job " INT64_FORMAT " slice %d: yielding %ld ms to busy sessions",
+											   psprintf("pg_migrate job " INT64_FORMAT " slice %d: yielding up to %ld ms to busy sessions",
 														job->job_id, job->slice, yield));
 
 					/*
@@ -1461,19 +1515,24 @@ run_job(JobRun *job)
 						if (pgm_jobs_park_slice(MyDatabaseId, job->job_id, job->slice,
 												TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pause)))
 							return;
-						yield = 0;	/* paid: the sleep below is not counted again */
-					}
-					{
-						TimestampTz slept_from = GetCurrentTimestamp();
-						bool		go_on = sleep_between_batches(job, pause);
-
-						/* The yield's share of the time actually slept. */
-						if (yield > 0)
-							job->owed_yield_ms +=
-								(double) (GetCurrentTimestamp() - slept_from) / 1000.0 *
-								yield / pause;
-						if (!go_on)
+						/* Not parked: slept out here, the yield already counted. */
+						if (!sleep_between_batches(job, pause))
 							return;
+					}
+					else
+					{
+						if (!sleep_between_batches(job, job->pause_ms))
+							return;
+						if (yield > 0)
+						{
+							TimestampTz yield_from = GetCurrentTimestamp();
+							bool		go_on = yield_while_busy(job, yield);
+
+							job->owed_yield_ms +=
+								(double) (GetCurrentTimestamp() - yield_from) / 1000.0;
+							if (!go_on)
+								return;
+						}
 					}
 				}
 				break;

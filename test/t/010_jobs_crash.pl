@@ -44,7 +44,7 @@ ok(wait_rows_done($node, 'postgres', $id, 20000), 'kill -9: job under way');
 my ($pid) = job_worker_pids($node);
 ok($pid, 'kill -9: worker visible in pg_stat_activity as "pg_migrate job"');
 like($node->safe_psql('postgres', "SELECT query FROM pg_stat_activity WHERE pid = $pid"),
-	qr/pg_migrate job $id slice 0: (?:batch \d+|yielding \d+ ms)/, 'kill -9: activity names the job and its batch (or its pause)');
+	qr/pg_migrate job $id slice 0: (?:batch \d+|yielding up to \d+ ms)/, 'kill -9: activity names the job and its batch (or its pause)');
 kill_and_wait_restart($node, $pid);
 my $done_at_kill = $node->safe_psql('postgres', "SELECT rows_done FROM migrate_jobs WHERE id = $id");
 cmp_ok($done_at_kill, '<', 300000, 'kill -9: job interrupted before the end');
