@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * parse.h
- *		The script parser (core/parse.c).
+ *		The script parser, and facts read off raw parse trees (core/parse.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -17,5 +17,6 @@ extern List *pgm_parse_raw(const char *sql);
 extern char *pgm_statement_text(const char *sql, RawStmt *rs);
 extern const char *pgm_needs_own_transaction(Node *stmt);
 extern bool pgm_option_true(List *options, const char *name);
+extern Oid	pgm_serial_type(const TypeName *tn);
 
 #endif							/* PG_MIGRATE_CORE_PARSE_H */

@@ -4,7 +4,8 @@
  *		The script parser: splitting SQL text into statements with the raw
  *		parser, the text of each statement, and the facts about a raw
  *		statement that do not need the catalog (whether it may run inside
- *		a transaction block, whether a boolean option is set).
+ *		a transaction block, whether a boolean option is set, which
+ *		integer type a serial pseudo-type stands for).
  *
  * Part of the ground floor (src/core): it calls nothing of pg_migrate
  * outside src/core.
@@ -13,6 +14,7 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
@@ -278,4 +280,29 @@ pgm_option_true(List *options, const char *name)
 			return def->arg == NULL || defGetBoolean(def);
 	}
 	return false;
+}
+
+/*
+ * The integer type a serial pseudo-type stands for (smallserial, serial,
+ * bigserial and their serialN spellings), or InvalidOid.  A raw parse tree
+ * still holds the type name as written: the expansion into a sequence and
+ * a nextval() default happens when the statement is transformed.  As in
+ * transformColumnDefinition, only an unqualified, non-%TYPE, non-array
+ * name counts.
+ */
+Oid
+pgm_serial_type(const TypeName *tn)
+{
+	const char *name;
+
+	if (tn == NULL || tn->pct_type || list_length(tn->names) != 1 || tn->arrayBounds)
+		return InvalidOid;
+	name = strVal(linitial(tn->names));
+	if (strcmp(name, "smallserial") == 0 || strcmp(name, "serial2") == 0)
+		return INT2OID;
+	if (strcmp(name, "serial") == 0 || strcmp(name, "serial4") == 0)
+		return INT4OID;
+	if (strcmp(name, "bigserial") == 0 || strcmp(name, "serial8") == 0)
+		return INT8OID;
+	return InvalidOid;
 }

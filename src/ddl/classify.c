@@ -716,25 +716,6 @@ using_reads_column(Node *node, UsingCtx *ctx)
  */
 
 /*
- * Is this type name one of the serial pseudo-types?  The parse tree still
- * holds the name as written: the expansion into a sequence and a nextval()
- * default happens when ALTER TABLE transforms the statement.  As in
- * transformColumnDefinition, only an unqualified, non-%TYPE name counts.
- */
-static bool
-is_serial_type(TypeName *tn)
-{
-	const char *name;
-
-	if (tn == NULL || tn->pct_type || list_length(tn->names) != 1 || tn->arrayBounds)
-		return false;
-	name = strVal(linitial(tn->names));
-	return strcmp(name, "smallserial") == 0 || strcmp(name, "serial2") == 0 ||
-		strcmp(name, "serial") == 0 || strcmp(name, "serial4") == 0 ||
-		strcmp(name, "bigserial") == 0 || strcmp(name, "serial8") == 0;
-}
-
-/*
  * Does the default of a new column force a rewrite?  ATExecAddColumn stores
  * a non-volatile default as the column's "missing value" instead of writing
  * it into every row, except when the type is a domain with constraints
@@ -1001,7 +982,7 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
 				break;
 		}
 	}
-	if (raw_default != NULL || is_serial_type(col->typeName))
+	if (raw_default != NULL || OidIsValid(pgm_serial_type(col->typeName)))
 		has_expression = true;
 
 	foreach(lc, col->constraints)
@@ -1012,7 +993,7 @@ classify_add_column(PgmClassification *cls, Oid relid, const RelFacts *f,
 	if (f->relkind != RELKIND_RELATION && f->relkind != RELKIND_PARTITIONED_TABLE)
 		return;
 
-	if (is_serial_type(col->typeName))
+	if (OidIsValid(pgm_serial_type(col->typeName)))
 		why = "a serial type (its default is nextval(), which is volatile)";
 	else if (identity)
 		why = "an identity column (every row gets a sequence value)";

@@ -59,29 +59,12 @@
 #include "utils/typcache.h"
 
 #include "core/compat.h"
+#include "core/parse.h"
 #include "core/spi.h"
 #include "ddl/classify.h"
 #include "online/online.h"
 
 static const char *what = "this ADD COLUMN";
-
-/* The integer type a serial pseudo-type stands for, or InvalidOid. */
-static Oid
-serial_type(TypeName *tn)
-{
-	const char *name;
-
-	if (tn == NULL || tn->pct_type || list_length(tn->names) != 1 || tn->arrayBounds)
-		return InvalidOid;
-	name = strVal(linitial(tn->names));
-	if (strcmp(name, "smallserial") == 0 || strcmp(name, "serial2") == 0)
-		return INT2OID;
-	if (strcmp(name, "serial") == 0 || strcmp(name, "serial4") == 0)
-		return INT4OID;
-	if (strcmp(name, "bigserial") == 0 || strcmp(name, "serial8") == 0)
-		return INT8OID;
-	return InvalidOid;
-}
 
 /* The default as SQL text every name of which is schema-qualified. */
 static char *
@@ -120,7 +103,7 @@ pgm_online_plan_add_column(PgmOnlinePlan *plan, Oid relid, AlterTableCmd *cmd,
 	Node	   *raw_default = def->raw_default;
 	bool		notnull = def->is_not_null;
 	Constraint *identity = NULL;
-	Oid			serial = serial_type(def->typeName);
+	Oid			serial = pgm_serial_type(def->typeName);
 	Oid			typid;
 	int32		typmod;
 	Oid			collid;
