@@ -1495,44 +1495,38 @@ run_job(JobRun *job)
 				 */
 				(void) pgstat_report_stat(false);
 				{
-					long		yield = yield_ms(job);
-					long		pause = job->pause_ms + yield;
+					long		yield;
 
+					/*
+					 * A long pause of the job's own is waited out without a
+					 * worker: the slot goes to other jobs meanwhile.  A yield
+					 * never parks the slice: it ends as soon as the others
+					 * are idle, which a parked slice could not notice.
+					 */
+					if (job->pause_ms >= PGM_PARK_MS)
+					{
+						pay_owed(job);
+						if (pgm_jobs_park_slice(MyDatabaseId, job->job_id, job->slice,
+												TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+																			job->pause_ms)))
+							return;
+					}
+					if (!sleep_between_batches(job, job->pause_ms))
+						return;
+					yield = yield_ms(job);
 					if (yield > 0)
+					{
+						TimestampTz yield_from = GetCurrentTimestamp();
+						bool		go_on;
+
 						pgstat_report_activity(STATE_RUNNING,
 											   psprintf("pg_migrate job " INT64_FORMAT " slice %d: yielding up to %ld ms to busy sessions",
 														job->job_id, job->slice, yield));
-
-					/*
-					 * A long sleep is waited out without a worker: the slot
-					 * goes to other jobs meanwhile.
-					 */
-					if (pause >= PGM_PARK_MS)
-					{
-						/* Parked: the yield is written now, as decided. */
-						job->owed_yield_ms += yield;
-						pay_owed(job);
-						if (pgm_jobs_park_slice(MyDatabaseId, job->job_id, job->slice,
-												TimestampTzPlusMilliseconds(GetCurrentTimestamp(), pause)))
+						go_on = yield_while_busy(job, yield);
+						job->owed_yield_ms +=
+							(double) (GetCurrentTimestamp() - yield_from) / 1000.0;
+						if (!go_on)
 							return;
-						/* Not parked: slept out here, the yield already counted. */
-						if (!sleep_between_batches(job, pause))
-							return;
-					}
-					else
-					{
-						if (!sleep_between_batches(job, job->pause_ms))
-							return;
-						if (yield > 0)
-						{
-							TimestampTz yield_from = GetCurrentTimestamp();
-							bool		go_on = yield_while_busy(job, yield);
-
-							job->owed_yield_ms +=
-								(double) (GetCurrentTimestamp() - yield_from) / 1000.0;
-							if (!go_on)
-								return;
-						}
 					}
 				}
 				break;
