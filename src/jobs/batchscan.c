@@ -25,6 +25,9 @@
  * made while the hook is not armed, and a table with no index that can
  * make a bitmap (the hook then leaves the paths as they are, so a batch
  * never falls back to scanning the whole table for want of an index path).
+ * The one other plan it reaches is that of a statement a trigger runs
+ * during the batch with the same table as its own target: it reads the
+ * same rows, through a bitmap of the same index.
  *
  *-------------------------------------------------------------------------
  */

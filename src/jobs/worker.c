@@ -1223,6 +1223,22 @@ job_still_runnable(JobRun *job)
 }
 
 /*
+ * Read the configuration again when the server was told to reload it (a
+ * changed pg_migrate.batch_yield or worker_nice applies from the next
+ * decision on, not from the next worker).
+ */
+static void
+reload_if_pending(void)
+{
+	if (ConfigReloadPending)
+	{
+		ConfigReloadPending = false;
+		ProcessConfigFile(PGC_SIGHUP);
+		apply_worker_nice();
+	}
+}
+
+/*
  * Sleep between two batches (the job's pause, and the time left to busy
  * sessions).  A pause or a cancel wakes the worker through its latch
  * (pgm_jobs_wake_job): it then reads the job's state and, when the job is
@@ -1249,12 +1265,7 @@ sleep_between_batches(JobRun *job, long ms)
 					   left, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			apply_worker_nice();
-		}
+		reload_if_pending();
 		if ((rc & WL_LATCH_SET) && !job_still_runnable(job))
 			return false;
 	}
@@ -1315,6 +1326,7 @@ others_busy(void)
 static long
 yield_ms(JobRun *job)
 {
+	reload_if_pending();
 	if (pgm_batch_yield <= 0 || job->last_batch_ms <= 0 || !others_busy())
 		return 0;
 	return (long) Min(job->last_batch_ms * pgm_batch_yield, 60000.0);
@@ -1346,6 +1358,9 @@ yield_while_busy(JobRun *job, long max_ms)
 			return true;
 		if (!sleep_between_batches(job, Min(left, YIELD_STEP_MS)))
 			return false;
+		/* batch_yield set to 0 meanwhile (a reload): stop yielding now */
+		if (pgm_batch_yield <= 0)
+			return true;
 		if (others_busy())
 			idle = 0;
 		else if (++idle >= YIELD_IDLE_CHECKS)
@@ -1393,12 +1408,7 @@ run_job(JobRun *job)
 		MemoryContext oldcxt;
 
 		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			apply_worker_nice();
-		}
+		reload_if_pending();
 		MemoryContextReset(batch_cxt);
 		oldcxt = MemoryContextSwitchTo(batch_cxt);
 
