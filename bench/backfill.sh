@@ -3,6 +3,9 @@
 # table size, identical tables get the same backfill of a new nullable
 # column (c = a + 1 on every row)
 #   - by one plain UPDATE,
+#   - by two plain UPDATEs side by side, each in its own session and on
+#     half of the key range (what two writers get without pg_migrate: the
+#     reference for parallel => 2),
 #   - by migrate_batch_update with one worker, in each way users run it:
 #     waited for with CALL migrate_job_wait; submitted by a session that
 #     disconnects at once, nobody watching (the end is read from the job's
@@ -121,6 +124,18 @@ run_plain() {
 	bench_since "$t0"
 }
 
+# Two sessions, each updating half of the key range, started together.
+run_plain2() {
+	local t0 half=$(($1 / 2)) rc=0 pid
+	t0=$(bench_now)
+	psql -Xq -c "UPDATE bf SET c = a + 1 WHERE id <= $half" postgres &
+	pid=$!
+	psql -Xq -c "UPDATE bf SET c = a + 1 WHERE id > $half" postgres || rc=1
+	wait "$pid" || rc=1
+	[ "$rc" -eq 0 ] || { echo "plain UPDATE of a half failed" >&2; exit 1; }
+	bench_since "$t0"
+}
+
 run_job() {
 	local t0 state
 	t0=$(bench_now)
@@ -209,6 +224,7 @@ for n in $sizes; do
 		cpu0=$(children_cpu)
 		case $method in
 		plain) s=$(run_plain) ;;
+		plain2) s=$(run_plain2 "$n") ;;
 		job1) s=$(run_job 1) ;;
 		job2) s=$(run_job 2) ;;
 		job_alone) s=$(run_job_unattended alone) ;;

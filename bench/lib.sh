@@ -14,10 +14,13 @@ BENCH_RESULTS=${BENCH_RESULTS:-}
 # shown, and their names in tables and charts.
 # The job* methods are the ways users run a backfill: waited for with
 # migrate_job_wait, left alone by a submitter that disconnects, watched by
-# a client polling migrate_jobs, and with two workers.
-BENCH_METHODS=${BENCH_METHODS:-"plain job1 job_alone job_poll1s job_poll50ms job2 loop limit"}
+# a client polling migrate_jobs, and with two workers.  plain2 is what two
+# writers get on the same machine without pg_migrate: two sessions, each
+# with one plain UPDATE of half the key range, side by side.
+BENCH_METHODS=${BENCH_METHODS:-"plain plain2 job1 job_alone job_poll1s job_poll50ms job2 loop limit"}
 declare -A BENCH_LABEL=(
 	[plain]="plain UPDATE"
+	[plain2]="two plain UPDATEs side by side, half the keys each"
 	[job1]="migrate_batch_update, 1 worker, migrate_job_wait"
 	[job_alone]="migrate_batch_update, 1 worker, left alone"
 	[job_poll1s]="migrate_batch_update, 1 worker, polled every 1 s"
