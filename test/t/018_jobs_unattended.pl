@@ -112,6 +112,60 @@ cmp_ok($resumed_ms, '<', $yield_ms / 3,
 		$resumed_ms, $yield_ms));
 is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', 'spinning session cancelled: the job finishes');
 
+# A reload that sets pg_migrate.batch_yield = 0 ends a yield under way,
+# though the session it yields to is still busy: the worker reads the
+# reload while it yields, not only before its next decision.  Before, it
+# slept out the yield it had begun with the old setting.
+$node->safe_psql('postgres', q{
+UPDATE t SET n = 0;
+ALTER SYSTEM SET pg_migrate.batch_yield = 100; SELECT pg_reload_conf()});
+$spin = $node->background_psql('postgres', on_error_stop => 0);
+$spin->query_until(qr/spinning/,
+	"\\echo spinning\nSELECT count(*) FROM generate_series(1, 3000000000) AS spin;\n");
+$watch = $node->background_psql('postgres');
+$id = $node->safe_psql('postgres',
+	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 10000)");
+$yield_ms = 0;
+$deadline = time() + 60;
+while (time() < $deadline)
+{
+	my $q = $watch->query_safe(
+		"SELECT query FROM pg_stat_activity WHERE backend_type = 'pg_migrate job'");
+	if ($q =~ /yielding up to (\d+) ms/)
+	{
+		$yield_ms = $1;
+		last;
+	}
+	usleep(5_000);
+}
+$done0 = $watch->query_safe("SELECT rows_done FROM migrate_jobs WHERE id = $id");
+$watch->query_safe(q{
+ALTER SYSTEM SET pg_migrate.batch_yield = 0; SELECT pg_reload_conf()});
+$t0 = time();
+$done1 = $done0;
+while (time() < $t0 + 120 && $done1 == $done0)
+{
+	usleep(10_000);
+	$done1 = $watch->query_safe("SELECT rows_done FROM migrate_jobs WHERE id = $id");
+}
+$resumed_ms = (time() - $t0) * 1000;
+my $spinning = $watch->query_safe(
+	"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%AS spin%' AND state = 'active' AND pid <> pg_backend_pid()");
+cmp_ok($yield_ms, '>=', 500, "batch_yield = 0 mid-yield: the worker was yielding (for up to $yield_ms ms)");
+is($spinning, '1', 'batch_yield = 0 mid-yield: the busy session is still busy');
+cmp_ok($resumed_ms, '<', $yield_ms / 3,
+	sprintf('batch_yield = 0 mid-yield: next batch %.0f ms after the reload, the yield could last %d ms',
+		$resumed_ms, $yield_ms));
+is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done',
+	'batch_yield = 0 mid-yield: the job finishes while the session is still busy');
+is($watch->query_safe(
+	"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%AS spin%' AND state = 'active' AND pid <> pg_backend_pid()"),
+	'1', 'batch_yield = 0 mid-yield: the session was busy to the end');
+$watch->query_safe(q{
+SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%AS spin%' AND pid <> pg_backend_pid()});
+eval { $spin->quit; };
+$watch->quit;
+
 # A session that is really busy still gets its pauses (see 011 too).
 $node->safe_psql('postgres', 'UPDATE t SET n = 0');
 my $busy = $node->background_psql('postgres', on_error_stop => 0);
