@@ -731,6 +731,36 @@ next_batch_size(int size, double elapsed_ms, bool ctid_mode, double target)
 	return Max(result, ctid_mode ? 1 : PGM_MIN_BATCH);
 }
 
+/*
+ * Switch to the submitter for the user's part of a transaction: the role,
+ * restricted, under the batch's search_path and lock_timeout.  Returns the
+ * GUC nest level that AtEOXact_GUC(false, level) undoes; pgm_restore_user
+ * switches back.
+ */
+static int
+act_as_submitter(JobRun *job, PgmSavedUser *saved)
+{
+	int			save_nestlevel;
+	char		buf[32];
+
+	pgm_save_user(saved);
+	save_nestlevel = NewGUCNestLevel();
+	pgm_act_as(job->owner, saved);
+	job->ran_as_submitter = true;
+	(void) set_config_option("search_path", "pg_catalog, pg_temp",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	/* The clauses were checked at submission under this setting (jobs.c). */
+	(void) set_config_option("standard_conforming_strings", "on",
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	snprintf(buf, sizeof(buf), "%d", pgm_batch_lock_timeout);
+	(void) set_config_option("lock_timeout", buf,
+							 PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	return save_nestlevel;
+}
+
 typedef enum
 {
 	BATCH_DONE,					/* a batch committed, more to do */
@@ -902,21 +932,7 @@ run_batch(JobRun *job, int64 batchno)
 	 * run after the switch back: a cursor WITH HOLD (materialised at
 	 * commit), a temporary table (ON COMMIT actions), and the like.
 	 */
-	pgm_save_user(&saved);
-	save_nestlevel = NewGUCNestLevel();
-	pgm_act_as(job->owner, &saved);
-	job->ran_as_submitter = true;
-	(void) set_config_option("search_path", "pg_catalog, pg_temp",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	/* The clauses were checked at submission under this setting (jobs.c). */
-	(void) set_config_option("standard_conforming_strings", "on",
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
-	snprintf(buf, sizeof(buf), "%d", pgm_batch_lock_timeout);
-	(void) set_config_option("lock_timeout", buf,
-							 PGC_USERSET, PGC_S_SESSION,
-							 GUC_ACTION_SAVE, true, 0, false);
+	save_nestlevel = act_as_submitter(job, &saved);
 
 	/*
 	 * Deferred triggers and constraints fire at the end of the batch's
@@ -1178,6 +1194,251 @@ finish_slice(JobRun *job)
 					 pgm_job_table_name(PGM_JOB_TABLE),
 					 pgm_job_table_name(PGM_SLICE_TABLE));
 	SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 0);
+}
+
+/*
+ * Most rows a take-over counts in the slice it splits: beyond this, it
+ * splits at half this count (the other slice keeps that much, this one
+ * takes the rest), and the two even out in later take-overs.  Bounds how
+ * long the other slice waits for its row lock.
+ */
+#define PGM_TAKEOVER_COUNT_MAX	1000000
+
+/*
+ * Split the key range left to the least advanced other slice of the job
+ * and give its upper half to this slice (whose own range is done).  Runs
+ * in the caller's transaction; returns whether this slice has a range
+ * again.  The other slice's row is locked first, which waits for the
+ * batch it is running to commit: its progress is then read as it stands,
+ * and its next batch (read_progress) waits for this transaction, so the
+ * two ranges are cut from what really remains, with no row in both and
+ * none in neither.  Parts smaller than one of the other slice's batches
+ * are left to it.  The rows are counted and the split key is found as the
+ * submitter, with the same key comparison as the batches.
+ */
+static bool
+split_other_slice(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[2] = {INT8OID, INT4OID};
+	Datum		args[2];
+	HeapTuple	tup;
+	TupleDesc	desc;
+	bool		isnull;
+	int32		other;
+	int			other_batch;
+	Datum		other_next;
+	Datum		other_hi;
+	Datum	   *lo;
+	Datum	   *hi;
+	Datum	   *split;
+	Datum		split_raw = (Datum) 0;
+	int64		remaining;
+	char	   *keys;
+	char	   *relname;
+	char	   *cond;
+	Oid		   *qtypes;
+	Datum	   *qargs;
+	int			k = job->nkeys;
+	int			save_nestlevel;
+	PgmSavedUser saved;
+	int			i;
+
+	if (job->ctid_mode)
+		return false;
+
+	/*
+	 * The other slice's batch is waited for, but not forever: a batch that
+	 * is itself stuck on the application's locks is left to finish alone.
+	 */
+	{
+		char		buf[32];
+
+		snprintf(buf, sizeof(buf), "%d", Max(5 * pgm_batch_target, 1000));
+		(void) set_config_option("lock_timeout", buf,
+								 PGC_SUSET, PGC_S_SESSION,
+								 GUC_ACTION_LOCAL, true, 0, false);
+	}
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT s.slice, s.next_key, s.hi_key, s.batch_size"
+					 " FROM %s s JOIN %s j ON j.id OPERATOR(pg_catalog.=) s.job_id"
+					 " WHERE s.job_id OPERATOR(pg_catalog.=) $1 AND s.slice OPERATOR(pg_catalog.<>) $2"
+					 " AND NOT s.done AND s.next_key IS NOT NULL"
+					 " AND j.state OPERATOR(pg_catalog.=) 'running'"
+					 " ORDER BY s.rows_done, s.slice LIMIT 1 FOR NO KEY UPDATE OF s",
+					 pgm_job_table_name(PGM_SLICE_TABLE),
+					 pgm_job_table_name(PGM_JOB_TABLE));
+	args[0] = Int64GetDatum(job->job_id);
+	args[1] = Int32GetDatum(job->slice);
+	if (SPI_execute_with_args(sql.data, 2, argtypes, args, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the slices of job " INT64_FORMAT, job->job_id);
+	if (SPI_processed == 0)
+		return false;
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	other = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	other_next = SPI_getbinval(tup, desc, 2, &isnull);
+	if (isnull)
+		return false;
+	other_hi = SPI_getbinval(tup, desc, 3, &isnull);
+	if (isnull)
+		return false;
+	/* Used after later queries, whose results replace this one. */
+	other_next = datumCopy(other_next, false, -1);
+	other_hi = datumCopy(other_hi, false, -1);
+	other_batch = Max(DatumGetInt32(SPI_getbinval(tup, desc, 4, &isnull)), PGM_MIN_BATCH);
+
+	save_nestlevel = act_as_submitter(job, &saved);
+	{
+		char	   *nspname = get_namespace_name(get_rel_namespace(job->relid));
+		char	   *name = get_rel_name(job->relid);
+
+		keys = key_column_list(job, "");
+		if (nspname == NULL || name == NULL || keys == NULL)
+		{
+			/* The next batch fails the job with the reason. */
+			AtEOXact_GUC(false, save_nestlevel);
+			pgm_restore_user(&saved);
+			return false;
+		}
+		relname = quote_qualified_identifier(nspname, name);
+	}
+	lo = keys_from_array(other_next, job);
+	hi = keys_from_array(other_hi, job);
+	cond = psprintf("ROW(%s) OPERATOR(pg_catalog.>) %s AND ROW(%s) OPERATOR(pg_catalog.<=) %s",
+					keys, param_list(1, k), keys, param_list(k + 1, k));
+	qtypes = palloc(sizeof(Oid) * (2 * k + 1));
+	qargs = palloc(sizeof(Datum) * (2 * k + 1));
+	for (i = 0; i < k; i++)
+	{
+		qtypes[i] = qtypes[k + i] = job->key_types[i];
+		qargs[i] = lo[i];
+		qargs[k + i] = hi[i];
+	}
+	qtypes[2 * k] = INT8OID;
+
+	resetStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "SELECT pg_catalog.count(*) FROM (SELECT FROM %s WHERE %s LIMIT $%d) s",
+					 relname, cond, 2 * k + 1);
+	qargs[2 * k] = Int64GetDatum((int64) PGM_TAKEOVER_COUNT_MAX);
+	if (SPI_execute_with_args(sql.data, 2 * k + 1, qtypes, qargs, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		elog(ERROR, "could not count the rows left to slice %d", other);
+	remaining = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
+	if (remaining > other_batch)
+	{
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET $%d LIMIT 1",
+						 keys, relname, cond, keys, 2 * k + 1);
+		qargs[2 * k] = Int64GetDatum(remaining / 2 - 1);
+		if (SPI_execute_with_args(sql.data, 2 * k + 1, qtypes, qargs, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not find where to split slice %d", other);
+		if (SPI_processed == 1)
+		{
+			split = palloc(sizeof(Datum) * k);
+			for (i = 0; i < k; i++)
+				split[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+										 i + 1, &isnull);
+			/* Encoded as the submitter: the send function is user code. */
+			split_raw = keys_to_array(split, job);
+		}
+	}
+	AtEOXact_GUC(false, save_nestlevel);
+	pgm_restore_user(&saved);
+	if (split_raw == (Datum) 0)
+		return false;
+
+	/* The other slice ends at the split key; this one goes on from it. */
+	{
+		Oid			uptypes[4] = {INT8OID, INT4OID, BYTEAARRAYOID, BYTEAARRAYOID};
+		Datum		upargs[4];
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "UPDATE %s SET hi_key = $3, updated_at = pg_catalog.now()"
+						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
+						 pgm_job_table_name(PGM_SLICE_TABLE));
+		upargs[0] = Int64GetDatum(job->job_id);
+		upargs[1] = Int32GetDatum(other);
+		upargs[2] = split_raw;
+		upargs[3] = (Datum) 0;
+		if (SPI_execute_with_args(sql.data, 3, uptypes, upargs, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_processed != 1)
+			elog(ERROR, "could not shorten slice %d of job " INT64_FORMAT, other, job->job_id);
+
+		resetStringInfo(&sql);
+		appendStringInfo(&sql,
+						 "UPDATE %s SET next_key = $3, hi_key = $4, done = false,"
+						 " updated_at = pg_catalog.now()"
+						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
+						 pgm_job_table_name(PGM_SLICE_TABLE));
+		upargs[1] = Int32GetDatum(job->slice);
+		upargs[2] = split_raw;
+		upargs[3] = other_hi;
+		if (SPI_execute_with_args(sql.data, 4, uptypes, upargs, NULL, false, 0) != SPI_OK_UPDATE ||
+			SPI_processed != 1)
+			elog(ERROR, "could not extend slice %d of job " INT64_FORMAT, job->slice, job->job_id);
+	}
+	ereport(DEBUG1,
+			(errmsg("background job " INT64_FORMAT " slice %d: took over " INT64_FORMAT " of the rows left to slice %d",
+					job->job_id, job->slice, remaining - remaining / 2, other)));
+	return true;
+}
+
+/*
+ * This slice's range is done: take over half of what another slice of the
+ * job has left (split_other_slice), in a transaction of its own.  Any
+ * error (a lock timeout, say) only means this worker stops here, as it
+ * would have without trying.
+ */
+static bool
+take_over(JobRun *job)
+{
+	volatile bool taken = false;
+	MemoryContext oldcxt = CurrentMemoryContext;
+
+	if (job->ctid_mode)
+		return false;
+	PG_TRY();
+	{
+		PgmSavedUser saved;
+
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		SPI_connect();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		job->ran_as_submitter = false;
+		taken = split_other_slice(job);
+		SPI_finish();
+		PopActiveSnapshot();
+		pgm_save_user(&saved);
+		if (job->ran_as_submitter)
+			pgm_act_as(job->owner, &saved);
+		CommitTransactionCommand();
+		pgm_restore_user(&saved);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(oldcxt);
+		error = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("background job " INT64_FORMAT " slice %d: could not take over rows of another slice: %s",
+						job->job_id, job->slice, error->message)));
+		FreeErrorData(error);
+		taken = false;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(oldcxt);
+	return taken;
 }
 
 /* Sleep on the latch, waking up for interrupts. */
@@ -1550,6 +1811,14 @@ run_job(JobRun *job)
 				}
 				break;
 			case BATCH_SLICE_DONE:
+				/* Help a slice that is behind, rather than stop early. */
+				if (take_over(job))
+				{
+					retries = 0;
+					job->retry_size = 0;
+					break;
+				}
+				return;
 			case BATCH_STOP:
 				return;
 		}

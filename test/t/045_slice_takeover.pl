@@ -1,0 +1,105 @@
+# A worker whose slice is done takes over half of what another slice of the
+# same job has left, instead of exiting while that slice runs alone.  The
+# slices of a parallel job start with even row counts, but one of them can
+# be slower (the application's writes in its key range, a trigger that
+# costs more for some rows, a worker with less of the CPU): without the
+# take-over the job lasts as long as its slowest slice.
+#
+# What proves it from outside: the fast slice's rows_done in
+# migrate_job_slice is more than its own share, and every row is changed
+# exactly once (n = n + 1 counts the changes), with the key of one column
+# or of two, with two or three slices, and with a WHERE clause.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use PgmJobs;
+
+my $node = pgm_node('takeover');
+$node->append_conf('postgresql.conf', q{
+log_min_messages = debug1
+pg_migrate.batch_target = '100ms'
+});
+$node->restart;
+
+# Rows above $slow_from cost a millisecond each to update: the slice that
+# holds them is many times slower than the others.
+$node->safe_psql('postgres', q{
+CREATE EXTENSION pg_migrate;
+CREATE FUNCTION slow_upper() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id > TG_ARGV[0]::int THEN
+        PERFORM pg_sleep(0.001);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TABLE t1 (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO t1 SELECT g FROM generate_series(1, 8000) g;
+CREATE TRIGGER slow BEFORE UPDATE ON t1 FOR EACH ROW EXECUTE FUNCTION slow_upper(4000);
+CREATE TABLE t2 (id int, tag text, n int NOT NULL DEFAULT 0, PRIMARY KEY (id, tag));
+INSERT INTO t2 SELECT g / 2, 'k' || (g % 2), 0 FROM generate_series(0, 7999) g;
+CREATE TRIGGER slow BEFORE UPDATE ON t2 FOR EACH ROW EXECUTE FUNCTION slow_upper(2000);
+CREATE TABLE t3 (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO t3 SELECT g FROM generate_series(1, 9000) g;
+CREATE TRIGGER slow BEFORE UPDATE ON t3 FOR EACH ROW EXECUTE FUNCTION slow_upper(6000);
+CREATE TABLE t4 (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO t4 SELECT g FROM generate_series(1, 8000) g;
+CREATE TRIGGER slow BEFORE UPDATE ON t4 FOR EACH ROW EXECUTE FUNCTION slow_upper(4000);
+VACUUM ANALYZE t1, t2, t3, t4;
+});
+
+# Run a job to its end; returns the rows done by each slice, in order.
+sub run_job
+{
+	my ($label, $submit) = @_;
+	my $id = $node->safe_psql('postgres', "SELECT $submit");
+	is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', "$label: the job is done");
+	return split /\n/, $node->safe_psql('postgres', qq{
+SELECT rows_done FROM migrate_job_slice WHERE job_id = $id ORDER BY slice});
+}
+
+# One integer key, two slices: slice 0 (ids up to 4000) is fast.
+my $offset = -s $node->logfile;
+my @done = run_job('one key, two slices',
+	"migrate_batch_update('t1', 'n = n + 1', batch_size => 200, parallel => 2)");
+is(scalar(@done), 2, 'one key, two slices: two slices');
+cmp_ok($done[0], '>', 4200, "one key, two slices: the fast slice did $done[0] rows, more than its 4000");
+is($done[0] + $done[1], 8000, 'one key, two slices: 8000 rows done in all');
+is($node->safe_psql('postgres', 'SELECT count(*) FILTER (WHERE n = 1) || \'/\' || count(*) FROM t1'),
+	'8000/8000', 'one key, two slices: every row changed exactly once');
+ok($node->log_contains(qr/slice 0: took over \d+ of the rows left to slice 1/, $offset),
+	'one key, two slices: the take-over is logged at DEBUG1');
+
+# A key of two columns, an integer and a text: the split key is compared
+# as a row, like the batches' ranges.
+@done = run_job('two-column key',
+	"migrate_batch_update('t2', 'n = n + 1', batch_size => 200, parallel => 2)");
+cmp_ok($done[0], '>', 4200, "two-column key: the fast slice did $done[0] rows, more than its 4000");
+is($node->safe_psql('postgres', 'SELECT count(*) FILTER (WHERE n = 1) || \'/\' || count(*) FROM t2'),
+	'8000/8000', 'two-column key: every row changed exactly once');
+
+# Three slices, the last one slow: both others take over parts of it, and
+# of each other's take-overs.
+@done = run_job('three slices',
+	"migrate_batch_update('t3', 'n = n + 1', batch_size => 200, parallel => 3)");
+is(scalar(@done), 3, 'three slices: three slices');
+cmp_ok($done[0] + $done[1], '>', 6300,
+	"three slices: the two fast slices did $done[0] + $done[1] rows, more than their 6000");
+is($node->safe_psql('postgres', 'SELECT count(*) FILTER (WHERE n = 1) || \'/\' || count(*) FROM t3'),
+	'9000/9000', 'three slices: every row changed exactly once');
+
+# A WHERE clause: the ranges are split by keys, the rows it selects are
+# still each changed once and the others never.
+@done = run_job('WHERE clause',
+	"migrate_batch_update('t4', 'n = n + 1', where_clause => 'id % 2 = 0', batch_size => 200, parallel => 2)");
+cmp_ok($done[0], '>', 2100, "WHERE clause: the fast slice did $done[0] rows, more than its 2000");
+is($node->safe_psql('postgres', q{
+SELECT count(*) FILTER (WHERE n = 1 AND id % 2 = 0) || '/' || count(*) FILTER (WHERE n = 0 AND id % 2 = 1)
+  FROM t4}),
+	'4000/4000', 'WHERE clause: every selected row changed once, no other row changed');
+
+ok(!$node->log_contains('terminated by signal|was terminated by exception'), 'no crash in the log');
+$node->stop;
+done_testing();
