@@ -26,7 +26,8 @@
 # test: it prints figures.
 #
 #   bash bench/backfill.sh [--batch-target 200ms] [--quadratic-max 200000]
-#                          [--worker-nice N] [--repeat N] [--results FILE]
+#                          [--worker-nice N] [--repeat N] [--skewed]
+#                          [--results FILE]
 #                          [SIZES...]
 #
 # --repeat N runs every method N times, in rounds (each round runs every
@@ -40,6 +41,10 @@
 # people load, nice workers get a smaller share of the CPU than the plain
 # UPDATE does, which is their purpose on a server with an application but
 # not what a comparison of speeds on an idle server measures.
+# --skewed gives the table a trigger that makes changing a row of the upper
+# half of the keys costlier (an md5 of a 1.3 kB string): the two halves of
+# a parallel job then take unequal times, as when the application writes
+# in one key range.  Every method meets the same trigger.
 # BENCH_METHODS="plain job2" (environment) runs only the methods named.
 #                                            default sizes: 1000000 4000000
 set -euo pipefail
@@ -53,12 +58,14 @@ batch_target=200ms
 quadratic_max=200000
 worker_nice=
 repeat=1
+skewed=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--batch-target) batch_target=$2; shift 2 ;;
 	--quadratic-max) quadratic_max=$2; shift 2 ;;
 	--worker-nice) worker_nice=$2; shift 2 ;;
 	--repeat) repeat=$2; shift 2 ;;
+	--skewed) skewed=1; shift ;;
 	--results) BENCH_RESULTS=$2; shift 2 ;;
 	*) break ;;
 	esac
@@ -79,6 +86,16 @@ bench_restart
 
 psql -Xq postgres <<'SQL'
 CREATE EXTENSION pg_migrate;
+-- --skewed: the rows above the given key cost more to change.
+CREATE FUNCTION costly_upper_half() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.id > TG_ARGV[0]::bigint THEN
+        PERFORM md5(repeat(NEW.b, 40));
+    END IF;
+    RETURN NEW;
+END
+$$;
 CREATE PROCEDURE keyset_loop(tbl regclass, batch int)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -105,6 +122,7 @@ SET client_min_messages = warning;
 DROP TABLE IF EXISTS bf;
 CREATE TABLE bf (id bigint PRIMARY KEY, a int NOT NULL, b text NOT NULL, c int);
 INSERT INTO bf SELECT g, g % 1000, md5(g::text) FROM generate_series(1, $1) g;
+$([ "$skewed" -eq 0 ] || echo "CREATE TRIGGER costly BEFORE UPDATE ON bf FOR EACH ROW EXECUTE FUNCTION costly_upper_half($(($1 / 2)));")
 VACUUM ANALYZE bf;
 CHECKPOINT;
 SQL
@@ -204,6 +222,7 @@ SQL
 bench_result param backfill sizes "$sizes"
 bench_result param backfill quadratic_max "$quadratic_max"
 bench_result param backfill repeat "$repeat"
+bench_result param backfill skewed "$skewed"
 declare -A secs cpu runs cpuruns
 pm_pid=$(head -1 "$data/postmaster.pid")
 children_cpu() { awk '{print $16 + $17}' "/proc/$pm_pid/stat"; }
@@ -264,6 +283,7 @@ echo
 bench_machine
 bench_settings backfill
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+[ "$skewed" -eq 0 ] || echo "skewed: changing a row of the upper half of the keys costs more (a trigger, every method)"
 [ "$repeat" -eq 1 ] || echo "medians of $repeat rounds; every run's seconds in the last column"
 printf '%-10s %-50s %9s %10s %9s %10s  %s\n' rows method seconds "speed vs UPDATE" "CPU s" "CPU vs UPDATE" "$([ "$repeat" -eq 1 ] || echo runs)"
 for n in $sizes; do
