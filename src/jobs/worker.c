@@ -732,6 +732,41 @@ next_batch_size(int size, double elapsed_ms, bool ctid_mode, double target)
 }
 
 /*
+ * Start a transaction of the batch runner: its own statement time, SPI and
+ * a snapshot; nothing of the user's has run in it yet.
+ */
+static void
+begin_job_transaction(JobRun *job)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	job->ran_as_submitter = false;
+}
+
+/*
+ * Commit a transaction begun by begin_job_transaction.  Whatever the
+ * user's part could still have left to run at commit (run_batch forbids
+ * what it knows of) runs as the submitter, restricted, never as this
+ * worker.  A failed commit is aborted, and the abort restores the worker's
+ * identity.
+ */
+static void
+commit_job_transaction(JobRun *job)
+{
+	PgmSavedUser saved;
+
+	SPI_finish();
+	PopActiveSnapshot();
+	pgm_save_user(&saved);
+	if (job->ran_as_submitter)
+		pgm_act_as(job->owner, &saved);
+	CommitTransactionCommand();
+	pgm_restore_user(&saved);
+}
+
+/*
  * Switch to the submitter for the user's part of a transaction: the role,
  * restricted, under the batch's search_path and lock_timeout.  Returns the
  * GUC nest level that AtEOXact_GUC(false, level) undoes; pgm_restore_user
@@ -1406,21 +1441,9 @@ take_over(JobRun *job)
 		return false;
 	PG_TRY();
 	{
-		PgmSavedUser saved;
-
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		SPI_connect();
-		PushActiveSnapshot(GetTransactionSnapshot());
-		job->ran_as_submitter = false;
+		begin_job_transaction(job);
 		taken = split_other_slice(job);
-		SPI_finish();
-		PopActiveSnapshot();
-		pgm_save_user(&saved);
-		if (job->ran_as_submitter)
-			pgm_act_as(job->owner, &saved);
-		CommitTransactionCommand();
-		pgm_restore_user(&saved);
+		commit_job_transaction(job);
 	}
 	PG_CATCH();
 	{
@@ -1649,16 +1672,11 @@ run_job(JobRun *job)
 	batch_cxt = AllocSetContextCreate(TopMemoryContext, "pg_migrate batch",
 									  ALLOCSET_DEFAULT_SIZES);
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
+	begin_job_transaction(job);
 	runnable = OidIsValid(pgm_relation(PGM_JOB_TABLE)) &&
 		OidIsValid(pgm_relation(PGM_SLICE_TABLE)) &&
 		load_job(job);
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+	commit_job_transaction(job);
 	if (!runnable)
 		return;
 
@@ -1675,13 +1693,7 @@ run_job(JobRun *job)
 
 		PG_TRY();
 		{
-			PgmSavedUser saved;
-
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			SPI_connect();
-			PushActiveSnapshot(GetTransactionSnapshot());
-			job->ran_as_submitter = false;
+			begin_job_transaction(job);
 			result = run_batch(job, batchno + 1);
 			if (result == BATCH_SLICE_DONE)
 			{
@@ -1691,20 +1703,7 @@ run_job(JobRun *job)
 										 PGC_SUSET, PGC_S_SESSION,
 										 GUC_ACTION_LOCAL, true, 0, false);
 			}
-			SPI_finish();
-			PopActiveSnapshot();
-
-			/*
-			 * Whatever the user's part could still have left to run at
-			 * commit (run_batch forbids what it knows of) runs as the
-			 * submitter, restricted, never as this worker.  A failed commit
-			 * is aborted, and the abort restores the worker's identity.
-			 */
-			pgm_save_user(&saved);
-			if (job->ran_as_submitter)
-				pgm_act_as(job->owner, &saved);
-			CommitTransactionCommand();
-			pgm_restore_user(&saved);
+			commit_job_transaction(job);
 			owed_paid(job);
 			/* The job may be done: its waiter need not wait for its poll. */
 			if (result == BATCH_SLICE_DONE)

@@ -70,29 +70,40 @@ ok($seconds ne '' && $seconds < 30, "unattended job: finished $seconds s after i
 # cancel, of a 4035 ms yield; since: 124 ms, of 5359 ms).  The job is watched from one
 # session that stays connected and runs cheap queries (new connections
 # would be busy sessions themselves).
-$node->safe_psql('postgres', q{
+# A session spinning on the CPU, a session watching, and a job submitted
+# with pg_migrate.batch_yield = 100, once its worker is yielding to the
+# spinning session.  Returns the two sessions, the job, the length of the
+# yield and the job's rows done at that moment.
+sub yielding_job
+{
+	$node->safe_psql('postgres', q{
 UPDATE t SET n = 0;
 ALTER SYSTEM SET pg_migrate.batch_yield = 100; SELECT pg_reload_conf()});
-my $spin = $node->background_psql('postgres', on_error_stop => 0);
-$spin->query_until(qr/spinning/,
-	"\\echo spinning\nSELECT count(*) FROM generate_series(1, 3000000000) AS spin;\n");
-my $watch = $node->background_psql('postgres');
-$id = $node->safe_psql('postgres',
-	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 10000)");
-my $yield_ms = 0;
-$deadline = time() + 60;
-while (time() < $deadline)
-{
-	my $q = $watch->query_safe(
-		"SELECT query FROM pg_stat_activity WHERE backend_type = 'pg_migrate job'");
-	if ($q =~ /yielding up to (\d+) ms/)
+	my $spin = $node->background_psql('postgres', on_error_stop => 0);
+	$spin->query_until(qr/spinning/,
+		"\\echo spinning\nSELECT count(*) FROM generate_series(1, 3000000000) AS spin;\n");
+	my $watch = $node->background_psql('postgres');
+	my $id = $node->safe_psql('postgres',
+		"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 10000)");
+	my $yield_ms = 0;
+	my $deadline = time() + 60;
+	while (time() < $deadline)
 	{
-		$yield_ms = $1;
-		last;
+		my $q = $watch->query_safe(
+			"SELECT query FROM pg_stat_activity WHERE backend_type = 'pg_migrate job'");
+		if ($q =~ /yielding up to (\d+) ms/)
+		{
+			$yield_ms = $1;
+			last;
+		}
+		usleep(5_000);
 	}
-	usleep(5_000);
+	my $done0 = $watch->query_safe("SELECT rows_done FROM migrate_jobs WHERE id = $id");
+	return ($spin, $watch, $id, $yield_ms, $done0);
 }
-my $done0 = $watch->query_safe("SELECT rows_done FROM migrate_jobs WHERE id = $id");
+
+my ($spin, $watch, $yield_ms, $done0);
+($spin, $watch, $id, $yield_ms, $done0) = yielding_job();
 $watch->query_safe(q{
 SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%AS spin%' AND pid <> pg_backend_pid()});
 my $t0 = time();
@@ -116,29 +127,7 @@ is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', 'spinning sess
 # though the session it yields to is still busy: the worker reads the
 # reload while it yields, not only before its next decision.  Before, it
 # slept out the yield it had begun with the old setting.
-$node->safe_psql('postgres', q{
-UPDATE t SET n = 0;
-ALTER SYSTEM SET pg_migrate.batch_yield = 100; SELECT pg_reload_conf()});
-$spin = $node->background_psql('postgres', on_error_stop => 0);
-$spin->query_until(qr/spinning/,
-	"\\echo spinning\nSELECT count(*) FROM generate_series(1, 3000000000) AS spin;\n");
-$watch = $node->background_psql('postgres');
-$id = $node->safe_psql('postgres',
-	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 10000)");
-$yield_ms = 0;
-$deadline = time() + 60;
-while (time() < $deadline)
-{
-	my $q = $watch->query_safe(
-		"SELECT query FROM pg_stat_activity WHERE backend_type = 'pg_migrate job'");
-	if ($q =~ /yielding up to (\d+) ms/)
-	{
-		$yield_ms = $1;
-		last;
-	}
-	usleep(5_000);
-}
-$done0 = $watch->query_safe("SELECT rows_done FROM migrate_jobs WHERE id = $id");
+($spin, $watch, $id, $yield_ms, $done0) = yielding_job();
 $watch->query_safe(q{
 ALTER SYSTEM SET pg_migrate.batch_yield = 0; SELECT pg_reload_conf()});
 $t0 = time();
