@@ -279,4 +279,13 @@ PGM_NotNullConstraintValid(Oid relid, AttrNumber attnum)
 #define PGM_AlterConstraintName(def) ((char *) NULL)
 #endif
 
+/* index_beginscan() grew an instrumentation argument in 18. */
+#if PG_VERSION_NUM >= 180000
+#define PGM_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), NULL, (nkeys), (norderbys))
+#else
+#define PGM_index_beginscan(heap, index, snapshot, nkeys, norderbys) \
+	index_beginscan((heap), (index), (snapshot), (nkeys), (norderbys))
+#endif
+
 #endif							/* PG_MIGRATE_COMPAT_H */

@@ -84,6 +84,7 @@
 #include "core/guc.h"
 #include "core/spi.h"
 #include "ddl/history.h"
+#include "jobs/batchend.h"
 #include "jobs/batchscan.h"
 #include "jobs/script.h"
 #include "jobs/shmem.h"
@@ -1060,6 +1061,7 @@ run_batch(JobRun *job, int64 batchno)
 		int			k = job->nkeys;
 		Datum	   *args = palloc0(sizeof(Datum) * (2 * k + 1));
 		Datum	   *batch_hi = palloc(sizeof(Datum) * k);
+		bool		found = false;
 		int			i;
 
 		for (i = 0; i < k; i++)
@@ -1069,12 +1071,17 @@ run_batch(JobRun *job, int64 batchno)
 		}
 		args[2 * k] = Int64GetDatum((int64) job->batch_size - 1);
 
-		ret = SPI_execute_plan(job->range_plan, args, NULL, true, 1);
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "batch range query failed: %s", SPI_result_code_string(ret));
-		if (SPI_processed == 1)
+		/* A one-column key is found in its index when that is safe. */
+		if (k > 1 ||
+			!pgm_batch_end_by_index(job->relid, job->key_names[0], job->key_types[0],
+									job->have_next, args[0], args[1],
+									job->batch_size, &batch_hi[0], &found))
 		{
-			for (i = 0; i < k; i++)
+			ret = SPI_execute_plan(job->range_plan, args, NULL, true, 1);
+			if (ret != SPI_OK_SELECT)
+				elog(ERROR, "batch range query failed: %s", SPI_result_code_string(ret));
+			found = SPI_processed == 1;
+			for (i = 0; found && i < k; i++)
 			{
 				bool		isnull;
 				int16		typlen;
@@ -1087,7 +1094,7 @@ run_batch(JobRun *job, int64 batchno)
 										typbyval, typlen);
 			}
 		}
-		else
+		if (!found)
 		{
 			/* Fewer rows than a batch remain: this is the slice's last. */
 			memcpy(batch_hi, job->hi_key, sizeof(Datum) * k);

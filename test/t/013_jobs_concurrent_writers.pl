@@ -33,7 +33,7 @@ CREATE TABLE dlog (id int NOT NULL);
 });
 
 my $id = $node->safe_psql('postgres',
-	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 2000, pause => '200ms', parallel => 2)");
+	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 2000, pause => '500ms', parallel => 2)");
 
 $node->pgbench(
 	'--no-vacuum --client=4 --jobs=2 --time=8',
