@@ -14,13 +14,11 @@
  *
  * When the job has one key column and that column has a plain btree index
  * that orders it as the batch statement's comparison does, this walks that
- * index's entries instead: it counts them without visiting the heap, and
- * visits the heap only from the batch_size'th entry on, to end the batch
- * at a row the batch's snapshot sees.  Dead and uncommitted entries are
- * counted too, so a batch can hold fewer rows than batch_size (the batch
- * runner sizes the next one by the time this one took); the ranges still
- * follow each other with no gap and no overlap, since only their bounds
- * come from here.
+ * index's entries instead and counts the rows the batch's snapshot sees
+ * the way an index-only scan does: an entry on a page the visibility map
+ * marks all-visible without reading the table, any other by reading its
+ * row.  The key of the batch_size'th such row ends the batch, as the
+ * query's would.
  *
  * Only when nothing can make the two orders differ: a non-collatable type,
  * an index column in ascending order with the type's default btree
@@ -42,6 +40,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/visibilitymap.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
@@ -124,8 +123,7 @@ key_index(Relation rel, AttrNumber attnum, Oid opclass)
 /*
  * The key ending the batch of the rows of relid whose key column keyname
  * (of type keytype) is above lo (anything, without have_lo) and at most
- * hi: the key of the row at the n'th index entry in that range, or of the
- * first row the active snapshot sees after it.  Returns false when the
+ * hi: the key of the n'th row in that range the active snapshot sees.  Returns false when the
  * walk does not apply (see above); otherwise true, with *found false when
  * the range ends first (the batch is the slice's last) and else *end set,
  * allocated in the current memory context.
@@ -149,6 +147,8 @@ pgm_batch_end_by_index(Oid relid, const char *keyname, Oid keytype,
 	TupleTableSlot *slot;
 	ItemPointer tid;
 	int64		count = 0;
+	int64		entries = 0;
+	Buffer		vmbuffer = InvalidBuffer;
 	int16		typlen;
 	bool		typbyval;
 
@@ -191,14 +191,27 @@ pgm_batch_end_by_index(Oid relid, const char *keyname, Oid keytype,
 
 	while ((tid = index_getnext_tid(scan, ForwardScanDirection)) != NULL)
 	{
-		if (++count < n)
+		bool		fetched = false;
+
+		if ((++entries & 4095) == 0)
+			CHECK_FOR_INTERRUPTS();
+
+		/*
+		 * Count the rows the snapshot sees, as an index-only scan does: an
+		 * entry on an all-visible page without reading the table, any other
+		 * by reading its row.
+		 */
+		if (!VM_ALL_VISIBLE(rel, ItemPointerGetBlockNumber(tid), &vmbuffer))
 		{
-			if ((count & 4095) == 0)
-				CHECK_FOR_INTERRUPTS();
-			continue;
+			if (!index_fetch_heap(scan, slot))
+				continue;
+			fetched = true;
 		}
-		/* From the n'th entry on: the first row the snapshot sees. */
-		if (index_fetch_heap(scan, slot))
+		if (++count < n)
+			continue;
+
+		/* The n'th row: its key ends the batch. */
+		if (fetched || index_fetch_heap(scan, slot))
 		{
 			bool		isnull;
 			Datum		key = slot_getattr(slot, attnum, &isnull);
@@ -210,11 +223,13 @@ pgm_batch_end_by_index(Oid relid, const char *keyname, Oid keytype,
 				break;
 			}
 		}
-		CHECK_FOR_INTERRUPTS();
+		count--;
 	}
+	if (BufferIsValid(vmbuffer))
+		ReleaseBuffer(vmbuffer);
 
-	elog(DEBUG1, "batch end found by a walk of index %u: " INT64_FORMAT " entries%s",
-		 indexoid, count, *found ? "" : ", the range's end");
+	elog(DEBUG1, "batch end found by a walk of index %u: " INT64_FORMAT " entries, " INT64_FORMAT " rows%s",
+		 indexoid, entries, count, *found ? "" : ", the range's end");
 	ExecDropSingleTupleTableSlot(slot);
 	index_endscan(scan);
 	index_close(indexrel, NoLock);

@@ -72,6 +72,15 @@ is($walks, $batches, "bigint key: each batch's end is found in the index");
 is($node->safe_psql('postgres', q{
 SELECT count(*) FILTER (WHERE n = 1) || '/' || count(*) FROM t}),
 	'18333/18333', 'bigint key: every row the job saw changed exactly once');
+# The index now holds an entry of every row's old version too: the walk
+# counts rows, not entries, so a batch still has batch_size rows.
+my $again = $node->safe_psql('postgres',
+	"SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 500, pause => '1 hour')");
+ok(wait_rows_done($node, 'postgres', $again, 1), 'dead entries: a first batch committed');
+is($node->safe_psql('postgres', "SELECT rows_done FROM migrate_jobs WHERE id = $again"),
+	'500', 'dead entries: the first batch has its 500 rows');
+$node->safe_psql('postgres', "SELECT migrate_job_cancel($again)");
+$node->safe_psql('postgres', 'UPDATE t SET n = 1 WHERE n = 2');
 $open->query_safe('COMMIT');
 $open->quit;
 is($node->safe_psql('postgres', q{
