@@ -341,6 +341,11 @@ load_job(JobRun *job)
 	job->pause_ms = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 	if (isnull)
 		job->pause_ms = 0;
+	{
+		char	   *state = SPI_getvalue(tup, desc, 10);
+
+		strlcpy(job->state, state ? state : "", sizeof(job->state));
+	}
 	MemoryContextSwitchTo(oldcxt);
 	return true;
 }
@@ -880,6 +885,31 @@ pay_owed(JobRun *job)
  * Run one batch in the current transaction: as the submitter, change the
  * rows of the next range; as the worker, record the progress.
  */
+/*
+ * A queued job is running from its first worker on.  Run_job does this in
+ * a transaction of its own, before the first batch: a batch that waits for
+ * the application's row locks would otherwise hold the job's row all that
+ * time, and every other slice's first batch (and its end, which locks that
+ * row too) would wait behind it.
+ */
+static void
+mark_running(JobRun *job)
+{
+	StringInfoData sql;
+	Oid			argtypes[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(job->job_id)};
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql,
+					 "UPDATE %s SET state = 'running',"
+					 " started_at = COALESCE(started_at, pg_catalog.now()),"
+					 " updated_at = pg_catalog.now()"
+					 " WHERE id OPERATOR(pg_catalog.=) $1"
+					 " AND state OPERATOR(pg_catalog.=) 'queued'",
+					 pgm_job_table_name(PGM_JOB_TABLE));
+	SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 0);
+}
+
 static BatchResult
 run_batch(JobRun *job, int64 batchno)
 {
@@ -939,21 +969,9 @@ run_batch(JobRun *job, int64 batchno)
 		return BATCH_THROTTLED;
 	}
 
+	/* Normally done before the first batch (run_job); this is a fallback. */
 	if (strcmp(job->state, "queued") == 0)
-	{
-		Oid			argtypes[1] = {INT8OID};
-		Datum		args[1] = {Int64GetDatum(job->job_id)};
-
-		initStringInfo(&sql);
-		appendStringInfo(&sql,
-						 "UPDATE %s SET state = 'running',"
-						 " started_at = COALESCE(started_at, pg_catalog.now()),"
-						 " updated_at = pg_catalog.now()"
-						 " WHERE id OPERATOR(pg_catalog.=) $1"
-						 " AND state OPERATOR(pg_catalog.=) 'queued'",
-						 pgm_job_table_name(PGM_JOB_TABLE));
-		SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 0);
-	}
+		mark_running(job);
 
 	pgstat_report_activity(STATE_RUNNING,
 						   psprintf("pg_migrate job " INT64_FORMAT " slice %d: batch " INT64_FORMAT " (%d %s)",
@@ -1686,6 +1704,12 @@ run_job(JobRun *job)
 	commit_job_transaction(job);
 	if (!runnable)
 		return;
+	if (strcmp(job->state, "queued") == 0)
+	{
+		begin_job_transaction(job);
+		mark_running(job);
+		commit_job_transaction(job);
+	}
 
 	for (;;)
 	{

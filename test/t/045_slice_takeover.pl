@@ -8,7 +8,12 @@
 # What proves it from outside: the fast slice's rows_done in
 # migrate_job_slice is more than its own share, and every row is changed
 # exactly once (n = n + 1 counts the changes), with the key of one column
-# or of two, with two or three slices, and with a WHERE clause.
+# or of two, with two or three slices, and with a WHERE clause.  A
+# take-over that cannot lock the other slice in time (its batch waits for
+# the application) gives up: the worker exits, as it did before take-overs,
+# and the other slice does the rest alone.  A slice's batch that waits for
+# the application holds no lock on the job's row, which every slice needs
+# to start and to end.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -20,6 +25,7 @@ my $node = pgm_node('takeover');
 $node->append_conf('postgresql.conf', q{
 log_min_messages = debug1
 pg_migrate.batch_target = '100ms'
+pg_migrate.batch_lock_timeout = '60s'
 });
 $node->restart;
 
@@ -47,7 +53,11 @@ CREATE TRIGGER slow BEFORE UPDATE ON t3 FOR EACH ROW EXECUTE FUNCTION slow_upper
 CREATE TABLE t4 (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
 INSERT INTO t4 SELECT g FROM generate_series(1, 8000) g;
 CREATE TRIGGER slow BEFORE UPDATE ON t4 FOR EACH ROW EXECUTE FUNCTION slow_upper(4000);
-VACUUM ANALYZE t1, t2, t3, t4;
+CREATE TABLE t5 (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO t5 SELECT g FROM generate_series(1, 8000) g;
+CREATE TABLE t6 (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO t6 SELECT g FROM generate_series(1, 8000) g;
+VACUUM ANALYZE t1, t2, t3, t4, t5, t6;
 });
 
 # Run a job to its end; returns the rows done by each slice, in order.
@@ -99,6 +109,64 @@ is($node->safe_psql('postgres', q{
 SELECT count(*) FILTER (WHERE n = 1 AND id % 2 = 0) || '/' || count(*) FILTER (WHERE n = 0 AND id % 2 = 1)
   FROM t4}),
 	'4000/4000', 'WHERE clause: every selected row changed once, no other row changed');
+
+# The application holds a row of each slice's first batch: both batches
+# wait.  The first of them used to mark the job running in its own batch,
+# and kept the job's row locked while it waited: the other slice's first
+# batch, and any slice's end, queued behind it.  Now the job's row is
+# free: it can be locked without waiting.
+my $app = $node->background_psql('postgres', on_error_stop => 0);
+$app->query_safe('BEGIN; SELECT FROM t6 WHERE id IN (100, 4100) FOR UPDATE;');
+my $id = $node->safe_psql('postgres',
+	"SELECT migrate_batch_update('t6', 'n = n + 1', batch_size => 200, parallel => 2)");
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 2 FROM pg_stat_activity
+ WHERE backend_type = 'pg_migrate job' AND wait_event_type = 'Lock'}),
+	'blocked batches: both slices wait');
+my ($ret, $out, $err) = $node->psql('postgres', qq{
+BEGIN;
+SELECT state FROM migrate_job_state WHERE id = $id FOR UPDATE NOWAIT;
+ROLLBACK;});
+is("$ret $out", '0 running', 'blocked batches: the job is running and its row is not locked');
+$app->query_safe('COMMIT');
+$app->quit;
+is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', 'blocked batches: the job is done');
+is($node->safe_psql('postgres', 'SELECT count(*) FILTER (WHERE n = 1) || \'/\' || count(*) FROM t6'),
+	'8000/8000', 'blocked batches: every row changed exactly once');
+
+# The application holds a row of slice 1's first batch (slice 0 ends at
+# the key at offset 4000, 4001; slice 1 starts above it): slice 1's batch
+# waits for it (up to batch_lock_timeout, 60 s here) while it holds its
+# slice's row.  Slice 0 finishes its range, tries to take over, waits for
+# that row as long as its own lock_timeout (5 x batch_target, at least
+# 1 s), gives up and exits.  Once the application commits, slice 1 does
+# its whole range and nothing else.
+$app = $node->background_psql('postgres', on_error_stop => 0);
+$app->query_safe('BEGIN; SELECT FROM t5 WHERE id = 4100 FOR UPDATE;');
+$offset = -s $node->logfile;
+$id = $node->safe_psql('postgres',
+	"SELECT migrate_batch_update('t5', 'n = n + 1', batch_size => 200, parallel => 2)");
+$node->wait_for_log(
+	qr/background job $id slice 0: could not take over rows of another slice: canceling statement due to lock timeout/,
+	$offset);
+pass('lock timeout: the take-over gives up, with the reason in the log');
+is($node->safe_psql('postgres', qq{
+SELECT j.state || ' ' || string_agg(s.done::text, ',' ORDER BY s.slice)
+  FROM migrate_jobs j JOIN migrate_job_slice s ON s.job_id = j.id WHERE j.id = $id GROUP BY j.state}),
+	'running true,false', 'lock timeout: the job runs on, slice 1 not done');
+ok($node->poll_query_until('postgres',
+		"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_migrate job'"),
+	'lock timeout: the worker of slice 0 exits, the one of slice 1 waits on');
+$app->query_safe('COMMIT');
+$app->quit;
+is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', 'lock timeout: the job is done');
+is($node->safe_psql('postgres', qq{
+SELECT string_agg(rows_done::text, ',' ORDER BY slice) FROM migrate_job_slice WHERE job_id = $id}),
+	'4001,3999', 'lock timeout: each slice did its own range, no more');
+is($node->safe_psql('postgres', 'SELECT count(*) FILTER (WHERE n = 1) || \'/\' || count(*) FROM t5'),
+	'8000/8000', 'lock timeout: every row changed exactly once');
+ok(!$node->log_contains(qr/job $id slice \d: took over/, $offset),
+	'lock timeout: no take-over is logged');
 
 ok(!$node->log_contains('terminated by signal|was terminated by exception'), 'no crash in the log');
 $node->stop;
