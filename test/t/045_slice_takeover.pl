@@ -137,15 +137,25 @@ is($node->safe_psql('postgres', 'SELECT count(*) FILTER (WHERE n = 1) || \'/\' |
 # The application holds a row of slice 1's first batch (slice 0 ends at
 # the key at offset 4000, 4001; slice 1 starts above it): slice 1's batch
 # waits for it (up to batch_lock_timeout, 60 s here) while it holds its
-# slice's row.  Slice 0 finishes its range, tries to take over, waits for
-# that row as long as its own lock_timeout (5 x batch_target, at least
-# 1 s), gives up and exits.  Once the application commits, slice 1 does
-# its whole range and nothing else.
+# slice's row.  Another session holds slice 0's last row until both
+# slices wait, so that slice 0 cannot end (and take over) before slice 1's
+# batch has begun.  Then slice 0 finishes its range, tries to take over,
+# waits for slice 1's row as long as its own lock_timeout (5 x
+# batch_target, at least 1 s), gives up and exits.  Once the application
+# commits, slice 1 does its whole range and nothing else.
 $app = $node->background_psql('postgres', on_error_stop => 0);
 $app->query_safe('BEGIN; SELECT FROM t5 WHERE id = 4100 FOR UPDATE;');
+my $app0 = $node->background_psql('postgres', on_error_stop => 0);
+$app0->query_safe('BEGIN; SELECT FROM t5 WHERE id = 4001 FOR UPDATE;');
 $offset = -s $node->logfile;
 $id = $node->safe_psql('postgres',
 	"SELECT migrate_batch_update('t5', 'n = n + 1', batch_size => 200, parallel => 2)");
+ok($node->poll_query_until('postgres', q{
+SELECT count(*) = 2 FROM pg_stat_activity
+ WHERE backend_type = 'pg_migrate job' AND wait_event_type = 'Lock'}),
+	'lock timeout: both slices wait for the application');
+$app0->query_safe('COMMIT');
+$app0->quit;
 $node->wait_for_log(
 	qr/background job $id slice 0: could not take over rows of another slice: canceling statement due to lock timeout/,
 	$offset);
