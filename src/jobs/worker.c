@@ -882,10 +882,6 @@ pay_owed(JobRun *job)
 }
 
 /*
- * Run one batch in the current transaction: as the submitter, change the
- * rows of the next range; as the worker, record the progress.
- */
-/*
  * A queued job is running from its first worker on.  Run_job does this in
  * a transaction of its own, before the first batch: a batch that waits for
  * the application's row locks would otherwise hold the job's row all that
@@ -910,6 +906,10 @@ mark_running(JobRun *job)
 	SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 0);
 }
 
+/*
+ * Run one batch in the current transaction: as the submitter, change the
+ * rows of the next range; as the worker, record the progress.
+ */
 static BatchResult
 run_batch(JobRun *job, int64 batchno)
 {
@@ -969,7 +969,10 @@ run_batch(JobRun *job, int64 batchno)
 		return BATCH_THROTTLED;
 	}
 
-	/* Normally done before the first batch (run_job); this is a fallback. */
+	/*
+	 * Done before the first batch (run_job); seen again when the job was
+	 * paused and resumed between two batches of this worker.
+	 */
 	if (strcmp(job->state, "queued") == 0)
 		mark_running(job);
 
