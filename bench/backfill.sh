@@ -27,7 +27,7 @@
 #
 #   bash bench/backfill.sh [--batch-target 200ms] [--quadratic-max 200000]
 #                          [--worker-nice N] [--repeat N] [--skewed]
-#                          [--results FILE]
+#                          [--waits] [--results FILE]
 #                          [SIZES...]
 #
 # --repeat N runs every method N times, in rounds (each round runs every
@@ -45,6 +45,12 @@
 # half of the keys costlier (an md5 of a 1.3 kB string): the two halves of
 # a parallel job then take unequal times, as when the application writes
 # in one key range.  Every method meets the same trigger.
+# --waits samples, every 20 ms during each run, what the processes doing the
+# work are waiting on (pg_stat_activity's wait events of the active client
+# sessions running the backfill and of the job's workers; "CPU" when they
+# wait on nothing) and prints each method's shares.  The sampling session
+# runs beside the method, on the same 2 cores: take the times of a run
+# without it.
 # BENCH_METHODS="plain job2" (environment) runs only the methods named.
 #                                            default sizes: 1000000 4000000
 set -euo pipefail
@@ -59,6 +65,7 @@ quadratic_max=200000
 worker_nice=
 repeat=1
 skewed=0
+waits=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--batch-target) batch_target=$2; shift 2 ;;
@@ -66,6 +73,7 @@ while [ $# -gt 0 ]; do
 	--worker-nice) worker_nice=$2; shift 2 ;;
 	--repeat) repeat=$2; shift 2 ;;
 	--skewed) skewed=1; shift ;;
+	--waits) waits=1; shift ;;
 	--results) BENCH_RESULTS=$2; shift 2 ;;
 	*) break ;;
 	esac
@@ -219,11 +227,33 @@ SQL
 	bench_since "$t0"
 }
 
+# --waits: one session running a query on pg_stat_activity every 20 ms,
+# each in a transaction of its own (a long one would hold back the
+# cleanup of the rows the backfill leaves behind).  The sessions waiting
+# for or polling a job and the one submitting it are not counted.
+sampler=""
+start_sampler() {
+	[ "$waits" -eq 1 ] || return 0
+	printf '%s\n\\watch 0.02\n' "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active'
+AND (backend_type LIKE 'pg_migrate job%' OR (backend_type = 'client backend' AND query !~ 'migrate_(job|batch)'))" |
+		psql -XAtq postgres >"$PGM_WORK/waits.out" 2>/dev/null &
+	sampler=$!
+}
+stop_sampler() {
+	[ -n "$sampler" ] || return 0
+	kill "$sampler"
+	wait "$sampler" 2>/dev/null || true
+	sampler=""
+	grep -v '^$' "$PGM_WORK/waits.out" >>"$PGM_WORK/waits.$1.$2" || true
+}
+
 bench_result param backfill sizes "$sizes"
 bench_result param backfill quadratic_max "$quadratic_max"
 bench_result param backfill repeat "$repeat"
 bench_result param backfill skewed "$skewed"
 declare -A secs cpu runs cpuruns
+rm -f "$PGM_WORK"/waits.*
 pm_pid=$(head -1 "$data/postmaster.pid")
 children_cpu() { awk '{print $16 + $17}' "/proc/$pm_pid/stat"; }
 for ((round = 1; round <= repeat; round++)); do
@@ -239,6 +269,7 @@ for n in $sizes; do
 		# the plain UPDATE, the job's workers, and the session waiting for
 		# them): the postmaster adds a child's times to its own when it
 		# reaps it.  Other people's load stretches wall time, not this.
+		start_sampler
 		sleep 0.5
 		cpu0=$(children_cpu)
 		case $method in
@@ -254,6 +285,8 @@ for n in $sizes; do
 		esac
 		sleep 0.5
 		c=$(awk -v a="$cpu0" -v b="$(children_cpu)" -v k="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / k}')
+		# after the CPU reading: the sampling session's is not the method's
+		stop_sampler "$n" "$method"
 		check "$n"
 		runs[$n,$method]+="$s "
 		cpuruns[$n,$method]+="$c "
@@ -297,6 +330,18 @@ for n in $sizes; do
 		fi
 	done
 done
+if [ "$waits" -eq 1 ]; then
+	echo
+	echo "what the processes doing the work waited on (share of the samples taken every 20 ms, all rounds; CPU: no wait):"
+	for n in $sizes; do
+		for m in $BENCH_METHODS; do
+			f=$PGM_WORK/waits.$n.$m
+			[ -s "$f" ] || continue
+			printf '%-10s %-50s %s\n' "$n" "${BENCH_LABEL[$m]}" "$(sort "$f" | uniq -c | sort -rn | head -5 |
+				awk -v t="$(wc -l <"$f")" '{printf "%s%s %.0f%%", (NR > 1 ? ", " : ""), $2, 100 * $1 / t} END {printf " (%d samples)", t}')"
+		done
+	done
+fi
 set -- $sizes
 while [ $# -ge 2 ]; do
 	echo
