@@ -192,7 +192,7 @@ read -r btps _ <<<"${res[base]}"
 for k in $BENCH_LOAD_PHASES; do
 	read -r tps p99 worst _ <<<"${res[$k]}"
 	ratio=$(bench_ratio "$tps" "$btps")
-	bench_result load "$k" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]}" "${lavg[$k]}" "$(waits "$k")"
+	bench_result load "$k" "$tps" "$ratio" "$p99" "$worst" "${cover[$k]:-–}" "${lavg[$k]}" "$(waits "$k")"
 	printf '%-34s %9.1f %6s %9.1f %9.1f %5s  %s\n' "${BENCH_LOAD_LABEL[$k]}" "$tps" "$ratio" "$p99" "$worst" "${lavg[$k]}" \
 		"${cover[$k]}${jobinfo[$k]:+; ${jobinfo[$k]}}"
 done
