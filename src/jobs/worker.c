@@ -57,6 +57,7 @@
 #include "commands/trigger.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
+#include "parser/parser.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
 #include "postmaster/interrupt.h"
@@ -134,6 +135,23 @@ pgm_job_worker_lend_slot(int64 job_id)
 	pgm_jobs_lend_slot(my_slotno, my_generation, job_id);
 }
 
+/*
+ * Statements a worker keeps prepared: the range query and the batch
+ * statement with and without a lower bound, the latter for each pass.
+ */
+#define PGM_JOB_PLANS	8
+
+/* Most ranges waiting for their second pass (run_batch). */
+#define PGM_PASS2_RANGES	4
+
+/* Which rows of a range a batch statement changes (two passes). */
+typedef enum BatchPass
+{
+	PASS_ALL,					/* every row: one pass */
+	PASS_ODD,					/* first pass: odd keys */
+	PASS_EVEN					/* second pass: even keys */
+} BatchPass;
+
 /* Everything the worker needs to know about its job and slice. */
 typedef struct JobRun
 {
@@ -180,10 +198,35 @@ typedef struct JobRun
 	int			nskip;
 	ItemPointerData *skip;
 
-	/* statements, rebuilt when the relation or a column is renamed */
-	char	   *range_sql;		/* key mode: the batch's upper key */
-	char	   *dml_sql;
-	bool		plan_first;		/* plans were made for the first batch */
+	/*
+	 * Two passes (see run_batch): the keys of (pass2_from, next_key] have
+	 * had their first pass only.  pass2_from is null when that range starts
+	 * at the slice's first key.
+	 */
+	bool		two_pass;		/* fixed: this job updates in two passes */
+	bool		has_pass2;		/* the slice table has the pass2 columns */
+	bool		pass2_open;
+	Datum		pass2_raw;
+
+	/*
+	 * What this worker remembers of the pending keys, by integer key: the
+	 * ranges its own first passes covered, each with the transaction that
+	 * ran it.  Range i is (i == 0 ? p2_lo : p2_hi[i - 1], p2_hi[i]].  Kept
+	 * only while it matches the slice row (check_pass2_ranges).
+	 */
+	int			p2_n;
+	bool		p2_lo_first;	/* p2_lo is the slice's first key */
+	Datum		p2_lo;
+	Datum		p2_hi[PGM_PASS2_RANGES];
+	TransactionId p2_xid[PGM_PASS2_RANGES];
+
+	/*
+	 * Statements, by text: rebuilt when the relation or a column is renamed.
+	 * dml_plan and range_plan point to the ones of the current batch.
+	 */
+	int			nplans;
+	char	   *plan_sql[PGM_JOB_PLANS];
+	SPIPlanPtr	plan[PGM_JOB_PLANS];
 	SPIPlanPtr	range_plan;
 	SPIPlanPtr	dml_plan;
 } JobRun;
@@ -259,6 +302,37 @@ keys_to_array(Datum *keys, JobRun *job)
 	}
 	return PointerGetDatum(construct_array(elems, job->nkeys, BYTEAOID, -1,
 										   false, TYPALIGN_INT));
+}
+
+/*
+ * Does the SET clause (checked when the job was submitted) assign the
+ * column?  A batch that changed a key could move a row from the keys of
+ * one pass to those of the other, which would then change it again.
+ */
+static bool
+set_clause_assigns(const char *clause, const char *column)
+{
+	List	   *raw;
+	RawStmt    *stmt;
+	ListCell   *lc;
+
+	if (clause == NULL)
+		return false;
+	raw = raw_parser(psprintf("UPDATE pg_migrate_set_clause SET\n%s\n", clause),
+					 RAW_PARSE_DEFAULT);
+	if (list_length(raw) != 1)
+		return true;
+	stmt = linitial_node(RawStmt, raw);
+	if (!IsA(stmt->stmt, UpdateStmt))
+		return true;
+	foreach(lc, ((UpdateStmt *) stmt->stmt)->targetList)
+	{
+		ResTarget  *target = lfirst_node(ResTarget, lc);
+
+		if (target->name == NULL || strcmp(target->name, column) == 0)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -338,6 +412,12 @@ load_job(JobRun *job)
 		for (i = 0; i < n; i++)
 			job->key_types[i] = DatumGetObjectId(elems[i]);
 	}
+	job->has_pass2 = get_attnum(pgm_relation(PGM_SLICE_TABLE), "pass2_open") != InvalidAttrNumber;
+	job->two_pass = job->has_pass2 && !job->is_delete && !job->ctid_mode &&
+		job->nkeys == 1 &&
+		(job->key_types[0] == INT2OID || job->key_types[0] == INT4OID ||
+		 job->key_types[0] == INT8OID) &&
+		!set_clause_assigns(job->set_clause, job->key_names[0]);
 	job->pause_ms = DatumGetInt32(SPI_getbinval(tup, desc, 9, &isnull));
 	if (isnull)
 		job->pause_ms = 0;
@@ -369,10 +449,11 @@ read_progress(JobRun *job)
 	initStringInfo(&sql);
 	appendStringInfo(&sql,
 					 "SELECT j.state, s.done, s.batch_size, s.next_key, s.hi_key,"
-					 " s.next_block, s.hi_block, s.skip_tids"
+					 " s.next_block, s.hi_block, s.skip_tids, %s"
 					 " FROM %s j JOIN %s s ON s.job_id OPERATOR(pg_catalog.=) j.id"
 					 " WHERE j.id OPERATOR(pg_catalog.=) $1 AND s.slice OPERATOR(pg_catalog.=) $2"
 					 " FOR NO KEY UPDATE OF s",
+					 job->has_pass2 ? "s.pass2_open, s.pass2_from" : "false, NULL::pg_catalog.bytea[]",
 					 pgm_job_table_name(PGM_JOB_TABLE),
 					 pgm_job_table_name(PGM_SLICE_TABLE));
 	args[0] = Int64GetDatum(job->job_id);
@@ -422,6 +503,10 @@ read_progress(JobRun *job)
 			elog(ERROR, "job " INT64_FORMAT " slice %d has no upper key",
 				 job->job_id, job->slice);
 		job->hi_raw = datumCopy(d, false, -1);
+
+		job->pass2_open = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+		d = SPI_getbinval(tup, desc, 10, &isnull);
+		job->pass2_raw = isnull ? (Datum) 0 : datumCopy(d, false, -1);
 	}
 	return true;
 }
@@ -517,16 +602,62 @@ param_list(int first, int n)
 }
 
 /*
+ * The cached plan of a statement, prepared when none is.  Statements left
+ * behind by a rename are dropped when the cache is full.
+ */
+static SPIPlanPtr
+job_plan(JobRun *job, const char *sql, int nargs, Oid *argtypes)
+{
+	/* dml_plan is looked up first; range_plan, when wanted, second. */
+	SPIPlanPtr	plan;
+	int			i;
+
+	for (i = 0; i < job->nplans; i++)
+		if (strcmp(job->plan_sql[i], sql) == 0)
+			return job->plan[i];
+
+	/* Full: keep only the plan this call has already found (dml_plan). */
+	if (job->nplans == PGM_JOB_PLANS)
+	{
+		int			kept = 0;
+
+		for (i = 0; i < job->nplans; i++)
+		{
+			if (job->plan[i] == job->dml_plan)
+			{
+				job->plan_sql[kept] = job->plan_sql[i];
+				job->plan[kept++] = job->plan[i];
+				continue;
+			}
+			SPI_freeplan(job->plan[i]);
+			pfree(job->plan_sql[i]);
+		}
+		job->nplans = kept;
+	}
+
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, CURSOR_OPT_CUSTOM_PLAN);
+	if (plan == NULL)
+		elog(ERROR, "could not prepare the batch statement: %s",
+			 SPI_result_code_string(SPI_result));
+	SPI_keepplan(plan);
+	job->plan_sql[job->nplans] = MemoryContextStrdup(TopMemoryContext, sql);
+	job->plan[job->nplans] = plan;
+	job->nplans++;
+	return plan;
+}
+
+/*
  * Build the batch statements for the relation's current name and column
- * names, and (re)prepare them when they differ from the cached ones.
- * Called as the submitter, under the batch's search_path.
+ * names, and find or prepare their plans (dml_plan, range_plan).  Called
+ * as the submitter, under the batch's search_path.
  *
  * Key mode, with K the key columns and lower/upper the bounds:
  *	range:	SELECT K FROM rel WHERE ROW(K) > lower AND ROW(K) <= upper
  *			ORDER BY K OFFSET size - 1 LIMIT 1
  *	dml:	UPDATE rel SET ... WHERE ROW(K) > lower AND ROW(K) <= batch_upper
- *			AND (where)
- * The first batch has no lower bound.  Ctid mode:
+ *			[AND (K & 1) = 1 | 0] AND (where)
+ * The first batch has no lower bound; the parity test is that of a pass
+ * (run_batch).  Ctid mode:
  *	dml:	UPDATE ONLY rel SET ... WHERE ctid >= $1 AND ctid < $2
  *			AND ctid <> ALL ($3) AND (where) RETURNING ctid
  * Custom plans are forced: a generic plan for a range predicate on
@@ -534,7 +665,7 @@ param_list(int first, int n)
  * table in every batch.
  */
 static bool
-prepare_statements(JobRun *job, bool first)
+prepare_statements(JobRun *job, bool first, BatchPass pass)
 {
 	char	   *relname;
 	char	   *keys;
@@ -546,6 +677,7 @@ prepare_statements(JobRun *job, bool first)
 	int			i;
 	int			k = job->nkeys;
 
+	job->dml_plan = job->range_plan = NULL;
 	{
 		char	   *nspname = get_namespace_name(get_rel_namespace(job->relid));
 		char	   *name = get_rel_name(job->relid);
@@ -580,77 +712,46 @@ prepare_statements(JobRun *job, bool first)
 		argtypes[0] = TIDOID;
 		argtypes[1] = TIDOID;
 		argtypes[2] = TIDARRAYOID;
-	}
-	else
-	{
-		keys = key_column_list(job, "");
-		if (keys == NULL)
-			return false;
-		/* parameters: lower bound $1..$k, upper bound $k+1..$2k, offset */
-		if (!first)
-			appendStringInfo(&cond, "ROW(%s) OPERATOR(pg_catalog.>) %s AND ",
-							 keys, param_list(1, k));
-		appendStringInfo(&cond, "ROW(%s) OPERATOR(pg_catalog.<=) %s",
-						 keys, param_list(k + 1, k));
-
-		appendStringInfo(&range,
-						 "SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET $%d LIMIT 1",
-						 keys, relname, cond.data, keys, 2 * k + 1);
-
-		appendStringInfo(&dml, "%s %s",
-						 job->is_delete ? "DELETE FROM" : "UPDATE", relname);
-		if (!job->is_delete)
-			appendStringInfo(&dml, " SET\n%s\n", job->set_clause);
-		appendStringInfo(&dml, " WHERE %s", cond.data);
-		if (job->where_clause)
-			appendStringInfo(&dml, " AND (\n%s\n)", job->where_clause);
-
-		nargs = 2 * k + 1;
-		argtypes = palloc(sizeof(Oid) * nargs);
-		for (i = 0; i < k; i++)
-		{
-			argtypes[i] = job->key_types[i];
-			argtypes[k + i] = job->key_types[i];
-		}
-		argtypes[2 * k] = INT8OID;
-	}
-
-	if (job->dml_plan != NULL && job->plan_first == first &&
-		strcmp(job->dml_sql, dml.data) == 0 &&
-		(job->ctid_mode || strcmp(job->range_sql, range.data) == 0))
+		job->dml_plan = job_plan(job, dml.data, nargs, argtypes);
 		return true;
+	}
 
-	if (job->dml_plan)
-		SPI_freeplan(job->dml_plan);
-	if (job->range_plan)
-		SPI_freeplan(job->range_plan);
-	job->dml_plan = job->range_plan = NULL;
-	/* Cleared first: an error below must not leave them dangling. */
-	if (job->dml_sql)
-		pfree(job->dml_sql);
-	if (job->range_sql)
-		pfree(job->range_sql);
-	job->dml_sql = job->range_sql = NULL;
-	job->dml_sql = MemoryContextStrdup(TopMemoryContext, dml.data);
-	job->range_sql = MemoryContextStrdup(TopMemoryContext, range.data);
-	job->plan_first = first;
+	keys = key_column_list(job, "");
+	if (keys == NULL)
+		return false;
+	/* parameters: lower bound $1..$k, upper bound $k+1..$2k, offset */
+	if (!first)
+		appendStringInfo(&cond, "ROW(%s) OPERATOR(pg_catalog.>) %s AND ",
+						 keys, param_list(1, k));
+	appendStringInfo(&cond, "ROW(%s) OPERATOR(pg_catalog.<=) %s",
+					 keys, param_list(k + 1, k));
+
+	appendStringInfo(&range,
+					 "SELECT %s FROM %s WHERE %s ORDER BY %s OFFSET $%d LIMIT 1",
+					 keys, relname, cond.data, keys, 2 * k + 1);
+
+	appendStringInfo(&dml, "%s %s",
+					 job->is_delete ? "DELETE FROM" : "UPDATE", relname);
+	if (!job->is_delete)
+		appendStringInfo(&dml, " SET\n%s\n", job->set_clause);
+	appendStringInfo(&dml, " WHERE %s", cond.data);
+	if (pass != PASS_ALL)
+		appendStringInfo(&dml, " AND (%s OPERATOR(pg_catalog.&) 1) OPERATOR(pg_catalog.=) %d",
+						 keys, pass == PASS_ODD ? 1 : 0);
+	if (job->where_clause)
+		appendStringInfo(&dml, " AND (\n%s\n)", job->where_clause);
 
 	/* Both statements take the same parameters; the DML ignores the offset. */
-	job->dml_plan = SPI_prepare_cursor(job->dml_sql, nargs, argtypes,
-									   CURSOR_OPT_CUSTOM_PLAN);
-	if (job->dml_plan == NULL)
-		elog(ERROR, "could not prepare the batch statement: %s",
-			 SPI_result_code_string(SPI_result));
-	SPI_keepplan(job->dml_plan);
-	if (!job->ctid_mode)
+	nargs = 2 * k + 1;
+	argtypes = palloc(sizeof(Oid) * nargs);
+	for (i = 0; i < k; i++)
 	{
-		job->range_plan = SPI_prepare_cursor(job->range_sql, nargs, argtypes,
-											 CURSOR_OPT_CUSTOM_PLAN);
-		if (job->range_plan == NULL)
-			elog(ERROR, "could not prepare the batch range query: %s",
-				 SPI_result_code_string(SPI_result));
-		SPI_keepplan(job->range_plan);
+		argtypes[i] = job->key_types[i];
+		argtypes[k + i] = job->key_types[i];
 	}
+	argtypes[2 * k] = INT8OID;
+	job->dml_plan = job_plan(job, dml.data, nargs, argtypes);
+	job->range_plan = job_plan(job, range.data, nargs, argtypes);
 	return true;
 }
 
@@ -907,6 +1008,80 @@ mark_running(JobRun *job)
 }
 
 /*
+ * Keep the ranges this worker remembers waiting for their second pass only
+ * if they are exactly the slice row's (pass2_from, next_key]: after a
+ * rolled-back batch, a restart or a slice another worker ran, the pending
+ * keys are one range of unknown age, treated as ready.  Two passes are
+ * used for one-column integer keys only, whose decoded values compare as
+ * Datums.  Runs as the submitter (decodes keys).
+ */
+static void
+check_pass2_ranges(JobRun *job)
+{
+	bool		lo_first = job->pass2_raw == (Datum) 0;
+	Datum		lo = lo_first ? (Datum) 0 : keys_from_array(job->pass2_raw, job)[0];
+
+	if (job->p2_n > 0 && job->p2_lo_first == lo_first &&
+		(lo_first || job->p2_lo == lo) &&
+		job->p2_hi[job->p2_n - 1] == job->next_key[0])
+		return;
+	job->p2_n = 1;
+	job->p2_lo_first = lo_first;
+	job->p2_lo = lo;
+	job->p2_hi[0] = job->next_key[0];
+	job->p2_xid[0] = InvalidTransactionId;
+}
+
+/*
+ * Run the prepared batch statement (dml_plan) on a key range, reading the
+ * range in the heap's order (batchscan.c).  Returns the rows changed.
+ */
+static uint64
+execute_batch(JobRun *job, Datum *args)
+{
+	int			ret;
+
+	pgm_batchscan_arm(job->relid);
+	PG_TRY();
+	{
+		ret = SPI_execute_plan(job->dml_plan, args, NULL, false, 0);
+	}
+	PG_FINALLY();
+	{
+		pgm_batchscan_disarm();
+	}
+	PG_END_TRY();
+	if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
+		elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
+	return SPI_processed;
+}
+
+/*
+ * The second pass (see run_batch) over the keys after from (NULL: from the
+ * slice's first key) up to and including upper.  Runs as the submitter.
+ * Returns the rows changed.
+ */
+static uint64
+run_second_pass(JobRun *job, Datum *from, Datum *upper)
+{
+	int			k = job->nkeys;
+	Datum	   *args = palloc0(sizeof(Datum) * (2 * k + 1));
+	int			i;
+
+	if (!prepare_statements(job, from == NULL, PASS_EVEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("a key column of the job's table was dropped or changed type")));
+	for (i = 0; i < k; i++)
+	{
+		args[i] = from ? from[i] : (Datum) 0;
+		args[k + i] = upper[i];
+	}
+	args[2 * k] = Int64GetDatum(0);
+	return execute_batch(job, args);
+}
+
+/*
  * Run one batch in the current transaction: as the submitter, change the
  * rows of the next range; as the worker, record the progress.
  */
@@ -923,6 +1098,8 @@ run_batch(JobRun *job, int64 batchno)
 	uint64		nrows = 0;
 	bool		slice_done = false;
 	Datum		new_next = (Datum) 0;
+	bool		run_first_pass = true;
+	Datum		new_pass2 = (Datum) 0;	/* bytea[]; 0 for null */
 	int64		new_next_block = 0;
 	int			new_size;
 	int			ret;
@@ -1017,7 +1194,80 @@ run_batch(JobRun *job, int64 batchno)
 	}
 
 	INSTR_TIME_SET_CURRENT(start);
-	if (!prepare_statements(job, job->ctid_mode ? false : !job->have_next))
+
+	/*
+	 * Two passes.  On a full page, a row's new version goes to another page
+	 * and every index gets a new entry for it.  So each range is changed in
+	 * two passes: its odd keys in the batch that reaches it, its even keys
+	 * in the next one.  By then the old versions the first pass left are
+	 * dead to everyone, the second pass's reading of the page prunes them,
+	 * and the new versions of the rows it changes fit on the page they were
+	 * on: HOT updates, with no new index entries, when no indexed column
+	 * changes.  Each row is changed once: its key, which the SET clause may
+	 * not assign, says which pass is its.
+	 *
+	 * Pruning needs the first pass's old versions dead to every snapshot.
+	 * With another slice running, its transaction is often older than the
+	 * first pass that just committed: a range waits then, and the batch
+	 * runs the second pass of the ranges that are ready (check_pass2_ranges
+	 * remembers when each was done) before the first pass of its own.  Two
+	 * ranges of which neither is ready get their second pass regardless, in
+	 * a batch of their own (two halves of a range are a batch's worth of
+	 * rows); so does the slice's last range, one batch after its first
+	 * pass.  The slice is done when its last second pass is.
+	 */
+	if (!job->ctid_mode && job->pass2_open)
+	{
+		TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
+		int			ready = 0;
+		bool		last;
+
+		if (!job->have_next)
+			elog(ERROR, "job " INT64_FORMAT " slice %d has a second pass to run but no position",
+				 job->job_id, job->slice);
+		check_pass2_ranges(job);
+		while (ready < job->p2_n &&
+			   (!TransactionIdIsValid(job->p2_xid[ready]) ||
+				TransactionIdPrecedes(job->p2_xid[ready], horizon)))
+			ready++;
+		/* Every first pass of the slice is done: only this one is left. */
+		last = job->two_pass && job->next_key[0] == job->hi_key[0];
+
+		if (ready == job->p2_n || (ready == 0 && (last || job->p2_n >= 2)) ||
+			job->p2_n >= PGM_PASS2_RANGES - 1)
+		{
+			/*
+			 * All of it.  When none of it was ready, that is two batches'
+			 * worth of rows: this batch ends there.
+			 */
+			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &job->p2_lo,
+									 job->next_key);
+			job->pass2_open = false;
+			job->p2_n = 0;
+			run_first_pass = ready > 0 && !last;
+			slice_done = last;
+		}
+		else if (ready > 0)
+		{
+			int			i;
+
+			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &job->p2_lo,
+									 &job->p2_hi[ready - 1]);
+			job->p2_lo_first = false;
+			job->p2_lo = job->p2_hi[ready - 1];
+			for (i = ready; i < job->p2_n; i++)
+			{
+				job->p2_hi[i - ready] = job->p2_hi[i];
+				job->p2_xid[i - ready] = job->p2_xid[i];
+			}
+			job->p2_n -= ready;
+			/* The rest of the last ones has a batch of its own. */
+			run_first_pass = !last;
+		}
+	}
+
+	if (!prepare_statements(job, job->ctid_mode ? false : !job->have_next,
+							job->two_pass ? PASS_ODD : PASS_ALL))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a key column of the job's table was dropped or changed type")));
@@ -1077,6 +1327,11 @@ run_batch(JobRun *job, int64 batchno)
 		new_next_block = end;
 		slice_done = end >= job->hi_block;
 	}
+	else if (!run_first_pass)
+	{
+		/* A second pass was the whole batch (see above). */
+		new_next = job->next_raw;
+	}
 	else
 	{
 		int			k = job->nkeys;
@@ -1124,23 +1379,35 @@ run_batch(JobRun *job, int64 batchno)
 		for (i = 0; i < k; i++)
 			args[k + i] = batch_hi[i];
 
-		/* Planned with the key range read in the heap's order (batchscan.c). */
-		pgm_batchscan_arm(job->relid);
-		PG_TRY();
-		{
-			ret = SPI_execute_plan(job->dml_plan, args, NULL, false, 0);
-		}
-		PG_FINALLY();
-		{
-			pgm_batchscan_disarm();
-		}
-		PG_END_TRY();
-		if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
-			elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
-		nrows = SPI_processed;
+		nrows += execute_batch(job, args);
+
 		/* Encoded as the submitter too: the send function is user code. */
 		new_next = keys_to_array(batch_hi, job);
+
+		if (job->two_pass)
+		{
+			/* This range waits for its second pass too. */
+			if (!job->pass2_open)
+			{
+				job->pass2_open = true;
+				job->p2_n = 0;
+				job->p2_lo_first = !job->have_next;
+				job->p2_lo = job->have_next ? job->next_key[0] : (Datum) 0;
+			}
+			Assert(job->p2_n < PGM_PASS2_RANGES);
+			job->p2_hi[job->p2_n] = batch_hi[0];
+			job->p2_xid[job->p2_n] = GetTopTransactionIdIfAny();
+			job->p2_n++;
+
+			/*
+			 * A slice is done when every row of it had both passes: the
+			 * last range has its second pass in a batch of its own.
+			 */
+			slice_done = false;
+		}
 	}
+	if (job->pass2_open && !job->p2_lo_first)
+		new_pass2 = keys_to_array(&job->p2_lo, job);
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
@@ -1200,17 +1467,21 @@ run_batch(JobRun *job, int64 batchno)
 	}
 	else
 	{
-		Oid			argtypes[7] = {INT8OID, INT4OID, BYTEAARRAYOID, INT8OID, INT4OID, FLOAT8OID, BOOLOID};
-		Datum		args[7];
+		Oid			argtypes[9] = {INT8OID, INT4OID, BYTEAARRAYOID, INT8OID, INT4OID, FLOAT8OID, BOOLOID,
+		BOOLOID, BYTEAARRAYOID};
+		Datum		args[9];
+		char		nulls[9];
 
 		appendStringInfo(&sql,
 						 "UPDATE %s SET next_key = $3,"
 						 " rows_done = rows_done OPERATOR(pg_catalog.+) $4,"
 						 " batches = batches OPERATOR(pg_catalog.+) 1, batch_size = $5,"
-						 " last_batch_ms = $6, done = $7,"
+						 " last_batch_ms = $6, done = $7,%s"
 						 "%s retries = 0, updated_at = pg_catalog.now()"
 						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
-						 pgm_job_table_name(PGM_SLICE_TABLE), owed_clause(job));
+						 pgm_job_table_name(PGM_SLICE_TABLE),
+						 job->has_pass2 ? " pass2_open = $8, pass2_from = $9," : "",
+						 owed_clause(job));
 		args[0] = Int64GetDatum(job->job_id);
 		args[1] = Int32GetDatum(job->slice);
 		args[2] = new_next;
@@ -1218,7 +1489,13 @@ run_batch(JobRun *job, int64 batchno)
 		args[4] = Int32GetDatum(new_size);
 		args[5] = Float8GetDatum(elapsed_ms);
 		args[6] = BoolGetDatum(slice_done);
-		ret = SPI_execute_with_args(sql.data, 7, argtypes, args, NULL, false, 0);
+		memset(nulls, ' ', sizeof(nulls));
+		args[7] = BoolGetDatum(job->pass2_open);
+		args[8] = new_pass2;
+		if (new_pass2 == (Datum) 0)
+			nulls[8] = 'n';
+		ret = SPI_execute_with_args(sql.data, job->has_pass2 ? 9 : 7, argtypes, args,
+									nulls, false, 0);
 	}
 	if (ret != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "could not record the progress of job " INT64_FORMAT, job->job_id);

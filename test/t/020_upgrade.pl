@@ -239,7 +239,7 @@ sub snapshot
 
 my $default_version = $node->safe_psql('postgres',
 	"SELECT default_version FROM pg_available_extensions WHERE name = 'pg_migrate'");
-is($default_version, '1.7', 'the default version is 1.7');
+is($default_version, '1.8', 'the default version is 1.8');
 
 # --- a 1.0 installation in real use, with the new library ----------------
 $node->safe_psql('postgres', 'CREATE DATABASE old');
@@ -318,7 +318,7 @@ my $before = snapshot('old', $max_id);
 # --- the update ----------------------------------------------------------
 $node->safe_psql('old', 'ALTER EXTENSION pg_migrate UPDATE');
 is($node->safe_psql('old', "SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate'"),
-	'1.7', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.7');
+	'1.8', 'ALTER EXTENSION pg_migrate UPDATE leads to 1.8');
 
 my $after = snapshot('old', $max_id);
 is($after->{$_}, $before->{$_}, "the update leaves $_ unchanged") for sort keys %data_sources;
@@ -536,9 +536,9 @@ is(join("\n", @bad), '',
 
 # Without lookalikes both work.
 $node->safe_psql('pre11', 'ALTER EXTENSION pg_migrate UPDATE');
-is($node->safe_psql('pre11', $version_query), '1.7', 'without the lookalike the update succeeds');
+is($node->safe_psql('pre11', $version_query), '1.8', 'without the lookalike the update succeeds');
 $node->safe_psql('pre10', 'CREATE EXTENSION pg_migrate');
-is($node->safe_psql('pre10', $version_query), '1.7', 'without the lookalike CREATE EXTENSION succeeds');
+is($node->safe_psql('pre10', $version_query), '1.8', 'without the lookalike CREATE EXTENSION succeeds');
 
 $node->stop;
 done_testing();
