@@ -12,6 +12,10 @@
 #     finished_at, checked every 2 seconds); watched by a new psql every
 #     second; watched by one session every 50 ms (psql's \watch),
 #   - by migrate_batch_update with parallel => 2 (waited for),
+#   - (method job1_onepass, not run by default) by migrate_batch_update with
+#     one worker in one pass per range (its SET clause also assigns the
+#     key, id = id, which keeps a job to one pass): what the two passes of
+#     README's "Two passes per range" gain,
 #   - by a PL/pgSQL keyset loop (a procedure) that commits every 10000 rows,
 #   - by a DO block repeating UPDATE ... WHERE id IN (SELECT id ... WHERE
 #     c IS NULL LIMIT 1000) until nothing is left: every round scans past
@@ -27,7 +31,7 @@
 #
 #   bash bench/backfill.sh [--batch-target 200ms] [--quadratic-max 200000]
 #                          [--worker-nice N] [--repeat N] [--skewed]
-#                          [--waits] [--results FILE]
+#                          [--waits] [--hold-snapshot] [--results FILE]
 #                          [SIZES...]
 #
 # --repeat N runs every method N times, in rounds (each round runs every
@@ -51,7 +55,13 @@
 # wait on nothing) and prints each method's shares.  The sampling session
 # runs beside the method, on the same 2 cores: take the times of a run
 # without it.
-# BENCH_METHODS="plain job2" (environment) runs only the methods named.
+# --hold-snapshot keeps a REPEATABLE READ transaction open in another
+# session during every run (as a long report or an idle-in-transaction
+# session does): no row version the backfill leaves dead can be pruned
+# while it runs, so a job's second passes are ordinary updates.
+# BENCH_METHODS="plain job2" (environment) runs only the methods named
+# (plain plain2 job1 job_alone job_poll1s job_poll50ms job2 loop limit by
+# default; job1_onepass on demand).
 #                                            default sizes: 1000000 4000000
 set -euo pipefail
 PGM_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -66,6 +76,7 @@ worker_nice=
 repeat=1
 skewed=0
 waits=0
+hold_snapshot=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--batch-target) batch_target=$2; shift 2 ;;
@@ -74,6 +85,7 @@ while [ $# -gt 0 ]; do
 	--repeat) repeat=$2; shift 2 ;;
 	--skewed) skewed=1; shift ;;
 	--waits) waits=1; shift ;;
+	--hold-snapshot) hold_snapshot=1; shift ;;
 	--results) BENCH_RESULTS=$2; shift 2 ;;
 	*) break ;;
 	esac
@@ -163,10 +175,10 @@ run_plain2() {
 }
 
 run_job() {
-	local t0 state
+	local t0 state set=${2:-c = a + 1}
 	t0=$(bench_now)
 	state=$(psql -XAtq postgres <<SQL
-SELECT migrate_batch_update('bf', 'c = a + 1', parallel => $1) AS job \gset
+SELECT migrate_batch_update('bf', '$set', parallel => $1) AS job \gset
 CALL migrate_job_wait(:job);
 SQL
 )
@@ -227,6 +239,27 @@ SQL
 	bench_since "$t0"
 }
 
+# --hold-snapshot: a session in a REPEATABLE READ transaction that has
+# taken its snapshot, sleeping until it is terminated.
+holder=""
+start_holder() {
+	[ "$hold_snapshot" -eq 1 ] || return 0
+	psql -Xq -c "SET application_name = 'bench_snapshot_holder'" \
+		-c "BEGIN ISOLATION LEVEL REPEATABLE READ" -c "SELECT count(*) FROM pg_class" \
+		-c "SELECT pg_sleep(86400)" postgres >/dev/null 2>&1 &
+	holder=$!
+	until [ "$(psql -XAtq -c "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = 'bench_snapshot_holder' AND backend_xmin IS NOT NULL
+		AND query LIKE '%pg_sleep%'" postgres)" = 1 ]; do sleep 0.1; done
+}
+stop_holder() {
+	[ -n "$holder" ] || return 0
+	psql -XAtq -c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = 'bench_snapshot_holder'" postgres >/dev/null
+	wait "$holder" 2>/dev/null || true
+	holder=""
+}
+
 # --waits: one session running a query on pg_stat_activity every 20 ms,
 # each in a transaction of its own (a long one would hold back the
 # cleanup of the rows the backfill leaves behind).  The sessions waiting
@@ -270,12 +303,14 @@ for n in $sizes; do
 		# them): the postmaster adds a child's times to its own when it
 		# reaps it.  Other people's load stretches wall time, not this.
 		start_sampler
+		start_holder
 		sleep 0.5
 		cpu0=$(children_cpu)
 		case $method in
 		plain) s=$(run_plain) ;;
 		plain2) s=$(run_plain2 "$n") ;;
 		job1) s=$(run_job 1) ;;
+		job1_onepass) s=$(run_job 1 'id = id, c = a + 1') ;;
 		job2) s=$(run_job 2) ;;
 		job_alone) s=$(run_job_unattended alone) ;;
 		job_poll1s) s=$(run_job_unattended poll1s) ;;
@@ -287,6 +322,7 @@ for n in $sizes; do
 		c=$(awk -v a="$cpu0" -v b="$(children_cpu)" -v k="$(getconf CLK_TCK)" 'BEGIN {printf "%.2f", (b - a) / k}')
 		# after the CPU reading: the sampling session's is not the method's
 		stop_sampler "$n" "$method"
+		stop_holder
 		check "$n"
 		runs[$n,$method]+="$s "
 		cpuruns[$n,$method]+="$c "

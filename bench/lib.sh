@@ -22,6 +22,7 @@ declare -A BENCH_LABEL=(
 	[plain]="plain UPDATE"
 	[plain2]="two plain UPDATEs side by side, half the keys each"
 	[job1]="migrate_batch_update, 1 worker, migrate_job_wait"
+	[job1_onepass]="same, one pass per range (SET also assigns the key)"
 	[job_alone]="migrate_batch_update, 1 worker, left alone"
 	[job_poll1s]="migrate_batch_update, 1 worker, polled every 1 s"
 	[job_poll50ms]="migrate_batch_update, 1 worker, polled every 50 ms"

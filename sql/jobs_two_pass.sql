@@ -88,3 +88,18 @@ SET pg_migrate.enforce = off;
 DROP TABLE tp, tb, ts, tt, tg;
 DROP FUNCTION wait_batches(bigint, int);
 DROP EXTENSION pg_migrate;
+
+-- Created again, the extension gives its jobs the ids of the dropped
+-- ones: the first job above was cancelled while its slice waited out its
+-- hour-long pause without a worker, and the new job with its id must not
+-- wait for that pause.
+CREATE EXTENSION pg_migrate;
+CREATE TABLE tn (id int PRIMARY KEY, n int NOT NULL DEFAULT 0);
+INSERT INTO tn SELECT g, 0 FROM generate_series(1, 100) g;
+SELECT migrate_batch_update('tn', 'n = n + 1') AS job \gset
+SELECT :job AS job_id;
+CALL migrate_job_wait(:job, '60s');
+SELECT n, count(*) FROM tn GROUP BY n;
+SET pg_migrate.enforce = off;
+DROP TABLE tn;
+DROP EXTENSION pg_migrate;

@@ -102,5 +102,6 @@ extern void pgm_jobs_lend_slot(int slotno, uint32 generation, int64 job_id);
 extern void pgm_jobs_wake_job(Oid dbid, int64 job_id);
 extern bool pgm_jobs_park_slice(Oid dbid, int64 job_id, int32 slice,
 								TimestampTz due);
+extern void pgm_jobs_forget_parked(Oid dbid, int64 job_id);
 
 #endif							/* PG_MIGRATE_JOBS_SHMEM_H */

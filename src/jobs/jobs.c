@@ -846,6 +846,7 @@ submit_job(bool is_delete, Oid relid, const char *set_clause,
 		args[12] = Int64GetDatum(estimated);
 		/* Not nextval(): the session's lastval() stays the application's. */
 		job_id = pgm_draw_id(pgm_relation(PGM_JOB_TABLE));
+		pgm_jobs_forget_parked(MyDatabaseId, job_id);
 		args[13] = Int64GetDatum(job_id);
 
 		pgm_become_owner(table_owner, &saved);

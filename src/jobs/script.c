@@ -89,6 +89,7 @@
 #include "ddl/policy.h"
 #include "jobs/jobs.h"
 #include "jobs/script.h"
+#include "jobs/shmem.h"
 #include "jobs/toplevel.h"
 #include "migrate/migrate.h"
 
@@ -252,6 +253,7 @@ submit_script_job(const ScriptJob *sj)
 
 	/* Not nextval(): the session's lastval() stays the application's. */
 	job_id = pgm_draw_id(pgm_relation(PGM_JOB_TABLE));
+	pgm_jobs_forget_parked(MyDatabaseId, job_id);
 	jvalues[0] = ObjectIdGetDatum(GetUserId());
 	jvalues[1] = Int32GetDatum(sj->nstatements);
 	jvalues[2] = CStringGetTextDatum(psprintf("migration %s", sj->direction));

@@ -274,6 +274,30 @@ find_parked(Oid dbid, int64 job_id, int32 slice, TimestampTz now)
 }
 
 /*
+ * Forget the parked slices of a job id about to be given to a new job: a
+ * job of a dropped and created again extension, or of a database restored
+ * from a dump, may have had the id, and the new job must not wait out the
+ * pause of the old one.
+ */
+void
+pgm_jobs_forget_parked(Oid dbid, int64 job_id)
+{
+	int			i;
+
+	if (pgm_jobs_shared == NULL)
+		return;					/* not preloaded: no job ever parked */
+	LWLockAcquire(pgm_jobs_shared->lock, LW_EXCLUSIVE);
+	for (i = 0; i < PGM_MAX_PARKED; i++)
+	{
+		PgmParked  *p = &pgm_jobs_shared->parked[i];
+
+		if (p->dbid == dbid && p->job_id == job_id)
+			p->dbid = InvalidOid;
+	}
+	LWLockRelease(pgm_jobs_shared->lock);
+}
+
+/*
  * Claim a worker slot for a slice, within pg_migrate.max_workers and
  * pg_migrate.max_workers_per_role; says why not otherwise (a worker runs it
  * already, it is parked, the server or the role is full).

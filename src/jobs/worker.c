@@ -1240,6 +1240,10 @@ run_batch(JobRun *job, int64 batchno)
 			 * All of it.  When none of it was ready, that is two batches'
 			 * worth of rows: this batch ends there.
 			 */
+			if (ready < job->p2_n)
+				ereport(DEBUG1,
+						(errmsg("background job " INT64_FORMAT " slice %d: second pass of %d key ranges before every snapshot had its first",
+								job->job_id, job->slice, job->p2_n - ready)));
 			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &job->p2_lo,
 									 job->next_key);
 			job->pass2_open = false;
@@ -1330,6 +1334,9 @@ run_batch(JobRun *job, int64 batchno)
 	else if (!run_first_pass)
 	{
 		/* A second pass was the whole batch (see above). */
+		ereport(DEBUG1,
+				(errmsg("background job " INT64_FORMAT " slice %d: batch " INT64_FORMAT " ran second passes only",
+						job->job_id, job->slice, batchno)));
 		new_next = job->next_raw;
 	}
 	else

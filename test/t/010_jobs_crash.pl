@@ -48,6 +48,10 @@ like($node->safe_psql('postgres', "SELECT query FROM pg_stat_activity WHERE pid 
 kill_and_wait_restart($node, $pid);
 my $done_at_kill = $node->safe_psql('postgres', "SELECT rows_done FROM migrate_jobs WHERE id = $id");
 cmp_ok($done_at_kill, '<', 300000, 'kill -9: job interrupted before the end');
+# Each batch runs the second pass of the range before its own: every
+# committed state has one pending, which the resumed job must run once.
+is($node->safe_psql('postgres', "SELECT pass2_open FROM migrate_job_slice WHERE job_id = $id"),
+	't', 'kill -9: interrupted with the second pass of a range pending');
 check_exactly_once($id, 'kill -9');
 
 # Immediate shutdown in the middle of the job, then a clean start.

@@ -25,13 +25,14 @@ VACUUM ANALYZE w;
 });
 
 # The size the job chose for its second batch and how long its first batch
-# of 300 rows (a millisecond or more each) took.
+# of 300 rows took: the first of its two passes, the 150 odd keys, three
+# milliseconds or more each.
 sub size_after_first_batch
 {
 	my ($with_writer) = @_;
 	my $id = $node->safe_psql('postgres', q{
 SELECT migrate_batch_update('w',
-    'n = n + 1 + pg_catalog.length(pg_catalog.pg_sleep(0.001)::text)',
+    'n = n + 1 + pg_catalog.length(pg_catalog.pg_sleep(0.003)::text)',
     batch_size => 300, pause => '30s')});
 	ok($node->poll_query_until('postgres', qq{
 SELECT count(*) = 1 FROM pg_stat_activity
@@ -40,7 +41,7 @@ SELECT count(*) = 1 FROM pg_stat_activity
 	my $writer;
 	if ($with_writer)
 	{
-		# Row 1 is the batch's first: it is locked by now.
+		# Row 1 is the first of the batch's first pass: it is locked by now.
 		usleep(300_000);
 		$writer = $node->background_psql('postgres');
 		$writer->query_until(qr/sent/, "\\echo sent\nUPDATE w SET m = m + 1 WHERE id = 1;\n");

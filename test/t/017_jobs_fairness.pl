@@ -52,12 +52,13 @@ sub seconds_until_no_workers
 # --- a pause or a cancel wakes the workers sleeping between batches
 # Two jobs of one role, ten rows per batch and 8 s between batches (short
 # enough to be slept in the worker), take both workers and sleep after
-# their first batch.
+# their first batch.  A first batch changes five rows: the odd keys of its
+# ten, the first of their two passes (README.md, "Two passes per range").
 my @ids = map {
 	$node->safe_psql('postgres',
 		"SET ROLE alice; SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 10, pause => '8s')")
 } 1 .. 2;
-ok(wait_rows_done($node, 'postgres', $_, 10), "pause 8 s: job $_ ran its first batch") for @ids;
+ok(wait_rows_done($node, 'postgres', $_, 5), "pause 8 s: job $_ ran its first batch") for @ids;
 is(workers(), '2', 'pause 8 s: both workers taken');
 my $queued = $node->safe_psql('postgres',
 	"SET ROLE bob; SELECT migrate_batch_update('u', 'n = n + 1')");
@@ -76,7 +77,7 @@ cmp_ok($secs, '<', 2, 'cancel and pause: the sleeping workers leave within 2 s')
 is(wait_job_state($node, 'postgres', $queued, 'done|failed', 30), 'done',
 	'cancel and pause: the queued job ran in the freed slot');
 is($node->safe_psql('postgres', "SELECT state, rows_done FROM migrate_jobs WHERE id IN ($ids[0], $ids[1]) ORDER BY id"),
-	"cancelled|10\npaused|10", 'cancel and pause: one batch each, nothing after');
+	"cancelled|5\npaused|5", 'cancel and pause: one batch each, nothing after');
 
 # --- a long pause is waited out without a worker
 # pauses of 10 s and more: the worker leaves after its batch, the job stays
@@ -86,7 +87,7 @@ my @long = map {
 	$node->safe_psql('postgres',
 		"SET ROLE alice; SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 10, pause => '$_')")
 } ('1 hour', '1 hour', '12s');
-ok(wait_rows_done($node, 'postgres', $_, 10), "long pause: job $_ ran its first batch") for @long;
+ok(wait_rows_done($node, 'postgres', $_, 5), "long pause: job $_ ran its first batch") for @long;
 my $t0 = time();
 ok($node->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE backend_type = 'pg_migrate job'"),
@@ -97,12 +98,12 @@ $queued = $node->safe_psql('postgres',
 	"SET ROLE bob; SELECT migrate_batch_update('u', 'n = n + 1')");
 is(wait_job_state($node, 'postgres', $queued, 'done|failed', 30), 'done',
 	'long pause: another role\'s job runs meanwhile');
-ok(wait_rows_done($node, 'postgres', $long[2], 11), 'long pause: the next batch runs when the pause is over');
+ok(wait_rows_done($node, 'postgres', $long[2], 6), 'long pause: the next batch runs when the pause is over');
 my $waited = time() - $t0;
 note(sprintf('second batch of the 12 s job %.1f s after its worker left', $waited));
 cmp_ok($waited, '>=', 9, 'long pause: not before its time');
 is($node->safe_psql('postgres', "SELECT string_agg(rows_done::text, ',' ORDER BY id) FROM migrate_jobs WHERE id IN ($long[0], $long[1])"),
-	'10,10', 'long pause: the one-hour jobs wait');
+	'5,5', 'long pause: the one-hour jobs wait');
 $node->safe_psql('postgres', "SELECT migrate_job_cancel(id) FROM unnest(ARRAY[@{[join ',', @long]}]) id");
 
 # --- round robin over the submitters
@@ -140,18 +141,18 @@ my @slow = map {
 	$node->safe_psql('postgres',
 		"SET ROLE alice; SELECT migrate_batch_update('t', 'n = n + 1', batch_size => 10, pause => '8s')")
 } 1 .. 2;
-ok(wait_rows_done($node, 'postgres', $slow[0], 10), 'per role: alice\'s first job runs');
+ok(wait_rows_done($node, 'postgres', $slow[0], 5), 'per role: alice\'s first job runs');
 sleep 1;
 is($node->safe_psql('postgres', "SELECT state FROM migrate_jobs WHERE id = $slow[1]"), 'queued',
 	'per role: alice\'s second job waits although a worker is free');
 is(workers(), '1', 'per role: one worker for alice');
 $bob = $node->safe_psql('postgres',
 	"SET ROLE bob; SELECT migrate_batch_update('u', 'n = n + 1', batch_size => 10, pause => '8s')");
-ok(wait_rows_done($node, 'postgres', $bob, 10), 'per role: bob\'s job takes the free worker');
+ok(wait_rows_done($node, 'postgres', $bob, 5), 'per role: bob\'s job takes the free worker');
 is($node->safe_psql('postgres', "SELECT state FROM migrate_jobs WHERE id = $slow[1]"), 'queued',
 	'per role: alice\'s second job still waits');
 $node->safe_psql('postgres', "SELECT migrate_job_cancel(id) FROM migrate_jobs WHERE id IN ($slow[0], $bob)");
-ok(wait_rows_done($node, 'postgres', $slow[1], 10), 'per role: alice\'s second job runs once her first stops');
+ok(wait_rows_done($node, 'postgres', $slow[1], 5), 'per role: alice\'s second job runs once her first stops');
 $node->safe_psql('postgres', "SELECT migrate_job_cancel($slow[1])");
 ok(wait_job_state($node, 'postgres', $slow[1], 'cancelled', 30), 'per role: cleaned up');
 

@@ -379,14 +379,14 @@ is($node->safe_psql('old', 'SELECT n, count(*) FROM accounts GROUP BY n'), '2|20
 my $again = snapshot('old', $max_id);
 ($rc, $out, $err) = $node->psql('old', 'ALTER EXTENSION pg_migrate UPDATE');
 is($rc, 0, 'a second ALTER EXTENSION pg_migrate UPDATE succeeds');
-like($err, qr/version "1\.7" of extension "pg_migrate" is already installed/,
+like($err, qr/version "1\.8" of extension "pg_migrate" is already installed/,
 	'... and says there is nothing to do');
 is(describe('old'), $updated, '... and changes no object');
 is_deeply(snapshot('old', $max_id), $again, '... and no data');
 
 # --- there is no way back --------------------------------------------------
 ($rc, $out, $err) = $node->psql('old', "ALTER EXTENSION pg_migrate UPDATE TO '1.0'");
-like($err, qr/has no update path from version "1\.7" to version "1\.0"/,
+like($err, qr/has no update path from version "1\.8" to version "1\.0"/,
 	'downgrading is refused: there is no update path back to 1.0');
 is(describe('old'), $updated, '... and the refusal changes nothing');
 
