@@ -50,6 +50,7 @@
 #include "ddl/history.h"
 #include "jobs/jobs.h"
 #include "jobs/script.h"
+#include "jobs/shmem.h"
 #include "migrate/migrate.h"
 #include "online/online.h"
 
@@ -390,6 +391,7 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 					   1, types, values, NULL) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not record the job");
 	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	pgm_jobs_forget_parked(MyDatabaseId, job_id);
 
 	/* The plan in the caller's memory: plan_out outlives SPI_finish. */
 	memset(&plan, 0, sizeof(plan));
