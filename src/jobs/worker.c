@@ -219,6 +219,8 @@ typedef struct JobRun
 	Datum		p2_lo;
 	Datum		p2_hi[PGM_PASS2_RANGES];
 	TransactionId p2_xid[PGM_PASS2_RANGES];
+	TransactionId recent_xid[3];	/* the last three batches', last first */
+	bool		one_pass;		/* cleanup was held back at the last batch */
 
 	/*
 	 * Statements, by text: rebuilt when the relation or a column is renamed.
@@ -1099,6 +1101,8 @@ run_batch(JobRun *job, int64 batchno)
 	bool		slice_done = false;
 	Datum		new_next = (Datum) 0;
 	bool		run_first_pass = true;
+	bool		use_two = false;	/* this batch's first pass is of two */
+	TransactionId horizon = InvalidTransactionId;
 	Datum		new_pass2 = (Datum) 0;	/* bytea[]; 0 for null */
 	int64		new_next_block = 0;
 	int			new_size;
@@ -1215,12 +1219,34 @@ run_batch(JobRun *job, int64 batchno)
 	 * a batch of their own (two halves of a range are a batch's worth of
 	 * rows); so does the slice's last range, one batch after its first
 	 * pass.  The slice is done when its last second pass is.
+	 *
+	 * While something holds back cleanup (a long query, a transaction left
+	 * open, a standby's feedback), no second pass can prune, and the extra
+	 * reading of every range is lost time: when the batch three batches
+	 * back is not yet dead to every snapshot (another slice's batches are
+	 * not that long), the pending second passes run and the next ranges
+	 * are changed in one pass, until it is.
 	 */
+	if (job->two_pass)
+	{
+		horizon = GetOldestNonRemovableTransactionId(NULL);
+		use_two = !TransactionIdIsValid(job->recent_xid[2]) ||
+			TransactionIdPrecedes(job->recent_xid[2], horizon);
+		if (use_two != !job->one_pass)
+			ereport(DEBUG1,
+					(errmsg("background job " INT64_FORMAT " slice %d: %s",
+							job->job_id, job->slice,
+							use_two ? "cleanup is no longer held back: two passes per range again"
+							: "a snapshot holds back cleanup: one pass per range")));
+		job->one_pass = !use_two;
+	}
 	if (!job->ctid_mode && job->pass2_open)
 	{
-		TransactionId horizon = GetOldestNonRemovableTransactionId(NULL);
 		int			ready = 0;
 		bool		last;
+
+		if (!TransactionIdIsValid(horizon))
+			horizon = GetOldestNonRemovableTransactionId(NULL);
 
 		if (!job->have_next)
 			elog(ERROR, "job " INT64_FORMAT " slice %d has a second pass to run but no position",
@@ -1234,21 +1260,19 @@ run_batch(JobRun *job, int64 batchno)
 		last = job->two_pass && job->next_key[0] == job->hi_key[0];
 
 		if (ready == job->p2_n || (ready == 0 && (last || job->p2_n >= 2)) ||
-			job->p2_n >= PGM_PASS2_RANGES - 1)
+			job->p2_n >= PGM_PASS2_RANGES - 1 || !use_two)
 		{
-			/*
-			 * All of it.  When none of it was ready, that is two batches'
-			 * worth of rows: this batch ends there.
-			 */
+			/* All of it. */
 			if (ready < job->p2_n)
 				ereport(DEBUG1,
 						(errmsg("background job " INT64_FORMAT " slice %d: second pass of %d key ranges before every snapshot had its first",
 								job->job_id, job->slice, job->p2_n - ready)));
 			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &job->p2_lo,
 									 job->next_key);
+			/* Else two batches' worth of rows: this one ends here. */
+			run_first_pass = ready == job->p2_n && !last;
 			job->pass2_open = false;
 			job->p2_n = 0;
-			run_first_pass = ready > 0 && !last;
 			slice_done = last;
 		}
 		else if (ready > 0)
@@ -1271,7 +1295,7 @@ run_batch(JobRun *job, int64 batchno)
 	}
 
 	if (!prepare_statements(job, job->ctid_mode ? false : !job->have_next,
-							job->two_pass ? PASS_ODD : PASS_ALL))
+							use_two ? PASS_ODD : PASS_ALL))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("a key column of the job's table was dropped or changed type")));
@@ -1391,7 +1415,7 @@ run_batch(JobRun *job, int64 batchno)
 		/* Encoded as the submitter too: the send function is user code. */
 		new_next = keys_to_array(batch_hi, job);
 
-		if (job->two_pass)
+		if (use_two)
 		{
 			/* This range waits for its second pass too. */
 			if (!job->pass2_open)
@@ -1507,6 +1531,9 @@ run_batch(JobRun *job, int64 batchno)
 	if (ret != SPI_OK_UPDATE || SPI_processed != 1)
 		elog(ERROR, "could not record the progress of job " INT64_FORMAT, job->job_id);
 
+	job->recent_xid[2] = job->recent_xid[1];
+	job->recent_xid[1] = job->recent_xid[0];
+	job->recent_xid[0] = GetTopTransactionIdIfAny();
 	return slice_done ? BATCH_SLICE_DONE : BATCH_DONE;
 }
 
