@@ -216,8 +216,8 @@ typedef struct JobRun
 	 */
 	int			p2_n;
 	bool		p2_lo_first;	/* p2_lo is the slice's first key */
-	Datum		p2_lo;
-	Datum		p2_hi[PGM_PASS2_RANGES];
+	int64		p2_lo;
+	int64		p2_hi[PGM_PASS2_RANGES];
 	TransactionId p2_xid[PGM_PASS2_RANGES];
 	TransactionId recent_xid[3];	/* the last three batches', last first */
 	bool		one_pass;		/* cleanup was held back at the last batch */
@@ -1010,6 +1010,39 @@ mark_running(JobRun *job)
 }
 
 /*
+ * A key of a job in two passes (one integer column) as an int64, and back
+ * (int8 is passed by reference on some platforms: a Datum of it would not
+ * outlive its batch).
+ */
+static int64
+key_int(JobRun *job, Datum d)
+{
+	switch (job->key_types[0])
+	{
+		case INT2OID:
+			return DatumGetInt16(d);
+		case INT4OID:
+			return DatumGetInt32(d);
+		default:
+			return DatumGetInt64(d);
+	}
+}
+
+static Datum
+key_datum(JobRun *job, int64 v)
+{
+	switch (job->key_types[0])
+	{
+		case INT2OID:
+			return Int16GetDatum((int16) v);
+		case INT4OID:
+			return Int32GetDatum((int32) v);
+		default:
+			return Int64GetDatum(v);
+	}
+}
+
+/*
  * Keep the ranges this worker remembers waiting for their second pass only
  * if they are exactly the slice row's (pass2_from, next_key]: after a
  * rolled-back batch, a restart or a slice another worker ran, the pending
@@ -1021,16 +1054,17 @@ static void
 check_pass2_ranges(JobRun *job)
 {
 	bool		lo_first = job->pass2_raw == (Datum) 0;
-	Datum		lo = lo_first ? (Datum) 0 : keys_from_array(job->pass2_raw, job)[0];
+	int64		lo = lo_first ? 0 : key_int(job, keys_from_array(job->pass2_raw, job)[0]);
+	int64		hi = key_int(job, job->next_key[0]);
 
 	if (job->p2_n > 0 && job->p2_lo_first == lo_first &&
 		(lo_first || job->p2_lo == lo) &&
-		job->p2_hi[job->p2_n - 1] == job->next_key[0])
+		job->p2_hi[job->p2_n - 1] == hi)
 		return;
 	job->p2_n = 1;
 	job->p2_lo_first = lo_first;
 	job->p2_lo = lo;
-	job->p2_hi[0] = job->next_key[0];
+	job->p2_hi[0] = hi;
 	job->p2_xid[0] = InvalidTransactionId;
 }
 
@@ -1244,6 +1278,7 @@ run_batch(JobRun *job, int64 batchno)
 	{
 		int			ready = 0;
 		bool		last;
+		Datum		lo;			/* the pending keys' lower bound */
 
 		if (!TransactionIdIsValid(horizon))
 			horizon = GetOldestNonRemovableTransactionId(NULL);
@@ -1252,12 +1287,14 @@ run_batch(JobRun *job, int64 batchno)
 			elog(ERROR, "job " INT64_FORMAT " slice %d has a second pass to run but no position",
 				 job->job_id, job->slice);
 		check_pass2_ranges(job);
+		lo = key_datum(job, job->p2_lo);
 		while (ready < job->p2_n &&
 			   (!TransactionIdIsValid(job->p2_xid[ready]) ||
 				TransactionIdPrecedes(job->p2_xid[ready], horizon)))
 			ready++;
 		/* Every first pass of the slice is done: only this one is left. */
-		last = job->two_pass && job->next_key[0] == job->hi_key[0];
+		last = job->two_pass &&
+			key_int(job, job->next_key[0]) == key_int(job, job->hi_key[0]);
 
 		if (ready == job->p2_n || (ready == 0 && (last || job->p2_n >= 2)) ||
 			job->p2_n >= PGM_PASS2_RANGES - 1 || !use_two)
@@ -1267,8 +1304,7 @@ run_batch(JobRun *job, int64 batchno)
 				ereport(DEBUG1,
 						(errmsg("background job " INT64_FORMAT " slice %d: second pass of %d key ranges before every snapshot had its first",
 								job->job_id, job->slice, job->p2_n - ready)));
-			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &job->p2_lo,
-									 job->next_key);
+			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &lo, job->next_key);
 			/* Else two batches' worth of rows: this one ends here. */
 			run_first_pass = ready == job->p2_n && !last;
 			job->pass2_open = false;
@@ -1278,9 +1314,9 @@ run_batch(JobRun *job, int64 batchno)
 		else if (ready > 0)
 		{
 			int			i;
+			Datum		hi = key_datum(job, job->p2_hi[ready - 1]);
 
-			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &job->p2_lo,
-									 &job->p2_hi[ready - 1]);
+			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &lo, &hi);
 			job->p2_lo_first = false;
 			job->p2_lo = job->p2_hi[ready - 1];
 			for (i = ready; i < job->p2_n; i++)
@@ -1423,10 +1459,10 @@ run_batch(JobRun *job, int64 batchno)
 				job->pass2_open = true;
 				job->p2_n = 0;
 				job->p2_lo_first = !job->have_next;
-				job->p2_lo = job->have_next ? job->next_key[0] : (Datum) 0;
+				job->p2_lo = job->have_next ? key_int(job, job->next_key[0]) : 0;
 			}
 			Assert(job->p2_n < PGM_PASS2_RANGES);
-			job->p2_hi[job->p2_n] = batch_hi[0];
+			job->p2_hi[job->p2_n] = key_int(job, batch_hi[0]);
 			job->p2_xid[job->p2_n] = GetTopTransactionIdIfAny();
 			job->p2_n++;
 
@@ -1438,7 +1474,11 @@ run_batch(JobRun *job, int64 batchno)
 		}
 	}
 	if (job->pass2_open && !job->p2_lo_first)
-		new_pass2 = keys_to_array(&job->p2_lo, job);
+	{
+		Datum		lo = key_datum(job, job->p2_lo);
+
+		new_pass2 = keys_to_array(&lo, job);
+	}
 
 	INSTR_TIME_SET_CURRENT(duration);
 	INSTR_TIME_SUBTRACT(duration, start);
