@@ -27,6 +27,15 @@ CREATE TABLE jl_empty (id int PRIMARY KEY);
 SELECT migrate_batch_delete('jl_empty', 'true') AS j5 \gset
 SELECT lastval();
 
+-- An online change's job too (and the backfill job it submits).
+CREATE TABLE jl_on (id int PRIMARY KEY, v int);
+INSERT INTO jl_on SELECT g, g FROM generate_series(1, 100) g;
+SELECT nextval('jl_seq');
+SELECT migrate_online('ALTER TABLE jl_on ALTER COLUMN v TYPE bigint') AS j5b \gset
+SELECT lastval(), currval('jl_seq');
+CALL migrate_job_wait(:j5b, '60s');
+SELECT lastval(), currval('jl_seq');
+
 -- Distinct increasing ids, and the sequence where the last one left it
 -- (a job submitted in a transaction that rolls back uses its id up, as
 -- nextval() would).
@@ -67,7 +76,7 @@ SELECT n, count(*) FROM jl_role GROUP BY n;
 DROP TABLE jl_role;
 DROP SEQUENCE jl_role_seq;
 REVOKE CREATE ON SCHEMA public FROM regress_jl_role;
-DROP TABLE jl, jl_empty;
+DROP TABLE jl, jl_empty, jl_on;
 DROP SEQUENCE jl_seq;
 DROP EXTENSION pg_migrate;
 DROP ROLE regress_jl_role;

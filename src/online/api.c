@@ -44,6 +44,7 @@
 #include "utils/memutils.h"
 
 #include "core/catalog.h"
+#include "core/draw_id.h"
 #include "core/guc.h"
 #include "core/parse.h"
 #include "core/spi.h"
@@ -371,7 +372,6 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 {
 	PgmOnlinePlan plan;
 	int64		job_id;
-	bool		isnull;
 	Oid			types[6];
 	Datum		values[6];
 	MemoryContext caller = CurrentMemoryContext;
@@ -381,17 +381,21 @@ pgm_online_submit(Node *stmt, const char *stmt_text, bool complete,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	/* The job row first: a type change names its objects after the job. */
+	/*
+	 * The job row first: a type change names its objects after the job.
+	 * Not nextval(): the session's lastval() stays the application's.
+	 */
+	job_id = pgm_draw_id(pgm_relation(PGM_JOB_TABLE));
+	pgm_jobs_forget_parked(MyDatabaseId, job_id);
 	types[0] = OIDOID;
 	values[0] = ObjectIdGetDatum(GetUserId());
-	if (online_execute("INSERT INTO @job@ (kind, relation, owner, key_mode, key_name,"
+	types[1] = INT8OID;
+	values[1] = Int64GetDatum(job_id);
+	if (online_execute("INSERT INTO @job@ (id, kind, relation, owner, key_mode, key_name,"
 					   " batch_size, parallel, pause, estimated_rows)"
-					   " VALUES ('online', 0, $1, 'script', 'online change', 1, 1, '0', 0)"
-					   " RETURNING id",
-					   1, types, values, NULL) != SPI_OK_INSERT_RETURNING)
+					   " VALUES ($2, 'online', 0, $1, 'script', 'online change', 1, 1, '0', 0)",
+					   2, types, values, NULL) != SPI_OK_INSERT)
 		elog(ERROR, "could not record the job");
-	job_id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	pgm_jobs_forget_parked(MyDatabaseId, job_id);
 
 	/* The plan in the caller's memory: plan_out outlives SPI_finish. */
 	memset(&plan, 0, sizeof(plan));
