@@ -30,7 +30,7 @@ as_owner() {
 case $cmd in
 start)
 	pgm_install_deps
-	as_owner "$bin/pg_ctl" -D "$data" -m immediate -w stop >/dev/null 2>&1 || true
+	as_owner "$bin/pg_ctl" -D "$data/pgdata" -m immediate -w stop >/dev/null 2>&1 || true
 	mkdir -p "$PGM_WORK"
 	pgm_build
 	chmod -R a+rX "$PGM_WORK/inst"
