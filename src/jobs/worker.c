@@ -219,8 +219,16 @@ typedef struct JobRun
 	int64		p2_lo;
 	int64		p2_hi[PGM_PASS2_RANGES];
 	TransactionId p2_xid[PGM_PASS2_RANGES];
+	int			p2_rows[PGM_PASS2_RANGES];	/* rows in the range; 0: unknown */
 	TransactionId recent_xid[3];	/* the last three batches', last first */
 	bool		one_pass;		/* cleanup was held back at the last batch */
+
+	/*
+	 * What each pass last cost, in milliseconds per row of the ranges it
+	 * ran on (two_pass_batch_size); 0 while not measured.
+	 */
+	double		p1_ms_row;
+	double		p2_ms_row;
 
 	/*
 	 * Statements, by text: rebuilt when the relation or a column is renamed.
@@ -841,6 +849,50 @@ next_batch_size(int size, double elapsed_ms, bool ctid_mode, double target)
 }
 
 /*
+ * The next batch size while ranges are changed in two passes (run_batch).
+ * A batch then runs the second pass of one range and the first pass of
+ * the next, so its duration is the sum of two passes' costs, each over a
+ * range of its own size.  Sizing from that duration reacts one range late:
+ * when one pass has far less to do than the other (a WHERE clause that
+ * selects even keys only, say), batch sizes swing with it, between half
+ * and twice the target, for as long as the job runs.  So each pass's cost
+ * per row of range is measured apart, and the size is the one whose two
+ * passes add up to the target; a cost not measured yet is taken to be
+ * the other's.  At most doubling or halving per batch, as next_batch_size,
+ * and no growth before a second pass was measured: first passes that
+ * change next to nothing would otherwise double the size batch after
+ * batch, and the second passes they leave, run together when none is
+ * ready, would be many times the target.  Returns 0 when neither cost is
+ * known.
+ */
+static int
+two_pass_batch_size(JobRun *job)
+{
+	double		c1 = job->p1_ms_row > 0 ? job->p1_ms_row : job->p2_ms_row;
+	double		c2 = job->p2_ms_row > 0 ? job->p2_ms_row : job->p1_ms_row;
+	double		size;
+
+	if (c1 <= 0)
+		return 0;
+	size = job->target_ms / (c1 + c2);
+	size = Min(size, (job->p2_ms_row > 0 ? 2.0 : 1.0) * job->batch_size);
+	size = Max(size, 0.5 * job->batch_size);
+	size = Min(size, (double) PGM_MAX_BATCH);
+	return Max((int) rint(size), PGM_MIN_BATCH);
+}
+
+/* Milliseconds since start. */
+static double
+ms_since(instr_time start)
+{
+	instr_time	now;
+
+	INSTR_TIME_SET_CURRENT(now);
+	INSTR_TIME_SUBTRACT(now, start);
+	return INSTR_TIME_GET_MILLISEC(now);
+}
+
+/*
  * Start a transaction of the batch runner: its own statement time, SPI and
  * a snapshot; nothing of the user's has run in it yet.
  */
@@ -1066,6 +1118,7 @@ check_pass2_ranges(JobRun *job)
 	job->p2_lo = lo;
 	job->p2_hi[0] = hi;
 	job->p2_xid[0] = InvalidTransactionId;
+	job->p2_rows[0] = 0;
 }
 
 /*
@@ -1090,6 +1143,26 @@ execute_batch(JobRun *job, Datum *args)
 	if (ret != SPI_OK_UPDATE && ret != SPI_OK_DELETE)
 		elog(ERROR, "batch statement failed: %s", SPI_result_code_string(ret));
 	return SPI_processed;
+}
+
+/*
+ * A second pass over the first n pending ranges took ms: its cost per row,
+ * when the rows of each of those ranges are known.
+ */
+static void
+note_second_pass(JobRun *job, int n, double ms)
+{
+	int64		rows = 0;
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		if (job->p2_rows[i] <= 0)
+			return;
+		rows += job->p2_rows[i];
+	}
+	if (rows > 0)
+		job->p2_ms_row = ms / rows;
 }
 
 /*
@@ -1129,6 +1202,9 @@ run_batch(JobRun *job, int64 batchno)
 	PgmSavedUser saved;
 	char		buf[32];
 	instr_time	start;
+	instr_time	pass_start;
+	double		second_ms = 0;	/* spent in second passes */
+	bool		measure_first = false;
 	instr_time	duration;
 	double		elapsed_ms;
 	uint64		nrows = 0;
@@ -1304,7 +1380,10 @@ run_batch(JobRun *job, int64 batchno)
 				ereport(DEBUG1,
 						(errmsg("background job " INT64_FORMAT " slice %d: second pass of %d key ranges before every snapshot had its first",
 								job->job_id, job->slice, job->p2_n - ready)));
+			INSTR_TIME_SET_CURRENT(pass_start);
 			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &lo, job->next_key);
+			second_ms = ms_since(pass_start);
+			note_second_pass(job, job->p2_n, second_ms);
 			/* Else two batches' worth of rows: this one ends here. */
 			run_first_pass = ready == job->p2_n && !last;
 			job->pass2_open = false;
@@ -1316,13 +1395,17 @@ run_batch(JobRun *job, int64 batchno)
 			int			i;
 			Datum		hi = key_datum(job, job->p2_hi[ready - 1]);
 
+			INSTR_TIME_SET_CURRENT(pass_start);
 			nrows += run_second_pass(job, job->p2_lo_first ? NULL : &lo, &hi);
+			second_ms = ms_since(pass_start);
+			note_second_pass(job, ready, second_ms);
 			job->p2_lo_first = false;
 			job->p2_lo = job->p2_hi[ready - 1];
 			for (i = ready; i < job->p2_n; i++)
 			{
 				job->p2_hi[i - ready] = job->p2_hi[i];
 				job->p2_xid[i - ready] = job->p2_xid[i];
+				job->p2_rows[i - ready] = job->p2_rows[i];
 			}
 			job->p2_n -= ready;
 			/* The rest of the last ones has a batch of its own. */
@@ -1405,6 +1488,7 @@ run_batch(JobRun *job, int64 batchno)
 		Datum	   *args = palloc0(sizeof(Datum) * (2 * k + 1));
 		Datum	   *batch_hi = palloc(sizeof(Datum) * k);
 		bool		found = false;
+		uint64		first_rows;
 		int			i;
 
 		for (i = 0; i < k; i++)
@@ -1446,7 +1530,9 @@ run_batch(JobRun *job, int64 batchno)
 		for (i = 0; i < k; i++)
 			args[k + i] = batch_hi[i];
 
-		nrows += execute_batch(job, args);
+		first_rows = execute_batch(job, args);
+		nrows += first_rows;
+		measure_first = use_two && found;
 
 		/* Encoded as the submitter too: the send function is user code. */
 		new_next = keys_to_array(batch_hi, job);
@@ -1463,7 +1549,10 @@ run_batch(JobRun *job, int64 batchno)
 			}
 			Assert(job->p2_n < PGM_PASS2_RANGES);
 			job->p2_hi[job->p2_n] = key_int(job, batch_hi[0]);
-			job->p2_xid[job->p2_n] = GetTopTransactionIdIfAny();
+			/* A first pass that changed nothing left nothing to prune. */
+			job->p2_xid[job->p2_n] = first_rows > 0 ?
+				GetTopTransactionIdIfAny() : InvalidTransactionId;
+			job->p2_rows[job->p2_n] = found ? job->batch_size : 0;
 			job->p2_n++;
 
 			/*
@@ -1486,6 +1575,14 @@ run_batch(JobRun *job, int64 batchno)
 	job->last_batch_ms = elapsed_ms;
 
 	/*
+	 * The first pass's cost is the rest of the batch, finding the range's
+	 * end included.  A last range has fewer rows than the batch size: it
+	 * is not measured.
+	 */
+	if (measure_first)
+		job->p1_ms_row = Max(elapsed_ms - second_ms, 0.0) / job->batch_size;
+
+	/*
 	 * Nothing deferred can be left (see above), but should anything be, it
 	 * fires now, still as the submitter, not later.
 	 */
@@ -1495,8 +1592,10 @@ run_batch(JobRun *job, int64 batchno)
 	pgm_restore_user(&saved);
 
 	adapt_target(job);
-	new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode,
-							   job->target_ms);
+	new_size = use_two ? two_pass_batch_size(job) : 0;
+	if (new_size == 0)
+		new_size = next_batch_size(job->batch_size, elapsed_ms, job->ctid_mode,
+								   job->target_ms);
 
 	/* The progress, in the batch's own transaction. */
 	initStringInfo(&sql);
@@ -1767,10 +1866,15 @@ split_other_slice(JobRun *job)
 	if (split_raw == (Datum) 0)
 		return false;
 
-	/* The other slice ends at the split key; this one goes on from it. */
+	/*
+	 * The other slice ends at the split key; this one goes on from it, with
+	 * the other's batch size: its rows may cost many times what this
+	 * slice's own did, and a batch sized for those would hold its row locks
+	 * that much longer than the target.
+	 */
 	{
-		Oid			uptypes[4] = {INT8OID, INT4OID, BYTEAARRAYOID, BYTEAARRAYOID};
-		Datum		upargs[4];
+		Oid			uptypes[5] = {INT8OID, INT4OID, BYTEAARRAYOID, BYTEAARRAYOID, INT4OID};
+		Datum		upargs[5];
 
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
@@ -1787,14 +1891,15 @@ split_other_slice(JobRun *job)
 
 		resetStringInfo(&sql);
 		appendStringInfo(&sql,
-						 "UPDATE %s SET next_key = $3, hi_key = $4, done = false,"
+						 "UPDATE %s SET next_key = $3, hi_key = $4, batch_size = $5, done = false,"
 						 " updated_at = pg_catalog.now()"
 						 " WHERE job_id OPERATOR(pg_catalog.=) $1 AND slice OPERATOR(pg_catalog.=) $2",
 						 pgm_job_table_name(PGM_SLICE_TABLE));
 		upargs[1] = Int32GetDatum(job->slice);
 		upargs[2] = split_raw;
 		upargs[3] = other_hi;
-		if (SPI_execute_with_args(sql.data, 4, uptypes, upargs, NULL, false, 0) != SPI_OK_UPDATE ||
+		upargs[4] = Int32GetDatum(other_batch);
+		if (SPI_execute_with_args(sql.data, 5, uptypes, upargs, NULL, false, 0) != SPI_OK_UPDATE ||
 			SPI_processed != 1)
 			elog(ERROR, "could not extend slice %d of job " INT64_FORMAT, job->slice, job->job_id);
 	}
@@ -1823,6 +1928,9 @@ take_over(JobRun *job)
 		begin_job_transaction(job);
 		taken = split_other_slice(job);
 		commit_job_transaction(job);
+		/* What the passes cost on this slice's rows says nothing of those. */
+		if (taken)
+			job->p1_ms_row = job->p2_ms_row = 0;
 	}
 	PG_CATCH();
 	{
