@@ -60,11 +60,14 @@ INSERT INTO t6 SELECT g FROM generate_series(1, 8000) g;
 VACUUM ANALYZE t1, t2, t3, t4, t5, t6;
 });
 
-# Run a job to its end; returns the rows done by each slice, in order.
+# Run a job to its end; returns the rows done by each slice, in order, and
+# leaves the longest batch seen in $longest.
+my $longest;
 sub run_job
 {
 	my ($label, $submit) = @_;
 	my $id = $node->safe_psql('postgres', "SELECT $submit");
+	($longest) = longest_batch($node, 'postgres', $id);
 	is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done', "$label: the job is done");
 	return split /\n/, $node->safe_psql('postgres', qq{
 SELECT rows_done FROM migrate_job_slice WHERE job_id = $id ORDER BY slice});
@@ -81,6 +84,10 @@ is($node->safe_psql('postgres', 'SELECT count(*) FILTER (WHERE n = 1) || \'/\' |
 	'8000/8000', 'one key, two slices: every row changed exactly once');
 ok($node->log_contains(qr/slice 0: took over \d+ of the rows left to slice 1/, $offset),
 	'one key, two slices: the take-over is logged at DEBUG1');
+# The fast slice's batches grew to thousands of its cheap rows; it goes on
+# with the slow slice's batch size, not with one of those.
+cmp_ok($longest, '<', 500,
+	sprintf('one key, two slices: the longest batch took %.0f ms, under 5 times the target', $longest));
 
 # A key of two columns, an integer and a text: the split key is compared
 # as a row, like the batches' ranges.

@@ -14,7 +14,6 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use Time::HiRes qw(usleep);
 use PgmJobs;
 
 my $target = 200;
@@ -41,32 +40,15 @@ CREATE TRIGGER slow BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION slow_row();
 VACUUM ANALYZE t;
 });
 
-# Run the job; returns the longest batch seen and how many batch records
-# were seen.  Each poll is a transaction of its own: it holds back no
-# cleanup.
-sub longest_batch
+# Run the job; returns the longest batch seen and how many batches were
+# seen.
+sub run_job
 {
 	my ($parallel) = @_;
 	my $id = $node->safe_psql('postgres', qq{
 SELECT migrate_batch_update('t', 'n = n + 1', where_clause => 'id % 2 = 0',
                             batch_size => 200, parallel => $parallel)});
-	my ($max, %seen) = (0);
-	my $deadline = time + 300;
-	while (time < $deadline)
-	{
-		my ($state, @rows) = split /\n/, $node->safe_psql('postgres', qq{
-SELECT state FROM migrate_jobs WHERE id = $id;
-SELECT slice || ':' || batches || ':' || coalesce(last_batch_ms, 0)
-  FROM migrate_job_slice WHERE job_id = $id});
-		for (@rows)
-		{
-			my ($slice, $batches, $ms) = split /:/;
-			$seen{"$slice:$batches"} = 1;
-			$max = $ms if $ms > $max;
-		}
-		last if $state !~ /^(queued|running)$/;
-		usleep(20_000);
-	}
+	my ($max, $seen) = longest_batch($node, 'postgres', $id);
 	is(wait_job_state($node, 'postgres', $id, 'done|failed'), 'done',
 		"parallel => $parallel: the job is done");
 	is($node->safe_psql('postgres', q{
@@ -74,12 +56,12 @@ SELECT count(*) FILTER (WHERE n = 1 AND id % 2 = 0) || '/' || count(*) FILTER (W
   FROM t}),
 		'4000/4000', "parallel => $parallel: every selected row changed once, no other row changed");
 	$node->safe_psql('postgres', 'UPDATE t SET n = 0');
-	return ($max, scalar(keys %seen));
+	return ($max, $seen);
 }
 
 for my $parallel (1, 2)
 {
-	my ($max, $seen) = longest_batch($parallel);
+	my ($max, $seen) = run_job($parallel);
 	# 4000 rows at a millisecond or more each: at least 20 batches of the
 	# target, most of which the polls see.
 	cmp_ok($seen, '>=', 10, "parallel => $parallel: $seen batches seen");

@@ -9,7 +9,7 @@ use Test::More;
 use Time::HiRes qw(usleep time);
 
 use Exporter 'import';
-our @EXPORT = qw(pgm_node wait_job_state job_worker_pids wait_rows_done kill_and_wait_restart
+our @EXPORT = qw(pgm_node wait_job_state longest_batch job_worker_pids wait_rows_done kill_and_wait_restart
   job_phase kill_job_workers hold_table release_table backfill_started);
 
 # A started cluster with pg_migrate preloaded and quick job settings.
@@ -49,6 +49,33 @@ sub wait_job_state
 	}
 	diag("job $id still '$state' after ${timeout}s");
 	return $state;
+}
+
+# Poll a job's slices every 20 ms until it leaves queued and running, or
+# for $timeout seconds: returns the longest batch any slice recorded
+# (migrate_job_slice.last_batch_ms) and how many batches the polls saw.
+# Each poll is a transaction of its own: it holds back no cleanup.
+sub longest_batch
+{
+	my ($node, $db, $id, $timeout) = @_;
+	my $deadline = time() + ($timeout // 300);
+	my ($max, %seen) = (0);
+	while (time() < $deadline)
+	{
+		my ($state, @rows) = split /\n/, $node->safe_psql($db, qq{
+SELECT state FROM migrate_jobs WHERE id = $id;
+SELECT slice || ':' || batches || ':' || coalesce(last_batch_ms, 0)
+  FROM migrate_job_slice WHERE job_id = $id});
+		for (@rows)
+		{
+			my ($slice, $batches, $ms) = split /:/;
+			$seen{"$slice:$batches"} = 1;
+			$max = $ms if $ms > $max;
+		}
+		last if $state !~ /^(?:queued|running)$/;
+		usleep(20_000);
+	}
+	return ($max, scalar(keys %seen));
 }
 
 # Wait until a job has committed at least $rows rows.
