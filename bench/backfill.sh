@@ -260,24 +260,18 @@ stop_holder() {
 	holder=""
 }
 
-# --waits: one session running a query on pg_stat_activity every 20 ms,
-# each in a transaction of its own (a long one would hold back the
-# cleanup of the rows the backfill leaves behind).  The sessions waiting
-# for or polling a job and the one submitting it are not counted.
-sampler=""
+# --waits: what the workers and the sessions doing the backfill wait on
+# (bench_sampler_start).  The sessions waiting for or polling a job and
+# the one submitting it are not counted.
 start_sampler() {
 	[ "$waits" -eq 1 ] || return 0
-	printf '%s\n\\watch 0.02\n' "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
-FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active'
-AND (backend_type LIKE 'pg_migrate job%' OR (backend_type = 'client backend' AND query !~ 'migrate_(job|batch)'))" |
-		psql -XAtq postgres >"$PGM_WORK/waits.out" 2>/dev/null &
-	sampler=$!
+	rm -f "$PGM_WORK/waits.out"
+	bench_sampler_start "$PGM_WORK/waits.out" \
+		"backend_type LIKE 'pg_migrate job%' OR (backend_type = 'client backend' AND query !~ 'migrate_(job|batch)')"
 }
 stop_sampler() {
-	[ -n "$sampler" ] || return 0
-	kill "$sampler"
-	wait "$sampler" 2>/dev/null || true
-	sampler=""
+	[ "$waits" -eq 1 ] || return 0
+	bench_sampler_stop
 	grep -v '^$' "$PGM_WORK/waits.out" >>"$PGM_WORK/waits.$1.$2" || true
 }
 

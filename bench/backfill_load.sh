@@ -74,25 +74,17 @@ run_pgbench() {
 	pg_to=$(bench_now)
 }
 
-# sample NAME: in the background for $secs seconds, what the active pgbench
-# sessions wait for, every 20 ms; written to $PGM_WORK/waits_NAME as
-# "event share%" lines, most frequent first.  Stopped by wait.
+# sample NAME: in the background, what the active pgbench sessions wait
+# for, every 20 ms (bench_sampler_start), into $PGM_WORK/waits_NAME;
+# sample_end NAME stops it and leaves there "event share%" lines, most
+# frequent first.
 sample() {
-	psql -XAtq -F ' ' postgres >"$PGM_WORK/waits_$1" 2>&1 <<SQL &
-CREATE TEMP TABLE s (ev text);
-DO \$\$
-BEGIN
-    FOR i IN 1 .. $secs * 50 LOOP
-        PERFORM pg_stat_clear_snapshot();
-        INSERT INTO s SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU')
-          FROM pg_stat_activity WHERE application_name = 'pgbench' AND state = 'active';
-        PERFORM pg_sleep(0.02);
-    END LOOP;
-END
-\$\$;
-SELECT ev, round(100.0 * count(*) / sum(count(*)) OVER ()) || '%' FROM s GROUP BY ev ORDER BY count(*) DESC LIMIT 5;
-SQL
-	sampler=$!
+	rm -f "$PGM_WORK/samples_$1"
+	bench_sampler_start "$PGM_WORK/samples_$1" "application_name = 'pgbench'"
+}
+sample_end() {
+	bench_sampler_stop
+	bench_sampler_shares "$PGM_WORK/samples_$1" >"$PGM_WORK/waits_$1"
 }
 # The sampled waits of phase NAME on one line.
 waits() { paste -sd, "$PGM_WORK/waits_$1" | sed 's/,/, /g'; }
@@ -135,7 +127,7 @@ load
 bench_progress "pgbench alone, ${secs}s"
 sample base
 run_pgbench base
-wait "$sampler"
+sample_end base
 lavg[base]=$(loadavg)
 res[base]=$(stats base "$pg_from" "$pg_to")
 cover[base]=""
@@ -150,7 +142,7 @@ backfill() {
 	job=$(psql -XAtq -c "SELECT migrate_batch_update('bf', 'n = n + 1')" postgres)
 	sample "$1"
 	run_pgbench "$1"
-	wait "$sampler"
+	sample_end "$1"
 	lavg[$1]=$(loadavg)
 	psql -XAtq -c "CALL migrate_job_wait($job)" postgres >/dev/null
 	jobinfo[$1]=$(psql -XAtq -c "SELECT batches || ' batches, yielded ' || round(extract(epoch FROM yield_time)::numeric, 1) || ' s'
@@ -172,7 +164,7 @@ upd=$!
 sleep 0.2
 sample plain
 run_pgbench plain
-wait "$sampler"
+sample_end plain
 lavg[plain]=$(loadavg)
 jobinfo[plain]=""
 wait $upd

@@ -140,3 +140,31 @@ SQL
 )
 	echo "settings: $line"
 }
+
+# bench_sampler_start OUT FILTER: in the background, every 20 ms, what the
+# active sessions matching FILTER (an SQL condition on pg_stat_activity)
+# wait on, one line per session and sample, appended to OUT.  One psql
+# session runs the query with \watch, each time in a transaction of its
+# own: a sampler running in one long transaction would hold back the
+# cleanup of the rows a backfill leaves behind, and a backfill in two
+# passes would then run in one.  bench_sampler_stop ends it.
+bench_sampler=""
+bench_sampler_start() {
+	printf '%s\n\\watch 0.02\n' "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU')
+FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND state = 'active' AND ($2)" |
+		psql -XAtq postgres >>"$1" 2>/dev/null &
+	bench_sampler=$!
+}
+bench_sampler_stop() {
+	[ -n "$bench_sampler" ] || return 0
+	kill "$bench_sampler"
+	wait "$bench_sampler" 2>/dev/null || true
+	bench_sampler=""
+}
+# bench_sampler_shares FILE [N]: the N (default 5) most frequent lines of
+# FILE, as "event share%" lines, most frequent first.
+bench_sampler_shares() {
+	grep -v '^$' "$1" | sort | uniq -c | sort -rn |
+		awk -v n="${2:-5}" '{ c[NR] = $1; e[NR] = $2; t += $1 }
+			END { for (i = 1; i <= NR && i <= n; i++) printf "%s %d%%\n", e[i], int(100 * c[i] / t + 0.5) }'
+}
